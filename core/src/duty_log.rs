@@ -1,0 +1,444 @@
+//! Duty-log documents (值班记录): one per shift, with the items handed over to the
+//! next shift (交接班; seed 004 小区物业客户服务中心值班制度 items 5 and 7).
+//!
+//! The id is derived from the date and shift (`duty:2026-11-29:night`), so two
+//! phones that open "tonight's log" offline open the same document. Because both
+//! may create it, the layout keeps every container at a key only one device ever
+//! writes (`entry:<entry id>`, `handover:<case id>`); shared keys hold only scalars,
+//! so concurrent creation merges without hiding anything.
+//!
+//! ```text
+//! ROOT: type "duty_log", schema 1, id, date "YYYY-MM-DD", shift code, weather str
+//!       staff:<staff id> = true
+//!       entry:<entry id> = map { at, by, kind code, text, case? }
+//!       handover:<case id> = map { at, by, note }      (deleted when taken over)
+//! ```
+
+use std::collections::BTreeSet;
+
+use automerge::transaction::Transactable;
+use automerge::{Automerge, LoadOptions, ObjType, ROOT, ReadDoc, ScalarValue};
+use chrono::NaiveDate;
+
+use crate::case::limits::{self, check_long_text, check_short_text};
+use crate::case::{EditError, LoadError, SchemaErrors, TEXT_ENCODING};
+use crate::case::{SCHEMA_VERSION, SchemaError};
+use crate::ids::{CaseId, DeviceId, StaffId, Timestamp};
+
+/// Document type tag of duty logs.
+pub const DUTY_LOG_TYPE: &str = "duty_log";
+
+/// Which shift a log covers (DOMAIN.md: day desk, midday duty, evening, night on call).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum DutyShift {
+    /// The day desk.
+    Day,
+    /// Midday duty (11:30–14:00).
+    Midday,
+    /// Evening at the centre (17:30–20:30).
+    Evening,
+    /// Night on call (20:30–08:00).
+    Night,
+}
+
+impl DutyShift {
+    /// Every shift in the day's order.
+    pub const ALL: [DutyShift; 4] = [DutyShift::Day, DutyShift::Midday, DutyShift::Evening, DutyShift::Night];
+
+    /// The stored code.
+    pub fn code(self) -> &'static str {
+        match self {
+            DutyShift::Day => "day",
+            DutyShift::Midday => "midday",
+            DutyShift::Evening => "evening",
+            DutyShift::Night => "night",
+        }
+    }
+
+    /// The shift for a stored code.
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|shift| shift.code() == code)
+    }
+}
+
+/// What a log entry records (the columns of seed 004's 值班记录表).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DutyEntryKind {
+    /// A call received.
+    Call,
+    /// A visit received.
+    Visit,
+    /// A repair report dispatched.
+    Dispatch,
+    /// An incident.
+    Incident,
+    /// Anything else.
+    Note,
+}
+
+impl DutyEntryKind {
+    const ALL: [DutyEntryKind; 5] = [
+        DutyEntryKind::Call,
+        DutyEntryKind::Visit,
+        DutyEntryKind::Dispatch,
+        DutyEntryKind::Incident,
+        DutyEntryKind::Note,
+    ];
+
+    /// The stored code.
+    pub fn code(self) -> &'static str {
+        match self {
+            DutyEntryKind::Call => "call",
+            DutyEntryKind::Visit => "visit",
+            DutyEntryKind::Dispatch => "dispatch",
+            DutyEntryKind::Incident => "incident",
+            DutyEntryKind::Note => "note",
+        }
+    }
+
+    /// The kind for a stored code.
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.code() == code)
+    }
+}
+
+/// One line of the log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DutyEntry {
+    /// Unique within the log.
+    pub id: String,
+    /// When.
+    pub at: Timestamp,
+    /// Who wrote it.
+    pub by: StaffId,
+    /// What kind of line.
+    pub kind: DutyEntryKind,
+    /// What happened.
+    pub text: String,
+    /// The case it concerns, if any.
+    pub case: Option<CaseId>,
+}
+
+/// An open case handed to the next shift.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HandoverItem {
+    /// The open case.
+    pub case: CaseId,
+    /// What the next shift must know (special customer needs, what is pending).
+    pub note: String,
+    /// Who handed it over.
+    pub by: StaffId,
+    /// When.
+    pub at: Timestamp,
+}
+
+/// A duty log as read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DutyLog {
+    /// `duty:<date>:<shift>`.
+    pub id: String,
+    /// The day the shift starts.
+    pub date: NaiveDate,
+    /// Which shift.
+    pub shift: DutyShift,
+    /// Weather, as the seed's form asks.
+    pub weather: String,
+    /// Staff on duty.
+    pub staff: BTreeSet<StaffId>,
+    /// Entries sorted by (time, id).
+    pub entries: Vec<DutyEntry>,
+    /// Items handed to the next shift, by case.
+    pub handover: Vec<HandoverItem>,
+}
+
+/// One change to a duty log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DutyEdit {
+    /// Record the weather.
+    SetWeather(String),
+    /// Add a staff member on duty.
+    AddStaff(StaffId),
+    /// Remove a staff member.
+    RemoveStaff(StaffId),
+    /// Append an entry.
+    AddEntry {
+        /// Kind of line.
+        kind: DutyEntryKind,
+        /// What happened.
+        text: String,
+        /// The case concerned.
+        case: Option<CaseId>,
+    },
+    /// Hand an open case over to the next shift.
+    HandOver {
+        /// The case.
+        case: CaseId,
+        /// What the next shift must know.
+        note: String,
+    },
+    /// The next shift has taken the case over.
+    TakeOver(CaseId),
+}
+
+/// The id of the log for a date and shift.
+pub fn duty_log_id(date: NaiveDate, shift: DutyShift) -> String {
+    format!("duty:{}:{}", date.format("%Y-%m-%d"), shift.code())
+}
+
+/// One duty-log document. Invariant: valid against the duty-log layout.
+#[derive(Debug, Clone)]
+pub struct DutyLogDoc {
+    doc: Automerge,
+    id: String,
+}
+
+impl DutyLogDoc {
+    /// Creates the log for a date and shift, written by `device`.
+    pub fn create(device: DeviceId, date: NaiveDate, shift: DutyShift) -> Result<Self, EditError> {
+        let id = duty_log_id(date, shift);
+        let mut doc = Automerge::new_with_encoding(TEXT_ENCODING).with_actor(device.actor());
+        doc.transact(|tx| {
+            tx.put(ROOT, "type", DUTY_LOG_TYPE)?;
+            tx.put(ROOT, "schema", SCHEMA_VERSION)?;
+            tx.put(ROOT, "id", id.as_str())?;
+            tx.put(ROOT, "date", date.format("%Y-%m-%d").to_string())?;
+            tx.put(ROOT, "shift", shift.code())?;
+            Ok::<_, automerge::AutomergeError>(())
+        })
+        .map_err(|failure| failure.error)?;
+        Ok(DutyLogDoc { doc, id })
+    }
+
+    /// Loads and validates saved bytes.
+    pub fn load(bytes: &[u8], device: DeviceId) -> Result<Self, LoadError> {
+        let doc = Automerge::load_with_options(bytes, LoadOptions::new().text_encoding(TEXT_ENCODING))?
+            .with_actor(device.actor());
+        Ok(Self::from_automerge(doc)?)
+    }
+
+    /// Wraps a document after validating it.
+    pub fn from_automerge(doc: Automerge) -> Result<Self, SchemaErrors> {
+        let (log, errors) = read(&doc);
+        if errors.is_empty() { Ok(DutyLogDoc { doc, id: log.id }) } else { Err(SchemaErrors(errors)) }
+    }
+
+    /// The log's id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The underlying document.
+    pub fn automerge(&self) -> &Automerge {
+        &self.doc
+    }
+
+    /// Reads the log.
+    pub fn read(&self) -> DutyLog {
+        read(&self.doc).0
+    }
+
+    /// Accepts changes from elsewhere, validated on a fork first.
+    pub fn receive(&mut self, bytes: &[u8]) -> Result<usize, LoadError> {
+        let mut fork = self.doc.fork();
+        fork.set_actor(self.doc.get_actor().clone());
+        let n_new = fork.load_incremental(bytes)?;
+        if n_new > 0 {
+            let (log, errors) = read(&fork);
+            if !errors.is_empty() {
+                return Err(LoadError::Schema(SchemaErrors(errors)));
+            }
+            if log.id != self.id {
+                return Err(LoadError::Schema(SchemaErrors(vec![SchemaError {
+                    path: "id".into(),
+                    reason: format!("changes belong to {}, not {}", log.id, self.id),
+                }])));
+            }
+            self.doc = fork;
+        }
+        Ok(n_new)
+    }
+
+    /// Applies one edit atomically.
+    pub fn apply(&mut self, at: Timestamp, by: &StaffId, edit: &DutyEdit) -> Result<(), EditError> {
+        let invalid = |field| move |reason| EditError::Invalid { field, reason };
+        match edit {
+            DutyEdit::SetWeather(text) => {
+                check_short_text(text, limits::MAX_SHORT, true).map_err(invalid("weather"))?
+            }
+            DutyEdit::AddEntry { text, .. } => {
+                check_long_text(text, limits::MAX_ENTRY_TEXT).map_err(invalid("entry"))?
+            }
+            DutyEdit::HandOver { note, .. } => {
+                check_long_text(note, limits::MAX_ENTRY_TEXT).map_err(invalid("handover note"))?
+            }
+            DutyEdit::TakeOver(case) if !matches!(self.doc.get(ROOT, format!("handover:{case}")), Ok(Some(_))) => {
+                return Err(EditError::NoChange("that case was not handed over in this log"));
+            }
+            _ => {}
+        }
+        let entry_key = format!("entry:{:013x}-{}", at.0.max(0), self.doc.get_actor().to_hex_string());
+        let entry_key = (0..)
+            .map(|n| if n == 0 { entry_key.clone() } else { format!("{entry_key}-{n}") })
+            .find(|key| !matches!(self.doc.get(ROOT, key.as_str()), Ok(Some(_))))
+            .expect("an unbounded range has a free key");
+        self.doc
+            .transact(|tx| {
+                match edit {
+                    DutyEdit::SetWeather(text) => tx.put(ROOT, "weather", text.as_str())?,
+                    DutyEdit::AddStaff(staff) => tx.put(ROOT, format!("staff:{staff}"), true)?,
+                    DutyEdit::RemoveStaff(staff) => tx.delete(ROOT, format!("staff:{staff}"))?,
+                    DutyEdit::AddEntry { kind, text, case } => {
+                        let obj = tx.put_object(ROOT, entry_key.as_str(), ObjType::Map)?;
+                        tx.put(&obj, "at", ScalarValue::Timestamp(at.0))?;
+                        tx.put(&obj, "by", by.as_str())?;
+                        tx.put(&obj, "kind", kind.code())?;
+                        tx.put(&obj, "text", text.as_str())?;
+                        if let Some(case) = case {
+                            tx.put(&obj, "case", case.to_string())?;
+                        }
+                    }
+                    DutyEdit::HandOver { case, note } => {
+                        let obj = tx.put_object(ROOT, format!("handover:{case}"), ObjType::Map)?;
+                        tx.put(&obj, "at", ScalarValue::Timestamp(at.0))?;
+                        tx.put(&obj, "by", by.as_str())?;
+                        tx.put(&obj, "note", note.as_str())?;
+                    }
+                    DutyEdit::TakeOver(case) => tx.delete(ROOT, format!("handover:{case}"))?,
+                }
+                Ok::<_, automerge::AutomergeError>(())
+            })
+            .map_err(|failure| failure.error)?;
+        Ok(())
+    }
+}
+
+/// Reads a duty log, collecting every problem (the validator and the reader are one).
+fn read(doc: &Automerge) -> (DutyLog, Vec<SchemaError>) {
+    let mut errors = Vec::new();
+    let mut error = |path: &str, reason: String| errors.push(SchemaError { path: path.to_string(), reason });
+    let scalar = |obj: &automerge::ObjId, key: &str| -> Option<ScalarValue> {
+        match doc.get(obj, key) {
+            Ok(Some((automerge::Value::Scalar(value), _))) => Some(value.into_owned()),
+            _ => None,
+        }
+    };
+    let string = |obj: &automerge::ObjId, key: &str| match scalar(obj, key) {
+        Some(ScalarValue::Str(s)) => Some(s.to_string()),
+        _ => None,
+    };
+    let stamp = |obj: &automerge::ObjId, key: &str| match scalar(obj, key) {
+        Some(ScalarValue::Timestamp(ms)) => Some(Timestamp(ms)),
+        _ => None,
+    };
+    if string(&ROOT, "type").as_deref() != Some(DUTY_LOG_TYPE) {
+        error("type", "expected \"duty_log\"".into());
+    }
+    if !matches!(scalar(&ROOT, "schema"), Some(ScalarValue::Uint(v)) if v >= 1 && v <= SCHEMA_VERSION) {
+        error("schema", format!("must be a version between 1 and {SCHEMA_VERSION}"));
+    }
+    let date = string(&ROOT, "date").and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok());
+    let shift = string(&ROOT, "shift").and_then(|s| DutyShift::from_code(&s));
+    let (date, shift) = match (date, shift) {
+        (Some(date), Some(shift)) => (date, shift),
+        _ => {
+            error("date", "date and shift must be YYYY-MM-DD and a shift code".into());
+            (NaiveDate::default(), DutyShift::Day)
+        }
+    };
+    let id = duty_log_id(date, shift);
+    if string(&ROOT, "id").as_deref() != Some(id.as_str()) {
+        error("id", format!("must be {id}"));
+    }
+    let weather = string(&ROOT, "weather").unwrap_or_default();
+    let mut log =
+        DutyLog { id, date, shift, weather, staff: BTreeSet::new(), entries: Vec::new(), handover: Vec::new() };
+    for key in doc.keys(ROOT) {
+        if let Some(staff) = key.strip_prefix("staff:") {
+            match StaffId::new(staff) {
+                Ok(staff) => {
+                    log.staff.insert(staff);
+                }
+                Err(err) => error(&key, err.to_string()),
+            }
+        } else if let Some(entry_id) = key.strip_prefix("entry:") {
+            let Ok(Some((_, obj))) = doc.get(ROOT, key.as_str()) else { continue };
+            let entry = (|| {
+                Some(DutyEntry {
+                    id: entry_id.to_string(),
+                    at: stamp(&obj, "at")?,
+                    by: StaffId::new(string(&obj, "by")?).ok()?,
+                    kind: DutyEntryKind::from_code(&string(&obj, "kind")?)?,
+                    text: string(&obj, "text").filter(|t| check_long_text(t, limits::MAX_ENTRY_TEXT).is_ok())?,
+                    case: match string(&obj, "case") {
+                        Some(case) => Some(case.parse().ok()?),
+                        None => None,
+                    },
+                })
+            })();
+            match entry {
+                Some(entry) => log.entries.push(entry),
+                None => error(&key, "is not a valid entry (at, by, kind, text, optional case)".into()),
+            }
+        } else if let Some(case) = key.strip_prefix("handover:") {
+            let Ok(Some((_, obj))) = doc.get(ROOT, key.as_str()) else { continue };
+            let item = (|| {
+                Some(HandoverItem {
+                    case: case.parse().ok()?,
+                    note: string(&obj, "note")?,
+                    by: StaffId::new(string(&obj, "by")?).ok()?,
+                    at: stamp(&obj, "at")?,
+                })
+            })();
+            match item {
+                Some(item) => log.handover.push(item),
+                None => error(&key, "is not a valid handover item (at, by, note)".into()),
+            }
+        } else if !["type", "schema", "id", "date", "shift", "weather"].contains(&key.as_str()) {
+            error(&key, "is not a field of the duty-log schema".into());
+        }
+    }
+    log.entries.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
+    (log, errors)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn two_devices_open_the_same_log_offline_and_lose_nothing() {
+        let date = NaiveDate::from_ymd_opt(2026, 11, 29).unwrap();
+        let staff = StaffId::new("wang").unwrap();
+        let case = CaseId::from_u128(7);
+        let mut desk = DutyLogDoc::create(DeviceId::from_u128(1), date, DutyShift::Night).unwrap();
+        let mut field = DutyLogDoc::create(DeviceId::from_u128(2), date, DutyShift::Night).unwrap();
+        desk.apply(
+            Timestamp(10),
+            &staff,
+            &DutyEdit::AddEntry { kind: DutyEntryKind::Call, text: "leak".into(), case: Some(case) },
+        )
+        .unwrap();
+        desk.apply(Timestamp(11), &staff, &DutyEdit::HandOver { case, note: "call back at 8".into() }).unwrap();
+        field
+            .apply(
+                Timestamp(10),
+                &staff,
+                &DutyEdit::AddEntry { kind: DutyEntryKind::Incident, text: "pump".into(), case: None },
+            )
+            .unwrap();
+        field.apply(Timestamp(12), &staff, &DutyEdit::AddStaff(staff.clone())).unwrap();
+        let field_bytes = field.automerge().save();
+        desk.receive(&field_bytes).unwrap();
+        let log = desk.read();
+        assert_eq!(log.id, "duty:2026-11-29:night");
+        assert_eq!(log.entries.len(), 2);
+        assert_eq!(log.handover.len(), 1);
+        assert!(log.staff.contains(&staff));
+        assert!(matches!(
+            desk.apply(Timestamp(13), &staff, &DutyEdit::TakeOver(CaseId::from_u128(8))),
+            Err(EditError::NoChange(_))
+        ));
+        desk.apply(Timestamp(13), &staff, &DutyEdit::TakeOver(case)).unwrap();
+        assert!(desk.read().handover.is_empty());
+    }
+}

@@ -1,0 +1,173 @@
+//! Identifiers and the timestamp type shared by every part of the core.
+//!
+//! Ids are newtypes so a case id cannot be passed where a device id is meant. They
+//! render as the strings stored in documents and the device index; parsing them back
+//! is the only way to build one from outside input, so a malformed id is an error at
+//! the edge, never deep inside a merge.
+
+use std::fmt;
+use std::str::FromStr;
+
+use automerge::ActorId;
+use uuid::Uuid;
+
+/// A case's permanent identity: a random UUID minted on the device that opened the
+/// case, so two phones offline never collide. Humans use [`crate::case::CaseNumber`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct CaseId(Uuid);
+
+impl CaseId {
+    /// A fresh random id.
+    pub fn random() -> Self {
+        CaseId(Uuid::new_v4())
+    }
+
+    /// An id from a 128-bit value; deterministic tests and simulations use this.
+    pub fn from_u128(value: u128) -> Self {
+        CaseId(Uuid::from_u128(value))
+    }
+}
+
+/// A phone or the server: every device writes with its own automerge actor, so its
+/// changes are told apart from everyone else's in every document it touches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct DeviceId(Uuid);
+
+impl DeviceId {
+    /// A fresh random device id, made once when a store is first created.
+    pub fn random() -> Self {
+        DeviceId(Uuid::new_v4())
+    }
+
+    /// A device id from a 128-bit value; deterministic tests use this.
+    pub fn from_u128(value: u128) -> Self {
+        DeviceId(Uuid::from_u128(value))
+    }
+
+    /// The automerge actor this device writes as.
+    pub fn actor(&self) -> ActorId {
+        ActorId::from(self.0.as_bytes().as_slice())
+    }
+
+    /// Four upper-case hex digits naming the device inside provisional case numbers.
+    pub fn short_tag(&self) -> String {
+        let hex = self.0.simple().to_string().to_uppercase();
+        hex[..4].to_string()
+    }
+}
+
+macro_rules! uuid_display_parse {
+    ($ty:ident, $what:literal) => {
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.hyphenated().fmt(f)
+            }
+        }
+
+        impl FromStr for $ty {
+            type Err = IdError;
+            fn from_str(s: &str) -> Result<Self, IdError> {
+                Uuid::try_parse(s).map($ty).map_err(|_| IdError { what: $what, value: s.chars().take(64).collect() })
+            }
+        }
+    };
+}
+uuid_display_parse!(CaseId, "case id");
+uuid_display_parse!(DeviceId, "device id");
+
+/// A string that should have been an id but is not one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid {what}: {value:?}")]
+pub struct IdError {
+    what: &'static str,
+    value: String,
+}
+
+/// A staff member as the team knows them (login name or staff number). Chosen by
+/// the team, so only its shape is checked: non-empty, at most 64 characters, no
+/// control characters.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct StaffId(String);
+
+impl StaffId {
+    /// Checks the shape and wraps the name.
+    pub fn new(name: impl Into<String>) -> Result<Self, IdError> {
+        let name = name.into();
+        if crate::case::limits::check_short_text(&name, 64, false).is_ok() {
+            Ok(StaffId(name))
+        } else {
+            Err(IdError { what: "staff id", value: name.chars().take(64).collect() })
+        }
+    }
+
+    /// The name as stored.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for StaffId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Milliseconds since the Unix epoch, UTC. Time always arrives as an argument (the
+/// caller's clock), so documents and reports are deterministic under test.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(pub i64);
+
+impl Timestamp {
+    /// One hour in milliseconds.
+    pub const HOUR: i64 = 3_600_000;
+    /// One day in milliseconds.
+    pub const DAY: i64 = 24 * Self::HOUR;
+
+    /// The system clock now; only stores and binaries call this, never the case model.
+    pub fn now() -> Self {
+        Timestamp(chrono::Utc::now().timestamp_millis())
+    }
+
+    /// This instant plus `hours`.
+    pub fn plus_hours(self, hours: i64) -> Self {
+        Timestamp(self.0 + hours * Self::HOUR)
+    }
+
+    /// This instant plus `days` of 24 hours.
+    pub fn plus_days(self, days: i64) -> Self {
+        Timestamp(self.0 + days * Self::DAY)
+    }
+
+    /// As a chrono UTC date-time, for calendar arithmetic (months, local dates).
+    pub fn to_utc(self) -> chrono::DateTime<chrono::Utc> {
+        chrono::DateTime::from_timestamp_millis(self.0).unwrap_or_default()
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.to_utc().format("%Y-%m-%dT%H:%MZ"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_round_trip_and_reject_garbage() {
+        let id = CaseId::from_u128(42);
+        assert_eq!(id.to_string().parse::<CaseId>(), Ok(id));
+        let err = "not-a-uuid".parse::<CaseId>().unwrap_err();
+        assert_eq!(err.to_string(), "invalid case id: \"not-a-uuid\"");
+        assert!(StaffId::new("").is_err());
+        assert!(StaffId::new("li\nwei").is_err());
+        assert_eq!(StaffId::new("li.wei").unwrap().as_str(), "li.wei");
+    }
+
+    #[test]
+    fn device_tag_is_four_hex_digits() {
+        let device = DeviceId::from_u128(0xabcd_0000_0000_0000_0000_0000_0000_0000);
+        assert_eq!(device.short_tag(), "ABCD");
+    }
+}

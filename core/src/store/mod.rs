@@ -1,0 +1,465 @@
+//! [`CaseStore`]: every case and duty-log document a device holds, durable on disk.
+//!
+//! One SQLite file (`kefu-store.sqlite3`) in the store's directory, WAL mode with
+//! `synchronous=FULL`: a write returns only after its commit is fsync'd, and SQLite's
+//! atomic commit means a process killed at any instant reopens with every returned
+//! write and no torn state. Each edit appends one small automerge chunk
+//! (`save_after` the previous heads) and rewrites the case's index row in the same
+//! transaction; after [`StoreConfig::compact_after`] chunks the document is saved
+//! whole and its chunks dropped, so the store grows by the edit, not by a copy of the
+//! document. Listing reads only the index (`index.rs`).
+//!
+//! This is the only module of kefu-core that does IO. It does not sync: the sync
+//! protocol reads and feeds documents through [`CaseStore::export`] and
+//! [`CaseStore::receive`].
+
+mod cache;
+mod index;
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+use crate::case::{
+    CASE_TYPE, Case, CaseDoc, CaseEdit, CasePolicy, EditContext, EditError, EntryId, FieldConflict, LoadError, NewCase,
+    SchemaErrors, provisional_number,
+};
+use crate::duty_log::{DUTY_LOG_TYPE, DutyEdit, DutyLog, DutyLogDoc, DutyShift, duty_log_id};
+use crate::ids::{CaseId, DeviceId, StaffId, Timestamp};
+use cache::DocCache;
+pub use index::{CaseFilter, CaseSummary};
+
+/// The on-disk format version; a store written by a newer build is refused.
+pub const STORE_FORMAT: i64 = 1;
+const FILE_NAME: &str = "kefu-store.sqlite3";
+
+/// Store settings.
+#[derive(Clone, Debug)]
+pub struct StoreConfig {
+    /// Chunks a document may accumulate before it is rewritten as one snapshot.
+    /// Default 32: load replays at most 32 small chunks, and a compaction (one
+    /// `save()` of a small document) happens every 32 edits.
+    pub compact_after: u32,
+    /// Documents kept loaded in memory. Default 256.
+    pub cache_capacity: usize,
+    /// Team rules for status transitions.
+    pub policy: CasePolicy,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig { compact_after: 32, cache_capacity: 256, policy: CasePolicy::default() }
+    }
+}
+
+/// Why a store operation failed. When an edit fails, nothing was written.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The directory or database file could not be opened or written.
+    #[error("cannot use store at {path}: {source}")]
+    Open {
+        /// The store directory.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// SQLite failed (disk full, file locked, unreadable file).
+    #[error("store database error: {0}")]
+    Sql(#[from] rusqlite::Error),
+    /// The store was written by a newer version of kefu.
+    #[error("store format {found} is newer than this app understands ({STORE_FORMAT}); update the app")]
+    TooNew {
+        /// Format on disk.
+        found: i64,
+    },
+    /// No document with that id.
+    #[error("no such {what}: {id}")]
+    NotFound {
+        /// "case" or "duty log".
+        what: &'static str,
+        /// The id asked for.
+        id: String,
+    },
+    /// The edit was refused.
+    #[error(transparent)]
+    Edit(#[from] EditError),
+    /// Received bytes were refused.
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    /// A stored document or index row is unreadable.
+    #[error("store is damaged: {0}")]
+    Corrupt(String),
+}
+
+/// A loaded document of either type.
+#[derive(Clone)]
+enum Doc {
+    Case(CaseDoc),
+    DutyLog(DutyLogDoc),
+}
+
+impl Doc {
+    fn automerge(&self) -> &automerge::Automerge {
+        match self {
+            Doc::Case(doc) => doc.automerge(),
+            Doc::DutyLog(doc) => doc.automerge(),
+        }
+    }
+
+    fn type_name(&self) -> &'static str {
+        match self {
+            Doc::Case(_) => CASE_TYPE,
+            Doc::DutyLog(_) => DUTY_LOG_TYPE,
+        }
+    }
+
+    fn load(doc_type: &str, bytes: &[u8], device: DeviceId) -> Result<Doc, LoadError> {
+        if doc_type == DUTY_LOG_TYPE {
+            DutyLogDoc::load(bytes, device).map(Doc::DutyLog)
+        } else {
+            CaseDoc::load(bytes, device).map(Doc::Case)
+        }
+    }
+}
+
+/// The device's durable store. Single-threaded: wrap it in a mutex to share it
+/// (the FFI layer does).
+pub struct CaseStore {
+    conn: Connection,
+    dir: PathBuf,
+    device: DeviceId,
+    config: StoreConfig,
+    cache: DocCache<Doc>,
+}
+
+impl CaseStore {
+    /// Opens (creating if needed) the store in `dir`. Reads only the metadata: no
+    /// document is loaded until it is asked for.
+    pub fn open(dir: &Path, config: StoreConfig) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::Open { path: dir.to_path_buf(), source })?;
+        let mut conn = Connection::open(dir.join(FILE_NAME))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let version: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+        if version > STORE_FORMAT {
+            return Err(StoreError::TooNew { found: version });
+        }
+        if version == 0 {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Exclusive)?;
+            tx.execute_batch(include_str!("schema.sql"))?;
+            tx.execute("INSERT INTO meta (key, value) VALUES ('device_id', ?1)", [DeviceId::random().to_string()])?;
+            tx.execute("INSERT INTO meta (key, value) VALUES ('next_provisional', '1')", [])?;
+            tx.pragma_update(None, "user_version", STORE_FORMAT)?;
+            tx.commit()?;
+        }
+        let device: String = conn.query_row("SELECT value FROM meta WHERE key = 'device_id'", [], |row| row.get(0))?;
+        let device = device.parse().map_err(|_| StoreError::Corrupt("device id in meta".into()))?;
+        let cache = DocCache::new(config.cache_capacity);
+        Ok(CaseStore { conn, dir: dir.to_path_buf(), device, config, cache })
+    }
+
+    /// This device's id (its automerge actor in every document it writes).
+    pub fn device(&self) -> DeviceId {
+        self.device
+    }
+
+    /// The store's directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Opens a new case with a provisional number; durable when this returns.
+    pub fn create_case(&mut self, new: &NewCase, by: &StaffId, at: Timestamp) -> Result<Case, StoreError> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let sequence: u64 = tx
+            .query_row("SELECT value FROM meta WHERE key = 'next_provisional'", [], |row| row.get::<_, String>(0))?
+            .parse()
+            .map_err(|_| StoreError::Corrupt("provisional counter".into()))?;
+        let ctx = EditContext { at, by, policy: &self.config.policy };
+        let doc =
+            CaseDoc::create(self.device, CaseId::random(), new, &provisional_number(self.device, sequence), &ctx)?;
+        tx.execute("UPDATE meta SET value = ?1 WHERE key = 'next_provisional'", [(sequence + 1).to_string()])?;
+        tx.execute(
+            "INSERT INTO docs (id, doc_type, snapshot, n_changes) VALUES (?1, ?2, ?3, 0)",
+            params![doc.id().to_string(), CASE_TYPE, doc.save()],
+        )?;
+        let case = doc.read();
+        index::upsert_case(&tx, &case, false)?;
+        tx.commit()?;
+        self.cache.insert(doc.id().to_string(), Doc::Case(doc));
+        Ok(case)
+    }
+
+    /// Applies an edit to a case; durable when this returns. Returns the timeline
+    /// entry it added, if any.
+    pub fn edit_case(
+        &mut self,
+        id: CaseId,
+        edit: &CaseEdit,
+        by: &StaffId,
+        at: Timestamp,
+    ) -> Result<Option<EntryId>, StoreError> {
+        let policy = self.config.policy.clone();
+        let mut entry = None;
+        self.write(&id.to_string(), "case", |doc| match doc {
+            Doc::Case(doc) => {
+                entry = doc.apply(&EditContext { at, by, policy: &policy }, edit)?;
+                Ok(())
+            }
+            Doc::DutyLog(_) => Err(not_found("case", id.to_string())),
+        })?;
+        Ok(entry)
+    }
+
+    /// Reads a case.
+    pub fn case(&mut self, id: CaseId) -> Result<Case, StoreError> {
+        match self.doc(&id.to_string(), "case")? {
+            Doc::Case(doc) => Ok(doc.read()),
+            Doc::DutyLog(_) => Err(not_found("case", id.to_string())),
+        }
+    }
+
+    /// Scalar fields of a case holding concurrent values.
+    pub fn conflicts(&mut self, id: CaseId) -> Result<Vec<FieldConflict>, StoreError> {
+        match self.doc(&id.to_string(), "case")? {
+            Doc::Case(doc) => Ok(doc.conflicts()),
+            Doc::DutyLog(_) => Err(not_found("case", id.to_string())),
+        }
+    }
+
+    /// Lists cases from the index, newest update first.
+    pub fn list(&self, filter: &CaseFilter) -> Result<Vec<CaseSummary>, StoreError> {
+        index::list(&self.conn, filter)
+    }
+
+    /// Number of cases held.
+    pub fn n_cases(&self) -> Result<usize, StoreError> {
+        Ok(self.conn.query_row("SELECT COUNT(*) FROM case_index", [], |row| row.get::<_, i64>(0))? as usize)
+    }
+
+    /// Every case, read in full (for reports over a month; loads each document).
+    pub fn all_cases(&mut self) -> Result<Vec<Case>, StoreError> {
+        let ids: Vec<CaseId> = self.list(&CaseFilter::default())?.into_iter().map(|summary| summary.id).collect();
+        ids.into_iter().map(|id| self.case(id)).collect()
+    }
+
+    /// Opens (or returns the existing) duty log for a date and shift.
+    pub fn open_duty_log(&mut self, date: chrono::NaiveDate, shift: DutyShift) -> Result<DutyLog, StoreError> {
+        let id = duty_log_id(date, shift);
+        if self.doc_exists(&id)? {
+            return self.duty_log(&id);
+        }
+        let doc = DutyLogDoc::create(self.device, date, shift)?;
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
+            "INSERT INTO docs (id, doc_type, snapshot, n_changes) VALUES (?1, ?2, ?3, 0)",
+            params![id, DUTY_LOG_TYPE, doc.automerge().save()],
+        )?;
+        let log = doc.read();
+        upsert_duty_index(&tx, &log)?;
+        tx.commit()?;
+        self.cache.insert(id, Doc::DutyLog(doc));
+        Ok(log)
+    }
+
+    /// Applies an edit to a duty log; durable when this returns.
+    pub fn edit_duty_log(&mut self, id: &str, edit: &DutyEdit, by: &StaffId, at: Timestamp) -> Result<(), StoreError> {
+        self.write(id, "duty log", |doc| match doc {
+            Doc::DutyLog(doc) => Ok(doc.apply(at, by, edit)?),
+            Doc::Case(_) => Err(not_found("duty log", id.to_string())),
+        })
+    }
+
+    /// Reads a duty log.
+    pub fn duty_log(&mut self, id: &str) -> Result<DutyLog, StoreError> {
+        match self.doc(id, "duty log")? {
+            Doc::DutyLog(doc) => Ok(doc.read()),
+            Doc::Case(_) => Err(not_found("duty log", id.to_string())),
+        }
+    }
+
+    /// Duty-log ids for dates in `from..=to` (YYYY-MM-DD), oldest first.
+    pub fn duty_logs_between(&self, from: chrono::NaiveDate, to: chrono::NaiveDate) -> Result<Vec<String>, StoreError> {
+        let mut statement =
+            self.conn.prepare_cached("SELECT id FROM duty_index WHERE date BETWEEN ?1 AND ?2 ORDER BY date, shift")?;
+        let rows = statement.query_map([from.to_string(), to.to_string()], |row| row.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Ids of every document held, cases and duty logs.
+    pub fn doc_ids(&self) -> Result<Vec<String>, StoreError> {
+        let mut statement = self.conn.prepare_cached("SELECT id FROM docs ORDER BY id")?;
+        let rows = statement.query_map([], |row| row.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// A document's current heads.
+    pub fn heads(&mut self, doc_id: &str) -> Result<Vec<automerge::ChangeHash>, StoreError> {
+        Ok(self.doc(doc_id, "document")?.automerge().get_heads())
+    }
+
+    /// The changes to a document since `heads` (all of it for `&[]`), as bytes
+    /// another store's [`Self::receive`] accepts.
+    pub fn export(&mut self, doc_id: &str, heads: &[automerge::ChangeHash]) -> Result<Vec<u8>, StoreError> {
+        Ok(self.doc(doc_id, "document")?.automerge().save_after(heads))
+    }
+
+    /// Accepts a document or changes to one from elsewhere. They are validated
+    /// against the schema on a copy first; refused bytes change nothing. Returns
+    /// how many changes were new. Durable when this returns.
+    pub fn receive(&mut self, doc_id: &str, bytes: &[u8]) -> Result<usize, StoreError> {
+        if self.doc_exists(doc_id)? {
+            let mut n_new = 0;
+            self.write(doc_id, "document", |doc| {
+                n_new = match doc {
+                    Doc::Case(doc) => doc.receive(bytes)?,
+                    Doc::DutyLog(doc) => doc.receive(bytes)?,
+                };
+                Ok(())
+            })?;
+            return Ok(n_new);
+        }
+        let am = automerge::Automerge::load_with_options(
+            bytes,
+            automerge::LoadOptions::new().text_encoding(crate::case::TEXT_ENCODING),
+        )
+        .map_err(LoadError::from)?
+        .with_actor(self.device.actor());
+        let is_duty_log = matches!(
+            automerge::ReadDoc::get(&am, automerge::ROOT, "type"),
+            Ok(Some((automerge::Value::Scalar(ref v), _))) if v.as_str() == Some(DUTY_LOG_TYPE)
+        );
+        let doc = if is_duty_log {
+            Doc::DutyLog(DutyLogDoc::from_automerge(am).map_err(LoadError::from)?)
+        } else {
+            Doc::Case(CaseDoc::from_automerge(am).map_err(LoadError::from)?)
+        };
+        let actual_id = match &doc {
+            Doc::Case(case) => case.id().to_string(),
+            Doc::DutyLog(log) => log.id().to_string(),
+        };
+        if actual_id != doc_id {
+            return Err(StoreError::Load(LoadError::Schema(SchemaErrors(vec![crate::case::SchemaError {
+                path: "id".into(),
+                reason: format!("document is {actual_id}, not {doc_id}"),
+            }]))));
+        }
+        let n_changes = doc.automerge().get_changes(&[]).len();
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
+            "INSERT INTO docs (id, doc_type, snapshot, n_changes) VALUES (?1, ?2, ?3, 0)",
+            params![doc_id, doc.type_name(), doc.automerge().save()],
+        )?;
+        write_index(&tx, &doc)?;
+        tx.commit()?;
+        self.cache.insert(doc_id.to_string(), doc);
+        Ok(n_changes)
+    }
+
+    /// Rewrites every document with pending chunks as one snapshot. Edits do this
+    /// per document as they go; this is for a quiet moment (app in background).
+    pub fn compact(&mut self) -> Result<usize, StoreError> {
+        let ids: Vec<String> = {
+            let mut statement = self.conn.prepare("SELECT id FROM docs WHERE n_changes > 0")?;
+            statement.query_map([], |row| row.get(0))?.collect::<Result<_, _>>()?
+        };
+        for id in &ids {
+            let snapshot = self.doc(id, "document")?.automerge().save();
+            let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            replace_snapshot(&tx, id, &snapshot)?;
+            tx.commit()?;
+        }
+        Ok(ids.len())
+    }
+
+    fn doc_exists(&self, id: &str) -> Result<bool, StoreError> {
+        Ok(self.conn.query_row("SELECT 1 FROM docs WHERE id = ?1", [id], |_| Ok(())).optional()?.is_some())
+    }
+
+    /// The loaded document, from the cache or disk.
+    fn doc(&mut self, id: &str, what: &'static str) -> Result<&mut Doc, StoreError> {
+        if self.cache.get_mut(id).is_none() {
+            let doc = self.load(id, what)?;
+            self.cache.insert(id.to_string(), doc);
+        }
+        Ok(self.cache.get_mut(id).expect("inserted above"))
+    }
+
+    fn load(&self, id: &str, what: &'static str) -> Result<Doc, StoreError> {
+        let (doc_type, mut bytes): (String, Vec<u8>) = self
+            .conn
+            .query_row("SELECT doc_type, snapshot FROM docs WHERE id = ?1", [id], |row| Ok((row.get(0)?, row.get(1)?)))
+            .optional()?
+            .ok_or_else(|| not_found(what, id.to_string()))?;
+        let mut statement = self.conn.prepare_cached("SELECT bytes FROM changes WHERE doc_id = ?1 ORDER BY seq")?;
+        for chunk in statement.query_map([id], |row| row.get::<_, Vec<u8>>(0))? {
+            bytes.extend_from_slice(&chunk?);
+        }
+        Doc::load(&doc_type, &bytes, self.device).map_err(|err| StoreError::Corrupt(format!("document {id}: {err}")))
+    }
+
+    /// Applies `change` to a copy of the loaded document, persists the new chunk and
+    /// index row in one fsync'd transaction, and only then replaces the cached
+    /// document: a refused edit or a failed write leaves memory and disk as they were.
+    fn write(
+        &mut self,
+        id: &str,
+        what: &'static str,
+        change: impl FnOnce(&mut Doc) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let compact_after = self.config.compact_after;
+        let mut doc = self.doc(id, what)?.clone();
+        let heads = doc.automerge().get_heads();
+        change(&mut doc)?;
+        let chunk = doc.automerge().save_after(&heads);
+        if chunk.is_empty() || doc.automerge().get_heads() == heads {
+            return Ok(());
+        }
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let n_changes: u32 = tx.query_row("SELECT n_changes FROM docs WHERE id = ?1", [id], |row| row.get(0))?;
+        if n_changes + 1 >= compact_after {
+            replace_snapshot(&tx, id, &doc.automerge().save())?;
+        } else {
+            tx.execute(
+                "INSERT INTO changes (doc_id, seq, bytes) VALUES (?1, ?2, ?3)",
+                params![id, n_changes + 1, chunk],
+            )?;
+            tx.execute("UPDATE docs SET n_changes = ?2 WHERE id = ?1", params![id, n_changes + 1])?;
+        }
+        write_index(&tx, &doc)?;
+        tx.commit()?;
+        self.cache.insert(id.to_string(), doc);
+        Ok(())
+    }
+}
+
+fn not_found(what: &'static str, id: String) -> StoreError {
+    StoreError::NotFound { what, id }
+}
+
+fn replace_snapshot(tx: &rusqlite::Transaction<'_>, id: &str, snapshot: &[u8]) -> Result<(), StoreError> {
+    tx.execute("UPDATE docs SET snapshot = ?2, n_changes = 0 WHERE id = ?1", params![id, snapshot])?;
+    tx.execute("DELETE FROM changes WHERE doc_id = ?1", [id])?;
+    Ok(())
+}
+
+fn write_index(tx: &rusqlite::Transaction<'_>, doc: &Doc) -> Result<(), StoreError> {
+    match doc {
+        Doc::Case(doc) => {
+            let case = doc.read();
+            let has_conflict = case.status.conflict.is_some() || !doc.conflicts().is_empty();
+            index::upsert_case(tx, &case, has_conflict)
+        }
+        Doc::DutyLog(doc) => upsert_duty_index(tx, &doc.read()),
+    }
+}
+
+fn upsert_duty_index(tx: &rusqlite::Transaction<'_>, log: &DutyLog) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT OR REPLACE INTO duty_index (id, date, shift, n_handover) VALUES (?1, ?2, ?3, ?4)",
+        params![log.id, log.date.to_string(), log.shift.code(), log.handover.len() as i64],
+    )?;
+    Ok(())
+}
