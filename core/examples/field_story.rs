@@ -9,7 +9,7 @@
 
 use std::path::PathBuf;
 
-use chrono::{FixedOffset, NaiveDate};
+use chrono::FixedOffset;
 use kefu_core::case::{
     CaseEdit, CaseKind, Channel, Customer, FeedbackDirection, NewCase, Priority, Satisfaction, Service, Status,
 };
@@ -139,7 +139,7 @@ fn main() -> Result<(), StoreError> {
         &desk,
         hour(48),
     )?;
-    let night = office.open_duty_log(NaiveDate::from(t0.to_utc().naive_utc().date()), DutyShift::Night)?;
+    let night = office.open_duty_log(t0.to_utc().date_naive(), DutyShift::Night)?;
     office.edit_duty_log(
         &night.id,
         &DutyEdit::AddEntry { kind: DutyEntryKind::Dispatch, text: "flood crew".into(), case: Some(flood.id) },

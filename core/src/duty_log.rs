@@ -239,9 +239,7 @@ impl DutyLogDoc {
 
     /// Accepts changes from elsewhere, validated on a fork first.
     pub fn receive(&mut self, bytes: &[u8]) -> Result<usize, LoadError> {
-        let mut fork = self.doc.fork();
-        fork.set_actor(self.doc.get_actor().clone());
-        let n_new = fork.load_incremental(bytes)?;
+        let (fork, n_new) = crate::case::fork_with(&self.doc, bytes)?;
         if n_new > 0 {
             let (log, errors) = read(&fork);
             if !errors.is_empty() {

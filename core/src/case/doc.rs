@@ -7,7 +7,8 @@
 
 use automerge::transaction::Transactable;
 use automerge::{
-    Automerge, AutomergeError, ChangeHash, LoadOptions, ObjId, ROOT, ReadDoc, ScalarValue, TextEncoding, Value,
+    Automerge, AutomergeError, ChangeHash, LoadOptions, ObjId, OnPartialLoad, ROOT, ReadDoc, ScalarValue, TextEncoding,
+    Value, VerificationMode,
 };
 
 use super::codes::Status;
@@ -52,7 +53,14 @@ pub enum EditError {
     NoChange(&'static str),
     /// automerge refused the operation; a bug here, not a user mistake.
     #[error("internal document error: {0}")]
-    Document(#[from] AutomergeError),
+    Document(Box<AutomergeError>),
+}
+
+// Boxed: automerge's error is large and would bloat every `Result` on the edit path.
+impl From<AutomergeError> for EditError {
+    fn from(err: AutomergeError) -> Self {
+        EditError::Document(Box::new(err))
+    }
 }
 
 fn invalid(field: &'static str) -> impl FnOnce(String) -> EditError {
@@ -64,10 +72,16 @@ fn invalid(field: &'static str) -> impl FnOnce(String) -> EditError {
 pub enum LoadError {
     /// The bytes are not an automerge document or change set.
     #[error("not a readable automerge document: {0}")]
-    Decode(#[from] AutomergeError),
+    Decode(Box<AutomergeError>),
     /// The document is automerge but not a valid case.
     #[error(transparent)]
     Schema(#[from] SchemaErrors),
+}
+
+impl From<AutomergeError> for LoadError {
+    fn from(err: AutomergeError) -> Self {
+        LoadError::Decode(Box::new(err))
+    }
 }
 
 /// A scalar field that holds concurrent values after a merge (DESIGN.md decision 3:
@@ -165,9 +179,7 @@ impl CaseDoc {
     /// be invalid, nothing changes and the problems are returned. Returns how many
     /// changes were new.
     pub fn receive(&mut self, bytes: &[u8]) -> Result<usize, LoadError> {
-        let mut fork = self.doc.fork();
-        fork.set_actor(self.doc.get_actor().clone());
-        let n_new = fork.load_incremental(bytes)?;
+        let (fork, n_new) = fork_with(&self.doc, bytes)?;
         if n_new > 0 {
             let id = validate_case(&fork)?;
             if id != self.id {
@@ -181,7 +193,7 @@ impl CaseDoc {
         Ok(n_new)
     }
 
-    /// Merges another replica of the same case (both already valid).
+    /// Merges another replica of the same case, validated like any received bytes.
     pub fn merge(&mut self, other: &CaseDoc) -> Result<usize, LoadError> {
         self.receive(&other.doc.save_after(&[]))
     }
@@ -428,6 +440,31 @@ fn check_edit(edit: &CaseEdit) -> Result<(), EditError> {
         }
         CaseEdit::SetKind(_) | CaseEdit::SetPriority(_) | CaseEdit::SetTier(_) | CaseEdit::SetService(_) => Ok(()),
     }
+}
+
+/// A fork of `doc` with `bytes` (a full save or `save_after` chunks) applied, and
+/// how many changes were new. Malformed bytes are refused: automerge's incremental
+/// load skips unreadable chunks with only a log line, so they are decoded strictly
+/// first.
+pub(crate) fn fork_with(doc: &Automerge, bytes: &[u8]) -> Result<(Automerge, usize), AutomergeError> {
+    let strict = LoadOptions::new()
+        .text_encoding(TEXT_ENCODING)
+        .on_partial_load(OnPartialLoad::Error)
+        .verification_mode(VerificationMode::DontCheck);
+    if bytes.is_empty() {
+        return Err(AutomergeError::Fail);
+    }
+    match Automerge::load_with_options(bytes, strict) {
+        // Parsed, but `save_after` chunks depend on changes only `doc` has.
+        Ok(_) | Err(AutomergeError::MissingDeps) => {}
+        Err(err) => return Err(err),
+    }
+    let before = doc.get_heads();
+    let mut fork = doc.fork();
+    fork.set_actor(doc.get_actor().clone());
+    fork.load_incremental(bytes)?;
+    let n_new = fork.get_changes(&before).len();
+    Ok((fork, n_new))
 }
 
 impl From<Vec<schema::SchemaError>> for SchemaErrors {

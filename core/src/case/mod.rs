@@ -13,6 +13,7 @@ mod validate;
 
 pub use codes::{CaseKind, Channel, FeedbackDirection, Priority, Satisfaction, Service, Status, Tier};
 pub use deadline::{Deadline, DeadlineState, Deadlines, REPLY_HOURS, reply_promised};
+pub(crate) use doc::fork_with;
 pub use doc::{CaseDoc, EditContext, EditError, FieldConflict, LoadError, TEXT_ENCODING};
 pub use model::{AttachmentRef, Case, CaseEdit, CaseNumber, Customer, EntryBody, EntryId, NewCase, TimelineEntry};
 pub use number::{is_server_number, provisional_number};

@@ -1,0 +1,9 @@
+//! Integration tests of kefu-core, one binary with a module per topic.
+
+mod crash;
+mod merge;
+mod report;
+mod store;
+mod support;
+mod tidy;
+mod validate;
