@@ -83,9 +83,14 @@ pub enum StoreError {
     /// The edit was refused.
     #[error(transparent)]
     Edit(#[from] EditError),
-    /// Received bytes were refused.
-    #[error(transparent)]
-    Load(#[from] LoadError),
+    /// Received bytes for a document were refused; nothing of the batch was stored.
+    #[error("refused {id}: {source}")]
+    Refused {
+        /// The document the bytes were for.
+        id: String,
+        /// Why.
+        source: LoadError,
+    },
     /// A stored document or index row is unreadable.
     #[error("store is damaged: {0}")]
     Corrupt(String),
@@ -181,14 +186,11 @@ impl CaseStore {
         let doc =
             CaseDoc::create(self.device, CaseId::random(), new, &provisional_number(self.device, sequence), &ctx)?;
         tx.execute("UPDATE meta SET value = ?1 WHERE key = 'next_provisional'", [(sequence + 1).to_string()])?;
-        tx.execute(
-            "INSERT INTO docs (id, doc_type, snapshot, n_changes) VALUES (?1, ?2, ?3, 0)",
-            params![doc.id().to_string(), CASE_TYPE, doc.save()],
-        )?;
         let case = doc.read();
-        index::upsert_case(&tx, &case, false)?;
+        let doc = Doc::Case(doc);
+        persist(&tx, &case.id.to_string(), &doc, None, self.config.compact_after)?;
         tx.commit()?;
-        self.cache.insert(doc.id().to_string(), Doc::Case(doc));
+        self.cache.insert(case.id.to_string(), doc);
         Ok(case)
     }
 
@@ -252,15 +254,12 @@ impl CaseStore {
             return self.duty_log(&id);
         }
         let doc = DutyLogDoc::create(self.device, date, shift)?;
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        tx.execute(
-            "INSERT INTO docs (id, doc_type, snapshot, n_changes) VALUES (?1, ?2, ?3, 0)",
-            params![id, DUTY_LOG_TYPE, doc.automerge().save()],
-        )?;
         let log = doc.read();
-        upsert_duty_index(&tx, &log)?;
+        let doc = Doc::DutyLog(doc);
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        persist(&tx, &id, &doc, None, self.config.compact_after)?;
         tx.commit()?;
-        self.cache.insert(id, Doc::DutyLog(doc));
+        self.cache.insert(id, doc);
         Ok(log)
     }
 
@@ -310,52 +309,89 @@ impl CaseStore {
     /// against the schema on a copy first; refused bytes change nothing. Returns
     /// how many changes were new. Durable when this returns.
     pub fn receive(&mut self, doc_id: &str, bytes: &[u8]) -> Result<usize, StoreError> {
-        if self.doc_exists(doc_id)? {
-            let mut n_new = 0;
-            self.write(doc_id, "document", |doc| {
-                n_new = match doc {
-                    Doc::Case(doc) => doc.receive(bytes)?,
-                    Doc::DutyLog(doc) => doc.receive(bytes)?,
-                };
-                Ok(())
-            })?;
-            return Ok(n_new);
+        self.receive_batch(&[(doc_id.to_string(), bytes.to_vec())])
+    }
+
+    /// [`Self::receive`] for many documents in one transaction (one fsync): an
+    /// initial sync of thousands of cases. All or nothing: if any document is
+    /// refused, none is stored, and the error names it.
+    pub fn receive_batch(&mut self, docs: &[(String, Vec<u8>)]) -> Result<usize, StoreError> {
+        // (id, document after the change, heads before it if it existed)
+        let mut updated: Vec<(String, Doc, Option<Vec<automerge::ChangeHash>>)> = Vec::new();
+        let mut n_new_total = 0;
+        for (doc_id, bytes) in docs {
+            let refused = |err: LoadError| StoreError::Refused { id: doc_id.clone(), source: err };
+            let pending = updated.iter().position(|(id, _, _)| id == doc_id);
+            let existing = match pending {
+                Some(idx) => Some(updated[idx].1.clone()),
+                None if self.doc_exists(doc_id)? => Some(self.doc(doc_id, "document")?.clone()),
+                None => None,
+            };
+            let (doc, n_new, heads) = match existing {
+                Some(mut doc) => {
+                    let heads = doc.automerge().get_heads();
+                    let n_new = match &mut doc {
+                        Doc::Case(doc) => doc.receive(bytes),
+                        Doc::DutyLog(doc) => doc.receive(bytes),
+                    }
+                    .map_err(refused)?;
+                    (doc, n_new, Some(heads))
+                }
+                None => {
+                    let doc = self.decode_new(doc_id, bytes).map_err(refused)?;
+                    let n_new = doc.automerge().get_changes(&[]).len();
+                    (doc, n_new, None)
+                }
+            };
+            n_new_total += n_new;
+            if n_new == 0 {
+                continue;
+            }
+            match pending {
+                // Keep the heads from before the batch, so the stored chunk covers both.
+                Some(idx) => updated[idx].1 = doc,
+                None => updated.push((doc_id.clone(), doc, heads)),
+            }
         }
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        for (id, doc, heads) in &updated {
+            persist(&tx, id, doc, heads.as_deref(), self.config.compact_after)?;
+        }
+        tx.commit()?;
+        for (id, doc, _) in updated {
+            self.cache.insert(id, doc);
+        }
+        Ok(n_new_total)
+    }
+
+    /// Decodes a document this store does not hold yet, checking its type, schema
+    /// and that it is the document it claims to be.
+    fn decode_new(&self, doc_id: &str, bytes: &[u8]) -> Result<Doc, LoadError> {
         let am = automerge::Automerge::load_with_options(
             bytes,
             automerge::LoadOptions::new().text_encoding(crate::case::TEXT_ENCODING),
-        )
-        .map_err(LoadError::from)?
+        )?
         .with_actor(self.device.actor());
         let is_duty_log = matches!(
             automerge::ReadDoc::get(&am, automerge::ROOT, "type"),
             Ok(Some((automerge::Value::Scalar(ref v), _))) if v.as_str() == Some(DUTY_LOG_TYPE)
         );
         let doc = if is_duty_log {
-            Doc::DutyLog(DutyLogDoc::from_automerge(am).map_err(LoadError::from)?)
+            Doc::DutyLog(DutyLogDoc::from_automerge(am)?)
         } else {
-            Doc::Case(CaseDoc::from_automerge(am).map_err(LoadError::from)?)
+            Doc::Case(CaseDoc::from_automerge(am)?)
         };
         let actual_id = match &doc {
             Doc::Case(case) => case.id().to_string(),
             Doc::DutyLog(log) => log.id().to_string(),
         };
         if actual_id != doc_id {
-            return Err(StoreError::Load(LoadError::Schema(SchemaErrors(vec![crate::case::SchemaError {
+            return Err(LoadError::Schema(SchemaErrors(vec![crate::case::SchemaError {
                 path: "id".into(),
                 reason: format!("document is {actual_id}, not {doc_id}"),
-            }]))));
+            }])));
         }
-        let n_changes = doc.automerge().get_changes(&[]).len();
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        tx.execute(
-            "INSERT INTO docs (id, doc_type, snapshot, n_changes) VALUES (?1, ?2, ?3, 0)",
-            params![doc_id, doc.type_name(), doc.automerge().save()],
-        )?;
-        write_index(&tx, &doc)?;
-        tx.commit()?;
-        self.cache.insert(doc_id.to_string(), doc);
-        Ok(n_changes)
+        Ok(doc)
     }
 
     /// Rewrites every document with pending chunks as one snapshot. Edits do this
@@ -413,22 +449,11 @@ impl CaseStore {
         let mut doc = self.doc(id, what)?.clone();
         let heads = doc.automerge().get_heads();
         change(&mut doc)?;
-        let chunk = doc.automerge().save_after(&heads);
-        if chunk.is_empty() || doc.automerge().get_heads() == heads {
+        if doc.automerge().get_heads() == heads {
             return Ok(());
         }
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let n_changes: u32 = tx.query_row("SELECT n_changes FROM docs WHERE id = ?1", [id], |row| row.get(0))?;
-        if n_changes + 1 >= compact_after {
-            replace_snapshot(&tx, id, &doc.automerge().save())?;
-        } else {
-            tx.execute(
-                "INSERT INTO changes (doc_id, seq, bytes) VALUES (?1, ?2, ?3)",
-                params![id, n_changes + 1, chunk],
-            )?;
-            tx.execute("UPDATE docs SET n_changes = ?2 WHERE id = ?1", params![id, n_changes + 1])?;
-        }
-        write_index(&tx, &doc)?;
+        persist(&tx, id, &doc, Some(&heads), compact_after)?;
         tx.commit()?;
         self.cache.insert(id.to_string(), doc);
         Ok(())
@@ -437,6 +462,39 @@ impl CaseStore {
 
 fn not_found(what: &'static str, id: String) -> StoreError {
     StoreError::NotFound { what, id }
+}
+
+/// Stores a document: a new row when `heads` is `None`, else the chunk of changes
+/// since `heads` (or a fresh snapshot once `compact_after` chunks have piled up);
+/// then its index row. Runs inside the caller's transaction.
+fn persist(
+    tx: &rusqlite::Transaction<'_>,
+    id: &str,
+    doc: &Doc,
+    heads: Option<&[automerge::ChangeHash]>,
+    compact_after: u32,
+) -> Result<(), StoreError> {
+    match heads {
+        None => {
+            tx.execute(
+                "INSERT INTO docs (id, doc_type, snapshot, n_changes) VALUES (?1, ?2, ?3, 0)",
+                params![id, doc.type_name(), doc.automerge().save()],
+            )?;
+        }
+        Some(heads) => {
+            let n_changes: u32 = tx.query_row("SELECT n_changes FROM docs WHERE id = ?1", [id], |row| row.get(0))?;
+            if n_changes + 1 >= compact_after {
+                replace_snapshot(tx, id, &doc.automerge().save())?;
+            } else {
+                tx.execute(
+                    "INSERT INTO changes (doc_id, seq, bytes) VALUES (?1, ?2, ?3)",
+                    params![id, n_changes + 1, doc.automerge().save_after(heads)],
+                )?;
+                tx.execute("UPDATE docs SET n_changes = ?2 WHERE id = ?1", params![id, n_changes + 1])?;
+            }
+        }
+    }
+    write_index(tx, doc)
 }
 
 fn replace_snapshot(tx: &rusqlite::Transaction<'_>, id: &str, snapshot: &[u8]) -> Result<(), StoreError> {

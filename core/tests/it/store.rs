@@ -102,7 +102,7 @@ fn received_documents_are_validated_and_bad_bytes_change_nothing() {
     assert!(phone.receive(&id, &full).unwrap() > 0);
     assert_eq!(phone.case(case.id).unwrap(), office.case(case.id).unwrap());
     // Garbage, a document under the wrong id, and a missing document all refused.
-    assert!(matches!(phone.receive(&id, b"not automerge"), Err(StoreError::Load(_))));
+    assert!(matches!(phone.receive(&id, b"not automerge"), Err(StoreError::Refused { .. })));
     let other = office.create_case(&new_case(CaseKind::Help, "other"), &desk, Timestamp(0)).unwrap();
     let other_bytes = office.export(&other.id.to_string(), &[]).unwrap();
     let err = phone.receive(&CaseId::from_u128(5).to_string(), &other_bytes).unwrap_err();

@@ -1,0 +1,185 @@
+//! Device-store benchmark (BENCHMARKS.md, issue 2): build 10,000 cases with 20
+//! timeline entries each and persist them; open the store cold; list and filter;
+//! durable single edits; merge two replicas that each made 1,000 offline edits.
+//! Prints one markdown row per phase with wall time and the phase's peak RSS (the
+//! kernel's high-water mark, reset between phases through /proc/self/clear_refs).
+//!
+//! `cargo bench -p kefu-core --bench store` (set `KEFU_BENCH_CASES` for another size).
+
+use std::time::{Duration, Instant};
+
+use kefu_core::case::{
+    CaseDoc, CaseEdit, CaseKind, CasePolicy, Channel, Customer, EditContext, FeedbackDirection, NewCase, Priority,
+    Service, Status,
+};
+use kefu_core::ids::{CaseId, DeviceId, StaffId, Timestamp};
+use kefu_core::store::{CaseFilter, CaseStore, StoreConfig};
+
+fn main() {
+    let n_cases: usize = std::env::var("KEFU_BENCH_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(10_000);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let staff = StaffId::new("bench").expect("valid");
+    let policy = CasePolicy::default();
+    println!("| phase | time | peak RSS |\n|---|---|---|");
+
+    let (docs, took) = phase(|| build_cases(n_cases, &staff, &policy));
+    report(&format!("build {n_cases} cases x 20 entries in memory"), took);
+    let (_, took) = phase(|| {
+        let mut store = CaseStore::open(dir.path(), StoreConfig::default()).expect("open");
+        let batch: Vec<(String, Vec<u8>)> = docs.iter().map(|doc| (doc.id().to_string(), doc.save())).collect();
+        store.receive_batch(&batch).expect("persist");
+    });
+    report(&format!("persist {n_cases} cases (one transaction)"), took);
+    drop(docs);
+
+    let (store, took) = phase(|| {
+        let store = CaseStore::open(dir.path(), StoreConfig::default()).expect("open");
+        assert_eq!(store.n_cases().expect("count"), n_cases);
+        store
+    });
+    report(&format!("open store of {n_cases} cases cold (new connection, count)"), took);
+    let mut store = store;
+
+    let filters = [
+        ("status = in_progress", CaseFilter { statuses: vec![Status::InProgress], limit: 50, ..Default::default() }),
+        (
+            "assignee + kind",
+            CaseFilter { assignee: StaffId::new("fixer3").ok(), kind: Some(CaseKind::Repair), ..Default::default() },
+        ),
+        (
+            "overdue now",
+            CaseFilter { overdue_at: Some(Timestamp(400 * Timestamp::DAY)), limit: 50, ..Default::default() },
+        ),
+        ("text search \"unit 12\"", CaseFilter { text: Some("unit 12".into()), limit: 50, ..Default::default() }),
+        ("text search, no match", CaseFilter { text: Some("zzzz".into()), ..Default::default() }),
+    ];
+    for (name, filter) in &filters {
+        let mut times = Vec::new();
+        let mut n_rows = 0;
+        for _ in 0..20 {
+            let start = Instant::now();
+            n_rows = store.list(filter).expect("list").len();
+            times.push(start.elapsed());
+        }
+        report(&format!("list {name} ({n_rows} rows), median of 20"), median(&mut times));
+    }
+
+    let ids: Vec<CaseId> = store.list(&CaseFilter::default()).expect("list").into_iter().map(|s| s.id).collect();
+    let mut times = Vec::new();
+    let (_, took) = phase(|| {
+        for n in 0..500 {
+            let id = ids[(n * 7919) % ids.len()];
+            let start = Instant::now();
+            store
+                .edit_case(id, &CaseEdit::AddNote(format!("bench note {n}")), &staff, Timestamp(n as i64))
+                .expect("edit");
+            times.push(start.elapsed());
+        }
+    });
+    times.sort();
+    report("500 durable edits, total", took);
+    report("durable edit, median", times[times.len() / 2]);
+    report("durable edit, p99", times[times.len() * 99 / 100]);
+
+    // Two replicas of 100 shared cases each make 1,000 edits offline, then exchange.
+    let shared: Vec<CaseId> = ids.iter().take(100).copied().collect();
+    let other_dir = tempfile::tempdir().expect("temp dir");
+    let mut other = CaseStore::open(other_dir.path(), StoreConfig::default()).expect("open");
+    let batch: Vec<(String, Vec<u8>)> =
+        shared.iter().map(|id| (id.to_string(), store.export(&id.to_string(), &[]).expect("export"))).collect();
+    other.receive_batch(&batch).expect("seed replica");
+    let heads_before: Vec<_> = shared.iter().map(|id| store.heads(&id.to_string()).expect("heads")).collect();
+    for n in 0..1_000 {
+        let id = shared[n % shared.len()];
+        let at = Timestamp(1_000_000 + n as i64);
+        store.edit_case(id, &CaseEdit::AddNote(format!("office {n}")), &staff, at).expect("edit");
+        other
+            .edit_case(id, &CaseEdit::SpliceDescription { pos: 0, delete: 0, insert: format!("[{n}]") }, &staff, at)
+            .expect("edit");
+    }
+    let (_, took) = phase(|| {
+        let mut office_out = Vec::new();
+        let mut field_out = Vec::new();
+        for (id, heads) in shared.iter().zip(&heads_before) {
+            let key = id.to_string();
+            office_out.push((key.clone(), store.export(&key, heads).expect("export")));
+            field_out.push((key.clone(), other.export(&key, heads).expect("export")));
+        }
+        other.receive_batch(&office_out).expect("merge into field");
+        store.receive_batch(&field_out).expect("merge into office");
+    });
+    report("merge 2 replicas x 1,000 offline edits on 100 cases (both ways, durable)", took);
+    for id in &shared {
+        assert_eq!(store.case(*id).expect("case"), other.case(*id).expect("case"), "replicas differ after merge");
+    }
+}
+
+fn build_cases(n_cases: usize, staff: &StaffId, policy: &CasePolicy) -> Vec<CaseDoc> {
+    let device = DeviceId::from_u128(1);
+    (0..n_cases)
+        .map(|n| {
+            let at = Timestamp(n as i64 * 60_000);
+            let ctx = EditContext { at, by: staff, policy };
+            let new = NewCase {
+                kind: if n % 3 == 0 { CaseKind::Complaint } else { CaseKind::Repair },
+                channel: Channel::Phone,
+                customer: Customer {
+                    name: format!("customer {n}"),
+                    phone: format!("138{n:08}"),
+                    address: format!("unit {}", n % 500),
+                },
+                subject: format!("case {n}: water leak"),
+                description: "water coming through the ceiling of the bathroom".into(),
+                priority: Priority::Normal,
+                service: Some(Service::Repair),
+            };
+            let mut doc =
+                CaseDoc::create(device, CaseId::from_u128(n as u128 + 1), &new, &format!("P0001-{n:05}"), &ctx)
+                    .expect("create");
+            let mut apply = |k: i64, edit: CaseEdit| {
+                doc.apply(&EditContext { at: at.plus_hours(k), by: staff, policy }, &edit).expect("edit");
+            };
+            apply(
+                0,
+                CaseEdit::Transfer {
+                    to_department: Some("工程部".into()),
+                    to_assignee: StaffId::new(format!("fixer{}", n % 20)).ok(),
+                    reason: "triage".into(),
+                },
+            );
+            apply(1, CaseEdit::Transition { to: Status::Dispatched, reason: String::new() });
+            apply(2, CaseEdit::Feedback { direction: FeedbackDirection::ToCustomer, text: "on our way".into() });
+            apply(3, CaseEdit::Transition { to: Status::InProgress, reason: String::new() });
+            for k in 0..15 {
+                apply(4 + k, CaseEdit::AddNote(format!("finding {k}: checked the riser and the valve")));
+            }
+            if n % 2 == 0 {
+                apply(20, CaseEdit::Transition { to: Status::Completed, reason: String::new() });
+            } else {
+                apply(20, CaseEdit::AddNote("waiting for parts".into()));
+            }
+            doc
+        })
+        .collect()
+}
+
+/// Runs `work` with the peak-RSS mark reset first.
+fn phase<T>(work: impl FnOnce() -> T) -> (T, Duration) {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    let start = Instant::now();
+    let result = work();
+    (result, start.elapsed())
+}
+
+fn report(name: &str, took: Duration) {
+    let peak = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| status.lines().find(|l| l.starts_with("VmHWM:")).map(|l| l[6..].trim().to_string()))
+        .unwrap_or_else(|| "n/a".into());
+    println!("| {name} | {:.2} ms | {peak} |", took.as_secs_f64() * 1e3);
+}
+
+fn median(times: &mut [Duration]) -> Duration {
+    times.sort();
+    times[times.len() / 2]
+}
