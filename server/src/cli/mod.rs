@@ -1,0 +1,37 @@
+//! The command tree of the `kefu` binary. Each top-level command is a variant of `Command` with
+//! its own module; `serve`, `admin` and `demo` slot in beside `roster`.
+//!
+//! Leaves out: parsing details of each command (in its module) and process exit (in `main`).
+
+pub mod roster;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// kefu: customer-service cases, sync and duty rosters.
+#[derive(Debug, Parser)]
+#[command(name = "kefu", version, about)]
+pub struct Cli {
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Solve or check a duty roster.
+    #[command(subcommand)]
+    Roster(roster::RosterCommand),
+}
+
+/// Exit code when a roster breaks at least one hard rule.
+pub const EXIT_VIOLATIONS: u8 = 3;
+
+/// Runs a parsed command; the exit code says how it ended.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Roster(command) => roster::run(command),
+    }
+}

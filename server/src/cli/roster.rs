@@ -1,0 +1,172 @@
+//! `kefu roster solve` and `kefu roster check`: read a team file, solve or validate, print JSON,
+//! CSV or a grid. A progress line goes to stderr every few seconds while HiGHS works.
+//!
+//! Leaves out: every rule and the output formats themselves (kefu-solver owns both).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
+use kefu_solver::{RosterProblem, SolveConfig, Status, output};
+
+use super::EXIT_VIOLATIONS;
+
+/// Roster commands.
+#[derive(Debug, Subcommand)]
+pub enum RosterCommand {
+    /// Build the roster of a team file and print it.
+    Solve(SolveArgs),
+    /// Check a roster (the JSON of `solve --json`) against a team file and list every breach.
+    Check(CheckArgs),
+    /// Print the team file of a synthetic centre (six posts), for trials and benchmarks.
+    Generate(GenerateArgs),
+}
+
+/// Flags of `kefu roster generate`.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Team size.
+    #[arg(long, default_value_t = 60)]
+    pub staff: usize,
+    /// Period length in days, starting on Monday 2026-03-02.
+    #[arg(long, default_value_t = 28)]
+    pub days: usize,
+    /// Grid step in minutes (15 or 30).
+    #[arg(long, default_value_t = 30)]
+    pub slot: u32,
+    /// Seed of leave, days off and wishes.
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+    /// Added to every post minimum, to make a short-staffed centre.
+    #[arg(long, default_value_t = 0)]
+    pub extra_demand: u32,
+}
+
+/// Flags of `kefu roster solve`.
+#[derive(Debug, Args)]
+pub struct SolveArgs {
+    /// Team file (TOML); see solver/examples/.
+    pub team: PathBuf,
+    /// Print the JSON output contract.
+    #[arg(long, conflicts_with = "csv")]
+    pub json: bool,
+    /// Print one CSV row per shift and per day off.
+    #[arg(long)]
+    pub csv: bool,
+    /// Stop after this many seconds and return the best roster found.
+    #[arg(long, value_name = "S", default_value_t = 60.0)]
+    pub time_limit: f64,
+    /// Stop when the relative gap to the proven bound is at most this (0.01 = 1 %).
+    #[arg(long, value_name = "G", default_value_t = 0.01)]
+    pub gap: f64,
+}
+
+/// Arguments of `kefu roster check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Team file (TOML).
+    pub team: PathBuf,
+    /// Roster file: the JSON printed by `kefu roster solve --json`.
+    pub roster: PathBuf,
+}
+
+/// Runs a roster command.
+pub fn run(command: RosterCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        RosterCommand::Solve(args) => solve(&args),
+        RosterCommand::Check(args) => check(&args),
+        RosterCommand::Generate(args) => {
+            let start = chrono::NaiveDate::from_ymd_opt(2026, 3, 2).context("start date")?;
+            let spec = kefu_solver::generate::CentreSpec {
+                n_staff: args.staff,
+                n_days: args.days,
+                start,
+                slot_minutes: args.slot,
+                seed: args.seed,
+                extra_demand: args.extra_demand,
+            };
+            print!("{}", kefu_solver::generate::centre_toml(&spec));
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn read_team(path: &Path) -> anyhow::Result<RosterProblem> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read team file {}", path.display()))?;
+    kefu_solver::parse_team(&text).with_context(|| format!("bad team file {}", path.display()))
+}
+
+fn solve(args: &SolveArgs) -> anyhow::Result<ExitCode> {
+    if args.time_limit.is_nan() || args.time_limit <= 0.0 {
+        bail!("--time-limit must be positive, not {}", args.time_limit);
+    }
+    if !(0.0..1.0).contains(&args.gap) {
+        bail!("--gap must be at least 0 and below 1, not {}", args.gap);
+    }
+    let problem = read_team(&args.team)?;
+    let config = SolveConfig { time_limit: args.time_limit, mip_gap: args.gap, ..SolveConfig::default() };
+    eprintln!(
+        "kefu: solving {} ({} staff, {} days; limit {} s, gap {} %)",
+        problem.name,
+        problem.staff.len(),
+        problem.days.len(),
+        args.time_limit,
+        args.gap * 100.0
+    );
+    let outcome = with_progress(|| kefu_solver::solve(&problem, &config)).context("solving the roster")?;
+    let text = if args.json {
+        serde_json::to_string_pretty(&output::outcome_json(&problem, &outcome))? + "\n"
+    } else if args.csv {
+        output::render_csv(&problem, &outcome)
+    } else {
+        output::render_grid(&problem, &outcome)
+    };
+    print!("{text}");
+    eprintln!(
+        "kefu: {} in {:.1} s ({} violations)",
+        outcome.status.id(),
+        outcome.solve_seconds,
+        outcome.violations.len()
+    );
+    Ok(match outcome.status {
+        Status::Optimal | Status::Feasible => ExitCode::SUCCESS,
+        Status::Infeasible => ExitCode::from(EXIT_VIOLATIONS),
+        Status::TimeoutNoSolution => ExitCode::from(1),
+    })
+}
+
+/// Runs `work` while a thread prints the elapsed time to stderr every five seconds.
+fn with_progress<T>(work: impl FnOnce() -> T) -> T {
+    let (done, wait) = mpsc::channel::<()>();
+    let started = Instant::now();
+    let ticker = std::thread::spawn(move || {
+        while let Err(mpsc::RecvTimeoutError::Timeout) = wait.recv_timeout(Duration::from_secs(5)) {
+            eprintln!("kefu: still solving, {:.0} s elapsed", started.elapsed().as_secs_f64());
+        }
+    });
+    let result = work();
+    drop(done);
+    let _ = ticker.join();
+    result
+}
+
+fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
+    let problem = read_team(&args.team)?;
+    let text = std::fs::read_to_string(&args.roster)
+        .with_context(|| format!("cannot read roster file {}", args.roster.display()))?;
+    let roster = output::read_roster_json(&problem, &text)
+        .with_context(|| format!("bad roster file {}", args.roster.display()))?;
+    let violations = kefu_solver::check(&problem, &roster);
+    if violations.is_empty() {
+        println!("ok: {} shifts, every hard rule is met", roster.assignments.len());
+        return Ok(ExitCode::SUCCESS);
+    }
+    for v in &violations {
+        println!("[{}] {}: {}", v.rule.id(), v.at, v.detail);
+    }
+    println!("{} violations", violations.len());
+    Ok(ExitCode::from(EXIT_VIOLATIONS))
+}

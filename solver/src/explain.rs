@@ -1,0 +1,94 @@
+//! Turns the validator's breaches into violations a supervisor reads: slot shortfalls merged
+//! into time ranges, with the likely reason ("Tue 20:30–08:00: no maintenance staff available").
+//!
+//! Leaves out: finding breaches (`validate`) and the JSON shape (`output`).
+
+use chrono::Datelike;
+
+use crate::model::{DAY_MINUTES, RosterProblem, clock};
+use crate::validate::{Breach, Rule, horizon_time};
+
+/// One broken hard rule, in words.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Violation {
+    /// Which rule.
+    pub rule: Rule,
+    /// Where: `YYYY-MM-DDTHH:MM`, or the staff id for a person's rule.
+    pub at: String,
+    /// What, in plain words.
+    pub detail: String,
+}
+
+/// Words every breach, merging consecutive slots of the same shortfall into one range.
+pub fn explain(problem: &RosterProblem, breaches: &[Breach]) -> Vec<Violation> {
+    let mut violations = Vec::new();
+    let mut run: Option<(Option<usize>, u32, u32, u32, u32)> = None; // post, from, to, need, have
+    let mut shortfalls: Vec<(Option<usize>, u32, u32, u32)> = breaches
+        .iter()
+        .filter_map(|b| match b {
+            Breach::Shortfall { post, slot_start, need, have } => Some((*post, *slot_start, *need, *have)),
+            Breach::Other { .. } => None,
+        })
+        .collect();
+    shortfalls.sort_by_key(|(post, start, ..)| (post.map_or(0, |p| p + 1), *start));
+    for (post, start, need, have) in shortfalls {
+        match &mut run {
+            Some((p, _, to, n, h)) if *p == post && *to == start && *n == need && *h == have => {
+                *to += problem.slot_minutes
+            }
+            _ => {
+                violations.extend(run.take().map(|r| shortfall(problem, r)));
+                run = Some((post, start, start + problem.slot_minutes, need, have));
+            }
+        }
+    }
+    violations.extend(run.map(|r| shortfall(problem, r)));
+    for breach in breaches {
+        if let Breach::Other { rule, at, detail } = breach {
+            violations.push(Violation { rule: *rule, at: at.clone(), detail: detail.clone() });
+        }
+    }
+    violations.sort_by(|a, b| (a.rule, &a.at, &a.detail).cmp(&(b.rule, &b.at, &b.detail)));
+    violations
+}
+
+fn shortfall(problem: &RosterProblem, (post, from, to, need, have): (Option<usize>, u32, u32, u32, u32)) -> Violation {
+    let day_idx = (from / DAY_MINUTES) as usize;
+    let when = format!("{} {}–{}", weekday_name(problem, day_idx), clock(from), clock(to));
+    let (rule, detail) = match post {
+        Some(post_idx) => {
+            let name = &problem.posts[post_idx].name;
+            let reason = match available_for(problem, post_idx, day_idx) {
+                0 => format!("no {name} staff available"),
+                n => format!(
+                    "{have} of {need} required at {name} ({n} who could hold it are on other shifts or at their limits)"
+                ),
+            };
+            (Rule::Coverage, format!("{when}: {reason}"))
+        }
+        None => (Rule::MinOnDuty, format!("{when}: {have} on duty, {need} required around the clock")),
+    };
+    Violation { rule, at: horizon_time(problem, from), detail }
+}
+
+/// How many people could hold the post on that day: they hold the post, have a role for a shift
+/// that runs there that day, and are neither on leave nor on a fixed day off.
+fn available_for(problem: &RosterProblem, post_idx: usize, day_idx: usize) -> usize {
+    let Some(&date) = problem.days.get(day_idx) else { return 0 };
+    problem
+        .staff
+        .iter()
+        .filter(|s| s.posts.contains(&post_idx) && s.available_on(date))
+        .filter(|s| {
+            problem
+                .shifts
+                .iter()
+                .any(|t| t.posts.contains(&post_idx) && s.may_work(t) && problem.shift_runs_on(t, date))
+        })
+        .count()
+}
+
+fn weekday_name(problem: &RosterProblem, day_idx: usize) -> String {
+    let date = problem.days[0] + chrono::Days::new(day_idx as u64);
+    format!("{} {}", date.weekday(), date.format("%m-%d"))
+}

@@ -1,0 +1,233 @@
+//! The MILP: one binary per allowed (staff, day, shift template, post), one per lunch turn of such
+//! a shift, one per compensatory-day request; rows come from `rules/*`; HiGHS solves it.
+//!
+//! Leaves out: judging the result (`validate`) and wording it (`explain`). Variables exist only for
+//! allowed combinations (role, post, day type, availability), which is what keeps 60 staff over
+//! four weeks tractable: no per-slot assignment variables.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use good_lp::{SolverModel, highs};
+use highs::HighsModelStatus;
+
+use crate::SolveError;
+use crate::model::{LeaveKind, RosterProblem};
+use crate::roster::{Assignment, DayOff, Roster};
+use crate::rules::{self, Col, Lp};
+
+/// Settings of one solve; plain values, passed in, never read from the environment.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SolveConfig {
+    /// Wall-clock limit in seconds (default 60).
+    pub time_limit: f64,
+    /// Relative MIP gap at which HiGHS stops (default 0.01, i.e. 1 %).
+    pub mip_gap: f64,
+    /// HiGHS threads (default 1: with one thread the search, and so the roster, is reproducible).
+    pub threads: u32,
+    /// HiGHS random seed (default 0).
+    pub seed: i32,
+}
+
+impl Default for SolveConfig {
+    fn default() -> Self {
+        SolveConfig { time_limit: 60.0, mip_gap: 0.01, threads: 1, seed: 0 }
+    }
+}
+
+/// One allowed (staff, day, shift, post) choice and its lunch turns.
+pub(crate) struct Work {
+    pub staff: usize,
+    pub day: usize,
+    pub shift: usize,
+    pub post: usize,
+    /// Horizon minutes `[start, end)`.
+    pub start: u32,
+    pub end: u32,
+    pub col: Col,
+    /// Lunch turn start (horizon minutes) and its column; empty for shifts without lunch.
+    /// Invariant: the lunch columns sum to `col`.
+    pub lunches: Vec<(u32, Col)>,
+}
+
+/// The model under construction: the problem, the columns, and indexes the rule files share.
+pub(crate) struct Model<'p> {
+    pub problem: &'p RosterProblem,
+    pub lp: Lp,
+    pub works: Vec<Work>,
+    /// `works` indices per staff member and day.
+    pub by_staff_day: Vec<Vec<Vec<usize>>>,
+    /// Compensatory-day requests that can be granted, keyed by (staff, day).
+    pub requests: BTreeMap<(usize, usize), Col>,
+}
+
+impl<'p> Model<'p> {
+    /// Creates every allowed work column and its lunch columns.
+    fn new(problem: &'p RosterProblem) -> Self {
+        let mut lp = Lp::default();
+        let mut works = Vec::new();
+        let mut by_staff_day = vec![vec![Vec::new(); problem.days.len()]; problem.staff.len()];
+        for (staff_idx, staff) in problem.staff.iter().enumerate() {
+            for (day_idx, &date) in problem.days.iter().enumerate() {
+                if !staff.available_on(date) {
+                    continue;
+                }
+                let origin = problem.day_origin(day_idx);
+                for (shift_idx, shift) in problem.shifts.iter().enumerate() {
+                    if !staff.may_work(shift) || !problem.shift_runs_on(shift, date) {
+                        continue;
+                    }
+                    let lunch_starts = lunch_starts(problem, day_idx, shift_idx);
+                    if shift.lunch && lunch_starts.is_empty() {
+                        continue; // the shift cannot hold a lunch turn on this day's window
+                    }
+                    for &post_idx in shift.posts.iter().filter(|p| staff.posts.contains(p)) {
+                        let col = lp.binary();
+                        let lunches = lunch_starts.iter().map(|&s| (origin + s, lp.binary())).collect();
+                        by_staff_day[staff_idx][day_idx].push(works.len());
+                        works.push(Work {
+                            staff: staff_idx,
+                            day: day_idx,
+                            shift: shift_idx,
+                            post: post_idx,
+                            start: origin + shift.start,
+                            end: origin + shift.end,
+                            col,
+                            lunches,
+                        });
+                    }
+                }
+            }
+        }
+        let mut requests = BTreeMap::new();
+        for (staff_idx, staff) in problem.staff.iter().enumerate() {
+            for date in &staff.requests {
+                if let Some(day_idx) = problem.day_index(*date).filter(|_| staff.available_on(*date)) {
+                    requests.insert((staff_idx, day_idx), lp.binary());
+                }
+            }
+        }
+        Model { problem, lp, works, by_staff_day, requests }
+    }
+
+    /// Whether staff `s` works on day `d`, as an expression (0 or 1 given the one-shift row).
+    pub fn worked(&self, staff_idx: usize, day_idx: usize) -> good_lp::Expression {
+        rules::sum(self.by_staff_day[staff_idx][day_idx].iter().map(|&w| self.works[w].col))
+    }
+}
+
+/// Lunch turn starts (minutes after the day's midnight) that fit both the window and the shift.
+pub(crate) fn lunch_starts(problem: &RosterProblem, day_idx: usize, shift_idx: usize) -> Vec<u32> {
+    let shift = &problem.shifts[shift_idx];
+    if !shift.lunch {
+        return Vec::new();
+    }
+    let (from, to) = problem.lunch_window(problem.days[day_idx]);
+    let length = problem.rules.lunch.length;
+    let first = from.max(shift.start);
+    let last = to.min(shift.end);
+    (first..).step_by(problem.slot_minutes as usize).take_while(|s| s + length <= last).collect()
+}
+
+/// What HiGHS returned, before validation.
+pub(crate) struct MilpResult {
+    /// The roster, when HiGHS found any solution.
+    pub roster: Option<Roster>,
+    /// HiGHS proved optimality within the gap.
+    pub proven: bool,
+    pub objective: f64,
+    pub bound: f64,
+    pub gap: f64,
+    pub solve_seconds: f64,
+    /// Columns and rows of the model.
+    pub size: (usize, usize),
+}
+
+/// Builds the model with every rule family and solves it.
+pub(crate) fn solve(problem: &RosterProblem, config: &SolveConfig) -> Result<MilpResult, SolveError> {
+    let started = Instant::now();
+    let mut model = Model::new(problem);
+    rules::leave::add(&mut model);
+    rules::coverage::add(&mut model);
+    rules::lunch::add(&mut model);
+    rules::contract::add(&mut model);
+    rules::rotation::add(&mut model);
+    rules::handover::add(&mut model);
+    rules::objective::add(&mut model);
+
+    let Model { lp, works, requests, .. } = model;
+    let size = lp.size();
+    let (vars, objective, rows, offset) = lp.into_parts();
+    let mut unsolved = vars.minimise(objective).using(highs);
+    for row in rows {
+        unsolved.add_constraint(row);
+    }
+    let mut highs_model = unsolved.try_into_inner().map_err(|e| SolveError::Solver(e.to_string()))?;
+    highs_model.make_quiet();
+    let options: [(&str, f64); 2] = [("time_limit", config.time_limit), ("mip_rel_gap", config.mip_gap)];
+    for (name, value) in options {
+        highs_model.try_set_option(name, value).map_err(|_| SolveError::Solver(format!("cannot set {name}")))?;
+    }
+    for (name, value) in [("threads", config.threads as i32), ("random_seed", config.seed)] {
+        highs_model.try_set_option(name, value).map_err(|_| SolveError::Solver(format!("cannot set {name}")))?;
+    }
+    let solved = highs_model.try_solve().map_err(|e| SolveError::Solver(format!("{e:?}")))?;
+    let status = solved.status();
+    let proven = matches!(status, HighsModelStatus::Optimal);
+    let has_solution = solved.primal_solution_status() == highs::HighsSolutionStatus::Feasible;
+    if matches!(status, HighsModelStatus::Infeasible | HighsModelStatus::UnboundedOrInfeasible) {
+        // Every hard rule carries slack or can be met by rostering nobody, so this is a bug.
+        return Err(SolveError::Solver("HiGHS reports the slack model infeasible".to_owned()));
+    }
+    let solution = solved.get_solution();
+    let values = solution.columns();
+    let roster = has_solution.then(|| extract(problem, &works, &requests, values));
+    let objective = solved.objective_value() + offset;
+    let bound = solved.double_info_value(c"mip_dual_bound").unwrap_or(f64::NEG_INFINITY) + offset;
+    let gap = if has_solution { relative_gap(objective, bound) } else { f64::INFINITY };
+    Ok(MilpResult { roster, proven, objective, bound, gap, solve_seconds: started.elapsed().as_secs_f64(), size })
+}
+
+/// Gap as HiGHS defines it: |objective − bound| / |objective|, 0 when both are 0.
+fn relative_gap(objective: f64, bound: f64) -> f64 {
+    let diff = (objective - bound).abs();
+    if diff < 1e-9 { 0.0 } else { diff / objective.abs().max(1e-9) }
+}
+
+fn extract(
+    problem: &RosterProblem,
+    works: &[Work],
+    requests: &BTreeMap<(usize, usize), Col>,
+    values: &[f64],
+) -> Roster {
+    let on = |col: Col| values[col.idx] > 0.5;
+    let mut roster = Roster::default();
+    let mut working = vec![vec![false; problem.days.len()]; problem.staff.len()];
+    for work in works.iter().filter(|w| on(w.col)) {
+        let length = problem.rules.lunch.length;
+        let lunch = work.lunches.iter().find(|(_, c)| on(*c)).map(|(s, _)| (*s, s + length));
+        working[work.staff][work.day] = true;
+        roster.assignments.push(Assignment {
+            staff: work.staff,
+            day: work.day,
+            shift: work.shift,
+            post: work.post,
+            start: work.start,
+            end: work.end,
+            lunch,
+        });
+    }
+    for (staff_idx, staff) in problem.staff.iter().enumerate() {
+        for (day_idx, &date) in problem.days.iter().enumerate() {
+            if working[staff_idx][day_idx] {
+                continue;
+            }
+            let granted = requests.get(&(staff_idx, day_idx)).is_some_and(|c| on(*c));
+            let kind =
+                staff.leave_on(date).unwrap_or(if granted { LeaveKind::Compensatory } else { LeaveKind::DayOff });
+            roster.days_off.push(DayOff { staff: staff_idx, day: day_idx, kind });
+        }
+    }
+    roster.sort();
+    roster
+}

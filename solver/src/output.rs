@@ -1,0 +1,326 @@
+//! The edge: the JSON output contract (serializable twins of the domain types, converted by
+//! hand), reading a roster back from that JSON for the checker, and the grid and CSV views.
+//!
+//! Leaves out: deciding anything; every function here is a translation.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+
+use chrono::{Datelike, NaiveDate, NaiveDateTime};
+use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
+use serde::{Deserialize, Serialize};
+
+use crate::model::{DAY_MINUTES, LeaveKind, RosterProblem, clock};
+use crate::roster::{Assignment, DayOff, Roster};
+use crate::validate::horizon_time;
+use crate::{SolveError, SolveOutcome};
+
+/// The JSON object `kefu roster solve --json` prints. Field names and order are the contract.
+#[derive(Serialize, Deserialize, Debug)]
+pub struct OutcomeJson {
+    /// optimal | feasible | infeasible | timeout_no_solution
+    pub status: String,
+    /// Objective value (null when there is no roster).
+    pub objective: Option<f64>,
+    /// Best bound.
+    pub bound: Option<f64>,
+    /// Relative gap.
+    pub gap: Option<f64>,
+    /// Seconds spent.
+    pub solve_seconds: f64,
+    /// Shifts, sorted by staff, date, shift.
+    pub assignments: Vec<AssignmentJson>,
+    /// Days not worked, sorted by staff and date.
+    pub leave: Vec<LeaveJson>,
+    /// Broken hard rules.
+    pub violations: Vec<ViolationJson>,
+}
+
+/// One shift in the JSON contract.
+#[derive(Serialize, Deserialize, Debug)]
+pub struct AssignmentJson {
+    /// Staff id.
+    pub staff: String,
+    /// YYYY-MM-DD the shift starts on.
+    pub date: String,
+    /// Template id.
+    pub shift: String,
+    /// Post id.
+    pub post: String,
+    /// YYYY-MM-DDTHH:MM.
+    pub start: String,
+    /// YYYY-MM-DDTHH:MM.
+    pub end: String,
+    /// Lunch turn, or null.
+    pub lunch: Option<LunchJson>,
+}
+
+/// A lunch turn in the JSON contract.
+#[derive(Serialize, Deserialize, Debug)]
+pub struct LunchJson {
+    /// YYYY-MM-DDTHH:MM.
+    pub start: String,
+    /// YYYY-MM-DDTHH:MM.
+    pub end: String,
+}
+
+/// A day not worked in the JSON contract.
+#[derive(Serialize, Deserialize, Debug)]
+pub struct LeaveJson {
+    /// Staff id.
+    pub staff: String,
+    /// YYYY-MM-DD.
+    pub date: String,
+    /// leave | compensatory | day_off
+    pub kind: String,
+}
+
+/// A violation in the JSON contract.
+#[derive(Serialize, Deserialize, Debug)]
+pub struct ViolationJson {
+    /// Rule id.
+    pub rule: String,
+    /// Date/time or staff id.
+    pub at: String,
+    /// Plain words.
+    pub detail: String,
+}
+
+fn finite(x: f64) -> Option<f64> {
+    x.is_finite().then_some(x)
+}
+
+fn kind_id(kind: LeaveKind) -> &'static str {
+    match kind {
+        LeaveKind::Leave => "leave",
+        LeaveKind::Compensatory => "compensatory",
+        LeaveKind::DayOff => "day_off",
+    }
+}
+
+/// Converts an outcome to its JSON twin.
+pub fn outcome_json(problem: &RosterProblem, outcome: &SolveOutcome) -> OutcomeJson {
+    let p = problem;
+    OutcomeJson {
+        status: outcome.status.id().to_owned(),
+        objective: finite(outcome.objective),
+        bound: finite(outcome.bound),
+        gap: finite(outcome.gap),
+        solve_seconds: (outcome.solve_seconds * 1000.0).round() / 1000.0,
+        assignments: outcome
+            .roster
+            .assignments
+            .iter()
+            .map(|a| AssignmentJson {
+                staff: p.staff[a.staff].id.clone(),
+                date: p.days[a.day].to_string(),
+                shift: p.shifts[a.shift].id.clone(),
+                post: p.posts[a.post].id.clone(),
+                start: horizon_time(p, a.start),
+                end: horizon_time(p, a.end),
+                lunch: a.lunch.map(|(s, e)| LunchJson { start: horizon_time(p, s), end: horizon_time(p, e) }),
+            })
+            .collect(),
+        leave: outcome
+            .roster
+            .days_off
+            .iter()
+            .map(|d| LeaveJson {
+                staff: p.staff[d.staff].id.clone(),
+                date: p.days[d.day].to_string(),
+                kind: kind_id(d.kind).to_owned(),
+            })
+            .collect(),
+        violations: outcome
+            .violations
+            .iter()
+            .map(|v| ViolationJson { rule: v.rule.id().to_owned(), at: v.at.clone(), detail: v.detail.clone() })
+            .collect(),
+    }
+}
+
+/// The part of the JSON contract the checker needs; other fields are ignored.
+#[derive(Deserialize)]
+struct RosterFileJson {
+    assignments: Vec<AssignmentJson>,
+    #[serde(default)]
+    leave: Vec<LeaveJson>,
+}
+
+/// Reads a roster back from the JSON contract, resolving ids against the team.
+pub fn read_roster_json(problem: &RosterProblem, text: &str) -> Result<Roster, SolveError> {
+    let file: RosterFileJson = serde_json::from_str(text).map_err(|e| SolveError::RosterFile(e.to_string()))?;
+    let index = |what: &str, ids: Vec<&String>, id: &str| {
+        ids.iter().position(|x| *x == id).ok_or_else(|| SolveError::RosterFile(format!("unknown {what} `{id}`")))
+    };
+    let staff_ids: Vec<&String> = problem.staff.iter().map(|s| &s.id).collect();
+    let day = |text: &str| {
+        NaiveDate::parse_from_str(text, "%Y-%m-%d")
+            .ok()
+            .and_then(|d| problem.day_index(d))
+            .ok_or_else(|| SolveError::RosterFile(format!("date `{text}` is not a day of the period")))
+    };
+    let minute = |text: &str| {
+        let at = NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M")
+            .map_err(|_| SolveError::RosterFile(format!("bad time `{text}`, expected YYYY-MM-DDTHH:MM")))?;
+        let minutes = (at - problem.days[0].and_hms_opt(0, 0, 0).unwrap_or_default()).num_minutes();
+        u32::try_from(minutes).map_err(|_| SolveError::RosterFile(format!("time `{text}` is before the period")))
+    };
+    let mut roster = Roster::default();
+    for a in &file.assignments {
+        let lunch = match &a.lunch {
+            Some(l) => Some((minute(&l.start)?, minute(&l.end)?)),
+            None => None,
+        };
+        let (start, end) = (minute(&a.start)?, minute(&a.end)?);
+        if end <= start {
+            return Err(SolveError::RosterFile(format!(
+                "assignment of `{}` on {} ends before it starts",
+                a.staff, a.date
+            )));
+        }
+        roster.assignments.push(Assignment {
+            staff: index("staff", staff_ids.clone(), &a.staff)?,
+            day: day(&a.date)?,
+            shift: index("shift", problem.shifts.iter().map(|s| &s.id).collect(), &a.shift)?,
+            post: index("post", problem.posts.iter().map(|p| &p.id).collect(), &a.post)?,
+            start,
+            end,
+            lunch,
+        });
+    }
+    for l in &file.leave {
+        let kind = match l.kind.as_str() {
+            "leave" => LeaveKind::Leave,
+            "compensatory" => LeaveKind::Compensatory,
+            "day_off" => LeaveKind::DayOff,
+            other => return Err(SolveError::RosterFile(format!("unknown leave kind `{other}`"))),
+        };
+        roster.days_off.push(DayOff { staff: index("staff", staff_ids.clone(), &l.staff)?, day: day(&l.date)?, kind });
+    }
+    roster.sort();
+    Ok(roster)
+}
+
+/// The roster as a staff × days grid: shift code, post and lunch time per cell, then a summary.
+pub fn render_grid(problem: &RosterProblem, outcome: &SolveOutcome) -> String {
+    let p = problem;
+    let mut table = Table::new();
+    table.load_preset(UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Disabled);
+    let mut header = vec!["staff".to_owned()];
+    header.extend(p.days.iter().map(|d| format!("{} {}", d.weekday(), d.format("%m-%d"))));
+    table.set_header(header);
+    let mut cells: BTreeMap<(usize, usize), String> = BTreeMap::new();
+    for a in &outcome.roster.assignments {
+        let lunch = a.lunch.map(|(s, _)| format!("\nL {}", clock(s))).unwrap_or_default();
+        cells.insert((a.staff, a.day), format!("{} {}{lunch}", p.shifts[a.shift].id, p.posts[a.post].id));
+    }
+    for d in &outcome.roster.days_off {
+        let text = match d.kind {
+            LeaveKind::Leave => "leave",
+            LeaveKind::Compensatory => "comp",
+            LeaveKind::DayOff => "-",
+        };
+        cells.insert((d.staff, d.day), text.to_owned());
+    }
+    for (staff_idx, staff) in p.staff.iter().enumerate() {
+        let mut row = vec![staff.id.clone()];
+        row.extend((0..p.days.len()).map(|d| cells.get(&(staff_idx, d)).cloned().unwrap_or_default()));
+        table.add_row(row);
+    }
+    let mut text = format!(
+        "{}: {} (objective {:.2}, gap {:.2} %, {:.1} s)\n{table}\n",
+        p.name,
+        outcome.status.id(),
+        outcome.objective,
+        outcome.gap * 100.0,
+        outcome.solve_seconds
+    );
+    text.push_str(&coverage_summary(p, &outcome.roster));
+    if outcome.violations.is_empty() {
+        text.push_str("every hard rule is met\n");
+    } else {
+        text.push_str("violations:\n");
+        for v in &outcome.violations {
+            let _ = writeln!(text, "  [{}] {}", v.rule.id(), v.detail);
+        }
+    }
+    text
+}
+
+/// Per post and day, runs of equal staffing as `HH:MM–HH:MM present/min`.
+pub fn coverage_summary(problem: &RosterProblem, roster: &Roster) -> String {
+    let p = problem;
+    let mut present: HashMap<(usize, usize), u32> = HashMap::new();
+    for a in &roster.assignments {
+        for slot in p.slot_range(a.start, a.end) {
+            *present.entry((a.post, slot)).or_default() += 1;
+        }
+        if let Some((s, e)) = a.lunch {
+            for slot in p.slot_range(s, e) {
+                *present.entry((a.post, slot)).or_default() -= 1;
+            }
+        }
+    }
+    let mut text = String::from("coverage (present/min):\n");
+    let per_day = p.slots_per_day();
+    for (post_idx, post) in p.posts.iter().enumerate() {
+        let demand = p.post_demand(post_idx);
+        let _ = writeln!(text, "  {}", post.name);
+        for (day_idx, date) in p.days.iter().enumerate() {
+            let mut runs: Vec<(usize, usize, u32, u32)> = Vec::new();
+            let day_slots = day_idx * per_day..(day_idx + 1) * per_day;
+            for (slot, need) in day_slots.clone().zip(&demand[day_slots]) {
+                let key = (present.get(&(post_idx, slot)).copied().unwrap_or(0), need.min);
+                match runs.last_mut() {
+                    Some(run) if (run.2, run.3) == key => run.1 = slot + 1,
+                    _ => runs.push((slot, slot + 1, key.0, key.1)),
+                }
+            }
+            let parts: Vec<String> = runs
+                .iter()
+                .filter(|r| r.2 > 0 || r.3 > 0)
+                .map(|r| {
+                    let (from, to) = (r.0 as u32 * p.slot_minutes, r.1 as u32 * p.slot_minutes);
+                    format!("{}–{} {}/{}", clock(from), clock(to % DAY_MINUTES), r.2, r.3)
+                })
+                .collect();
+            let _ = writeln!(text, "    {} {}: {}", date.weekday(), date.format("%m-%d"), parts.join(" · "));
+        }
+    }
+    text
+}
+
+/// The roster as CSV: one row per shift and per day not worked.
+pub fn render_csv(problem: &RosterProblem, outcome: &SolveOutcome) -> String {
+    let json = outcome_json(problem, outcome);
+    let mut text = String::from("staff,date,kind,shift,post,start,end,lunch_start,lunch_end\n");
+    let mut rows: Vec<String> = json
+        .assignments
+        .iter()
+        .map(|a| {
+            let (ls, le) =
+                a.lunch.as_ref().map_or((String::new(), String::new()), |l| (l.start.clone(), l.end.clone()));
+            format!(
+                "{},{},shift,{},{},{},{},{ls},{le}",
+                csv(&a.staff),
+                a.date,
+                csv(&a.shift),
+                csv(&a.post),
+                a.start,
+                a.end
+            )
+        })
+        .chain(json.leave.iter().map(|l| format!("{},{},{},,,,,,", csv(&l.staff), l.date, l.kind)))
+        .collect();
+    rows.sort();
+    for row in rows {
+        text.push_str(&row);
+        text.push('\n');
+    }
+    text
+}
+
+fn csv(field: &str) -> String {
+    if field.contains([',', '"', '\n']) { format!("\"{}\"", field.replace('"', "\"\"")) } else { field.to_owned() }
+}

@@ -1,0 +1,119 @@
+//! Constraint builders, a file per DOMAIN.md rule family, over a small linear-program wrapper.
+//!
+//! The builders in this file take plain index sets and expressions, not team-file types, so the
+//! NRP benchmark reader (issue 6) can reuse coverage, consecutive-days, rest and spread terms.
+//! Each family file adds its rows to a `milp::Model`; none of them checks a roster: that is
+//! `validate`, which shares no code with these files on purpose.
+
+pub(crate) mod contract;
+pub(crate) mod coverage;
+pub(crate) mod handover;
+pub(crate) mod leave;
+pub(crate) mod lunch;
+pub(crate) mod objective;
+pub(crate) mod rotation;
+
+use good_lp::{Constraint, Expression, ProblemVariables, Variable, variable};
+
+/// A column of the linear program: the good_lp variable and its position in HiGHS's column order.
+#[derive(Clone, Copy, Debug)]
+pub struct Col {
+    /// The modelling handle.
+    pub var: Variable,
+    /// Invariant: the order of creation, which is HiGHS's column index.
+    pub idx: usize,
+}
+
+/// Variables, rows and objective being assembled; the objective is minimised.
+pub struct Lp {
+    vars: ProblemVariables,
+    n_cols: usize,
+    rows: Vec<Constraint>,
+    objective: Expression,
+    /// Constant part of the objective, which HiGHS does not see (added back when reporting).
+    offset: f64,
+}
+
+impl Default for Lp {
+    fn default() -> Self {
+        Lp { vars: ProblemVariables::new(), n_cols: 0, rows: Vec::new(), objective: Expression::from(0.0), offset: 0.0 }
+    }
+}
+
+impl Lp {
+    fn push(&mut self, definition: good_lp::VariableDefinition) -> Col {
+        let col = Col { var: self.vars.add(definition), idx: self.n_cols };
+        self.n_cols += 1;
+        col
+    }
+
+    /// A new 0/1 column.
+    pub fn binary(&mut self) -> Col {
+        self.push(variable().binary())
+    }
+
+    /// A new continuous column bounded below by zero.
+    pub fn nonneg(&mut self) -> Col {
+        self.push(variable().min(0.0))
+    }
+
+    /// Adds a row.
+    pub fn row(&mut self, constraint: Constraint) {
+        self.rows.push(constraint);
+    }
+
+    /// Adds `weight * expression` to the objective.
+    pub fn cost(&mut self, weight: f64, expression: Expression) {
+        if weight != 0.0 {
+            self.objective += weight * expression;
+        }
+    }
+
+    /// Adds a constant to the objective.
+    pub fn add_offset(&mut self, constant: f64) {
+        self.offset += constant;
+    }
+
+    /// Number of columns and rows, for progress lines and benchmarks.
+    pub fn size(&self) -> (usize, usize) {
+        (self.n_cols, self.rows.len())
+    }
+
+    /// Splits into good_lp parts: variables, objective, rows, constant offset.
+    pub fn into_parts(self) -> (ProblemVariables, Expression, Vec<Constraint>, f64) {
+        (self.vars, self.objective, self.rows, self.offset)
+    }
+}
+
+/// Sum of columns as an expression.
+pub fn sum(cols: impl IntoIterator<Item = Col>) -> Expression {
+    cols.into_iter().map(|c| c.var).sum()
+}
+
+/// `supply + slack >= need`, the slack costing `penalty` each: a hard rule that can still be
+/// broken, so an impossible week yields a roster and a list of breaches instead of "infeasible".
+pub fn at_least_with_slack(lp: &mut Lp, supply: Expression, need: f64, penalty: f64) {
+    let slack = lp.nonneg();
+    lp.row((supply + slack.var).geq(need));
+    lp.cost(penalty, slack.var.into());
+}
+
+/// At most `max` worked days in any `max + 1` consecutive days; `worked[d]` is 0/1 per day.
+pub fn max_consecutive(lp: &mut Lp, worked: &[Expression], max: usize) {
+    for window in worked.windows(max + 1) {
+        lp.row(window.iter().cloned().sum::<Expression>().leq(max as f64));
+    }
+}
+
+/// Penalises the spread between the largest and the smallest load (fairness of nights, weekends).
+pub fn spread(lp: &mut Lp, loads: Vec<Expression>, weight: f64) {
+    if loads.len() < 2 || weight == 0.0 {
+        return;
+    }
+    let (most, least) = (lp.nonneg(), lp.nonneg());
+    for load in loads {
+        lp.row(load.clone().leq(most.var));
+        lp.row(load.geq(least.var));
+    }
+    lp.cost(weight, most.var - least.var);
+}

@@ -1,0 +1,478 @@
+//! The independent checker: recomputes every rule from a roster (as read back from the output)
+//! and the team file alone, and lists each breach. `kefu roster check` runs it, and the solver
+//! runs it on its own result, so `violations` is exactly what this finds.
+//!
+//! Leaves out on purpose: everything in `milp` and `rules/`. It shares only the calendar of
+//! `model` (day types, seasons, demand per slot), so a modelling mistake cannot hide itself.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::model::{DAY_MINUTES, LeaveKind, RosterProblem, clock};
+use crate::roster::{Assignment, Roster};
+
+/// A rule family, with the stable id used in the JSON output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Rule {
+    /// A post below its minimum staffing.
+    Coverage,
+    /// The centre below its minimum on duty.
+    MinOnDuty,
+    /// A lunch turn missing, misplaced, or too many of a post at lunch together.
+    Lunch,
+    /// Work on a day of approved leave or a fixed day off.
+    Leave,
+    /// More leave and compensatory days in a calendar month than allowed.
+    LeaveCap,
+    /// Two shifts for one person on one day.
+    OneShiftPerDay,
+    /// Too little rest between two shifts.
+    Rest,
+    /// Too many working days in a row.
+    MaxConsecutiveDays,
+    /// Weekly paid hours outside the contract.
+    WeeklyHours,
+    /// Both rotation posts in one week, or the same post two weeks running.
+    Rotation,
+    /// A shift worked by someone without its role, or at a post they cannot hold or it cannot run at.
+    Eligibility,
+    /// A post left without a colleague who arrived in time to take over.
+    Handover,
+    /// Times that do not match the shift template, or a template used on a day type it skips.
+    ShiftTemplate,
+}
+
+impl Rule {
+    /// Stable id in the output contract.
+    pub fn id(self) -> &'static str {
+        match self {
+            Rule::Coverage => "coverage",
+            Rule::MinOnDuty => "min_on_duty",
+            Rule::Lunch => "lunch",
+            Rule::Leave => "leave",
+            Rule::LeaveCap => "leave_cap",
+            Rule::OneShiftPerDay => "one_shift_per_day",
+            Rule::Rest => "rest",
+            Rule::MaxConsecutiveDays => "max_consecutive_days",
+            Rule::WeeklyHours => "weekly_hours",
+            Rule::Rotation => "rotation",
+            Rule::Eligibility => "eligibility",
+            Rule::Handover => "handover",
+            Rule::ShiftTemplate => "shift_template",
+        }
+    }
+}
+
+/// One breach of a hard rule.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Breach {
+    /// Too few people in one slot, at a post (`post: Some`) or in the whole centre.
+    Shortfall {
+        /// Post index, or `None` for the centre-wide minimum on duty.
+        post: Option<usize>,
+        /// Slot start, horizon minutes.
+        slot_start: u32,
+        /// Required.
+        need: u32,
+        /// Present (not at lunch).
+        have: u32,
+    },
+    /// Any other breach, already in words.
+    Other {
+        /// Rule broken.
+        rule: Rule,
+        /// Staff id, or the date/time it happened.
+        at: String,
+        /// Plain words.
+        detail: String,
+    },
+}
+
+impl Breach {
+    /// The rule broken.
+    pub fn rule(&self) -> Rule {
+        match self {
+            Breach::Shortfall { post: Some(_), .. } => Rule::Coverage,
+            Breach::Shortfall { post: None, .. } => Rule::MinOnDuty,
+            Breach::Other { rule, .. } => *rule,
+        }
+    }
+}
+
+/// Checks every hard rule; an empty list means the roster meets them all.
+pub fn validate(problem: &RosterProblem, roster: &Roster) -> Vec<Breach> {
+    let checker = Checker { problem, roster };
+    let mut breaches = Vec::new();
+    checker.eligibility(&mut breaches);
+    checker.days(&mut breaches);
+    checker.leave_cap(&mut breaches);
+    checker.rest_and_consecutive(&mut breaches);
+    checker.weekly_hours(&mut breaches);
+    checker.rotation(&mut breaches);
+    checker.coverage(&mut breaches);
+    checker.lunch_share(&mut breaches);
+    checker.handover(&mut breaches);
+    breaches
+}
+
+struct Checker<'a> {
+    problem: &'a RosterProblem,
+    roster: &'a Roster,
+}
+
+impl Checker<'_> {
+    fn other(&self, out: &mut Vec<Breach>, rule: Rule, at: String, detail: String) {
+        out.push(Breach::Other { rule, at, detail });
+    }
+
+    fn staff_id(&self, staff_idx: usize) -> String {
+        self.problem.staff[staff_idx].id.clone()
+    }
+
+    fn describe(&self, a: &Assignment) -> String {
+        format!(
+            "{} works {} at {} on {}",
+            self.problem.staff[a.staff].id,
+            self.problem.shifts[a.shift].id,
+            self.problem.posts[a.post].id,
+            self.problem.days[a.day]
+        )
+    }
+
+    fn eligibility(&self, out: &mut Vec<Breach>) {
+        let p = self.problem;
+        for a in &self.roster.assignments {
+            let (staff, shift) = (&p.staff[a.staff], &p.shifts[a.shift]);
+            let origin = p.day_origin(a.day);
+            if a.start != origin + shift.start || a.end != origin + shift.end {
+                let detail = format!(
+                    "{}: times differ from the template {}–{}",
+                    self.describe(a),
+                    clock(shift.start),
+                    clock(shift.end)
+                );
+                self.other(out, Rule::ShiftTemplate, staff.id.clone(), detail);
+            }
+            if !p.shift_runs_on(shift, p.days[a.day]) {
+                let detail = format!("{}: {} does not run on that day type", self.describe(a), shift.id);
+                self.other(out, Rule::ShiftTemplate, staff.id.clone(), detail);
+            }
+            if !staff.may_work(shift) {
+                let detail = format!("{}: {} is for roles {}", self.describe(a), shift.id, shift.roles.join(", "));
+                self.other(out, Rule::Eligibility, staff.id.clone(), detail);
+            }
+            if !staff.posts.contains(&a.post) || !shift.posts.contains(&a.post) {
+                let detail = format!("{}: not a post this person and shift can hold", self.describe(a));
+                self.other(out, Rule::Eligibility, staff.id.clone(), detail);
+            }
+            self.lunch_of(a, out);
+        }
+    }
+
+    fn lunch_of(&self, a: &Assignment, out: &mut Vec<Breach>) {
+        let p = self.problem;
+        let shift = &p.shifts[a.shift];
+        let origin = p.day_origin(a.day);
+        let (from, to) = p.lunch_window(p.days[a.day]);
+        let problem = match (shift.lunch, a.lunch) {
+            (true, None) => Some("has no lunch turn".to_owned()),
+            (false, Some(_)) => Some("has a lunch turn its shift does not include".to_owned()),
+            (true, Some((start, end))) => {
+                let inside = start >= (origin + from).max(a.start) && end <= (origin + to).min(a.end);
+                let length = end.saturating_sub(start) == p.rules.lunch.length;
+                (!inside || !length).then(|| {
+                    format!(
+                        "lunch {}–{} is not one {}-minute turn inside {}–{} and the shift",
+                        clock(start),
+                        clock(end),
+                        p.rules.lunch.length,
+                        clock(from),
+                        clock(to)
+                    )
+                })
+            }
+            (false, None) => None,
+        };
+        if let Some(problem) = problem {
+            self.other(out, Rule::Lunch, self.staff_id(a.staff), format!("{}: {problem}", self.describe(a)));
+        }
+    }
+
+    fn days(&self, out: &mut Vec<Breach>) {
+        let p = self.problem;
+        let mut per_day: BTreeMap<(usize, usize), usize> = BTreeMap::new();
+        for a in &self.roster.assignments {
+            *per_day.entry((a.staff, a.day)).or_default() += 1;
+            let (staff, date) = (&p.staff[a.staff], p.days[a.day]);
+            if let Some(kind) = staff.leave_on(date) {
+                let what = if kind == LeaveKind::Leave { "approved leave" } else { "an approved compensatory day" };
+                self.other(
+                    out,
+                    Rule::Leave,
+                    staff.id.clone(),
+                    format!("{} works on {date}, a day of {what}", staff.id),
+                );
+            } else if staff.days_off.contains(&chrono::Datelike::weekday(&date)) {
+                self.other(
+                    out,
+                    Rule::Leave,
+                    staff.id.clone(),
+                    format!("{} works on {date}, a fixed day off", staff.id),
+                );
+            }
+        }
+        for ((staff_idx, day_idx), n) in per_day.into_iter().filter(|(_, n)| *n > 1) {
+            let detail = format!("{} has {n} shifts starting on {}", self.staff_id(staff_idx), p.days[day_idx]);
+            self.other(out, Rule::OneShiftPerDay, self.staff_id(staff_idx), detail);
+        }
+    }
+
+    fn leave_cap(&self, out: &mut Vec<Breach>) {
+        let p = self.problem;
+        let first_month = month(p.days[0]);
+        let mut off: BTreeMap<(usize, (i32, u32)), BTreeSet<usize>> = BTreeMap::new();
+        for d in self.roster.days_off.iter().filter(|d| d.kind != LeaveKind::DayOff) {
+            off.entry((d.staff, month(p.days[d.day]))).or_default().insert(d.day);
+        }
+        for (staff_idx, staff) in p.staff.iter().enumerate() {
+            for leave in &staff.leave {
+                if let Some(day_idx) = p.day_index(leave.date) {
+                    off.entry((staff_idx, month(leave.date))).or_default().insert(day_idx);
+                }
+            }
+        }
+        for ((staff_idx, (year, m)), days) in off {
+            let staff = &p.staff[staff_idx];
+            let taken = if (year, m) == first_month { staff.leave_taken } else { 0 };
+            let total = days.len() as u32 + taken;
+            if total > p.rules.max_leave_per_month {
+                let detail = format!(
+                    "{} has {total} leave and compensatory days in {year}-{m:02} ({taken} taken before the period), above the cap of {}",
+                    staff.id, p.rules.max_leave_per_month
+                );
+                self.other(out, Rule::LeaveCap, staff.id.clone(), detail);
+            }
+        }
+    }
+
+    fn rest_and_consecutive(&self, out: &mut Vec<Breach>) {
+        let p = self.problem;
+        for (staff_idx, staff) in p.staff.iter().enumerate() {
+            let mut mine: Vec<&Assignment> = self.roster.assignments.iter().filter(|a| a.staff == staff_idx).collect();
+            mine.sort_by_key(|a| a.start);
+            for pair in mine.windows(2) {
+                let arrival = pair[1].start as i64 - p.rules.handover_minutes as i64;
+                let rest = arrival - pair[0].end as i64;
+                if rest < staff.contract.min_rest_minutes as i64 {
+                    let detail = format!(
+                        "{} rests {} h {:02} min between the shift ending {} and the next arrival, below {} h",
+                        staff.id,
+                        rest.max(0) / 60,
+                        rest.max(0) % 60,
+                        self.at(pair[0].end),
+                        staff.contract.min_rest_minutes as f64 / 60.0
+                    );
+                    self.other(out, Rule::Rest, staff.id.clone(), detail);
+                }
+            }
+            let worked: BTreeSet<usize> = mine.iter().map(|a| a.day).collect();
+            let mut run = 0;
+            for day_idx in 0..p.days.len() {
+                run = if worked.contains(&day_idx) { run + 1 } else { 0 };
+                if run == staff.contract.max_consecutive_days + 1 {
+                    let detail = format!(
+                        "{} works {} days in a row up to {}, above {}",
+                        staff.id, run, p.days[day_idx], staff.contract.max_consecutive_days
+                    );
+                    self.other(out, Rule::MaxConsecutiveDays, staff.id.clone(), detail);
+                }
+            }
+        }
+    }
+
+    fn weekly_hours(&self, out: &mut Vec<Breach>) {
+        let p = self.problem;
+        for (staff_idx, staff) in p.staff.iter().enumerate() {
+            for week in 0..p.n_weeks() {
+                let days: Vec<usize> = (0..p.days.len()).filter(|&d| p.week_of(d) == week).collect();
+                let share = days.len() as f64 / 7.0;
+                let n_leave = days.iter().filter(|&&d| staff.leave_on(p.days[d]).is_some()).count() as f64;
+                let min_hours =
+                    (staff.contract.min_hours_per_week * share - n_leave * p.rules.leave_day_hours).max(0.0);
+                let max_hours = staff.contract.max_hours_per_week * share;
+                let paid_minutes: u32 = self
+                    .roster
+                    .assignments
+                    .iter()
+                    .filter(|a| a.staff == staff_idx && days.contains(&a.day))
+                    .map(|a| p.shifts[a.shift].paid_minutes)
+                    .sum();
+                let hours = paid_minutes as f64 / 60.0;
+                let bounds = format!("{min_hours:.1}–{max_hours:.1}");
+                if hours > max_hours + 1e-6 || hours < min_hours - 1e-6 {
+                    let detail = format!(
+                        "{} is paid {hours:.1} h in the week of {}, outside the contract's {bounds} h",
+                        staff.id, p.days[days[0]]
+                    );
+                    self.other(out, Rule::WeeklyHours, staff.id.clone(), detail);
+                }
+            }
+        }
+    }
+
+    fn rotation(&self, out: &mut Vec<Breach>) {
+        let p = self.problem;
+        for &[post_a, post_b] in &p.rules.rotations {
+            for (staff_idx, staff) in p.staff.iter().enumerate() {
+                if !(staff.posts.contains(&post_a) && staff.posts.contains(&post_b)) {
+                    continue;
+                }
+                let mut weeks: BTreeMap<usize, BTreeSet<usize>> = BTreeMap::new();
+                for a in self
+                    .roster
+                    .assignments
+                    .iter()
+                    .filter(|a| a.staff == staff_idx && (a.post == post_a || a.post == post_b))
+                {
+                    weeks.entry(p.week_of(a.day)).or_default().insert(a.post);
+                }
+                // Week w's post is fixed by parity from the first week with a known post.
+                let anchor = staff.rotation_start.map(|post| (0, post)).or_else(|| {
+                    weeks
+                        .iter()
+                        .find(|(_, posts)| posts.len() == 1)
+                        .map(|(w, posts)| (*w, *posts.first().unwrap_or(&post_a)))
+                });
+                for (week, posts) in &weeks {
+                    let expected = anchor.map(|(w0, post0)| {
+                        let other = if post0 == post_a { post_b } else { post_a };
+                        if week.abs_diff(w0) % 2 == 0 { post0 } else { other }
+                    });
+                    let wrong = posts.len() > 1 || expected.is_some_and(|e| posts.iter().any(|q| *q != e));
+                    if wrong {
+                        let names: Vec<&str> = posts.iter().map(|q| p.posts[*q].id.as_str()).collect();
+                        let detail = format!(
+                            "{} works {} in week {} of the period; {} and {} swap weekly",
+                            staff.id,
+                            names.join(" and "),
+                            week + 1,
+                            p.posts[post_a].id,
+                            p.posts[post_b].id
+                        );
+                        self.other(out, Rule::Rotation, staff.id.clone(), detail);
+                    }
+                }
+            }
+        }
+    }
+
+    /// People at each post in each slot (lunch excluded), and at lunch.
+    fn presence(&self) -> (Vec<Vec<u32>>, Vec<Vec<u32>>) {
+        let p = self.problem;
+        let mut on_duty = vec![vec![0u32; p.n_slots()]; p.posts.len()];
+        let mut at_lunch = vec![vec![0u32; p.n_slots()]; p.posts.len()];
+        for a in &self.roster.assignments {
+            for slot in p.slot_range(a.start, a.end.min(p.n_slots() as u32 * p.slot_minutes)) {
+                on_duty[a.post][slot] += 1;
+            }
+            if let Some((start, end)) = a.lunch {
+                for slot in p.slot_range(start, end) {
+                    at_lunch[a.post][slot] += 1;
+                }
+            }
+        }
+        (on_duty, at_lunch)
+    }
+
+    fn coverage(&self, out: &mut Vec<Breach>) {
+        let p = self.problem;
+        let (on_duty, at_lunch) = self.presence();
+        let present = |post: usize, slot: usize| on_duty[post][slot].saturating_sub(at_lunch[post][slot]);
+        for post in 0..p.posts.len() {
+            for (slot, demand) in p.post_demand(post).into_iter().enumerate() {
+                let have = present(post, slot);
+                if have < demand.min {
+                    out.push(Breach::Shortfall {
+                        post: Some(post),
+                        slot_start: slot as u32 * p.slot_minutes,
+                        need: demand.min,
+                        have,
+                    });
+                }
+            }
+        }
+        for slot in p.on_duty_slots() {
+            let have: u32 = (0..p.posts.len()).map(|post| present(post, slot)).sum();
+            if have < p.rules.min_on_duty {
+                out.push(Breach::Shortfall {
+                    post: None,
+                    slot_start: slot as u32 * p.slot_minutes,
+                    need: p.rules.min_on_duty,
+                    have,
+                });
+            }
+        }
+    }
+
+    fn lunch_share(&self, out: &mut Vec<Breach>) {
+        let p = self.problem;
+        let (on_duty, at_lunch) = self.presence();
+        for post in 0..p.posts.len() {
+            for slot in 0..p.n_slots() {
+                let (n, eating) = (on_duty[post][slot], at_lunch[post][slot]);
+                if eating > n / 2 {
+                    let detail = format!(
+                        "{eating} of the {n} staff of {} are at lunch together, more than {}",
+                        p.posts[post].id,
+                        n / 2
+                    );
+                    self.other(out, Rule::Lunch, self.at(slot as u32 * p.slot_minutes), detail);
+                }
+            }
+        }
+    }
+
+    fn handover(&self, out: &mut Vec<Breach>) {
+        let p = self.problem;
+        let handover = p.rules.handover_minutes;
+        if handover == 0 {
+            return;
+        }
+        let demand: Vec<_> = (0..p.posts.len()).map(|post| p.post_demand(post)).collect();
+        for a in &self.roster.assignments {
+            let end_slot = (a.end / p.slot_minutes) as usize;
+            if demand[a.post].get(end_slot).is_none_or(|d| d.min == 0) {
+                continue;
+            }
+            let relieved = self
+                .roster
+                .assignments
+                .iter()
+                .any(|r| r.post == a.post && r.staff != a.staff && r.start + handover <= a.end && r.end > a.end);
+            if !relieved {
+                let detail = format!(
+                    "{} leaves {} at {} with no colleague there since {}",
+                    self.staff_id(a.staff),
+                    p.posts[a.post].id,
+                    self.at(a.end),
+                    clock(a.end - handover)
+                );
+                self.other(out, Rule::Handover, self.at(a.end), detail);
+            }
+        }
+    }
+
+    /// `YYYY-MM-DDTHH:MM` of a horizon minute.
+    fn at(&self, minutes: u32) -> String {
+        horizon_time(self.problem, minutes)
+    }
+}
+
+fn month(date: chrono::NaiveDate) -> (i32, u32) {
+    (chrono::Datelike::year(&date), chrono::Datelike::month(&date))
+}
+
+/// `YYYY-MM-DDTHH:MM` of a horizon minute (minutes since midnight before the first day).
+pub fn horizon_time(problem: &RosterProblem, minutes: u32) -> String {
+    let date = problem.days[0] + chrono::Days::new(u64::from(minutes / DAY_MINUTES));
+    format!("{date}T{}", clock(minutes))
+}
