@@ -28,7 +28,7 @@
 //! [`Reader`] hydrates a [`Case`] and, in strict mode, checks every concurrent value
 //! of every field too, so that a bad value cannot hide behind a good winner.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use automerge::transaction::Transactable;
 use automerge::{Automerge, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value};
@@ -63,16 +63,25 @@ pub struct SchemaErrors(pub Vec<SchemaError>);
 
 /// Reads a document field by field, recording each problem with its path instead of
 /// stopping at the first, and substituting a default so reading can go on.
+///
+/// Each map is read in one pass (`map_range`) and kept for the field lookups that
+/// follow: one `get_all` per field costs a seek each and made reading a 20-entry
+/// case seven times slower (BENCHMARKS.md). `get_all` is used only for fields that
+/// hold concurrent values, in strict mode.
 pub(crate) struct Reader<'a> {
     doc: &'a Automerge,
     strict: bool,
     errors: Vec<SchemaError>,
+    maps: HashMap<ObjId, MapFields>,
 }
+
+/// A map's winning values by key, with each key's conflict flag.
+type MapFields = HashMap<String, (Value<'static>, ObjId, bool)>;
 
 impl<'a> Reader<'a> {
     /// `strict` also checks every concurrent value, not only the winner.
     pub(crate) fn new(doc: &'a Automerge, strict: bool) -> Self {
-        Reader { doc, strict, errors: Vec::new() }
+        Reader { doc, strict, errors: Vec::new(), maps: HashMap::new() }
     }
 
     pub(crate) fn error(&mut self, path: impl Into<String>, reason: impl Into<String>) {
@@ -81,6 +90,28 @@ impl<'a> Reader<'a> {
 
     pub(crate) fn finish(self) -> Result<(), SchemaErrors> {
         if self.errors.is_empty() { Ok(()) } else { Err(SchemaErrors(self.errors)) }
+    }
+
+    fn fields(&mut self, obj: &ObjId) -> &MapFields {
+        let doc = self.doc;
+        self.maps.entry(obj.clone()).or_insert_with(|| {
+            doc.map_range(obj, ..)
+                .map(|item| (item.key.to_string(), (item.value.clone().into_value(), item.id(), item.conflict)))
+                .collect()
+        })
+    }
+
+    /// Every value of a field, the winner last (automerge's `get_all` order).
+    fn values(&mut self, obj: &ObjId, key: &str) -> Result<Vec<(Value<'static>, ObjId)>, String> {
+        let strict = self.strict;
+        match self.fields(obj).get(key) {
+            None => Ok(Vec::new()),
+            Some((_, _, true)) if strict => match self.doc.get_all(obj, key) {
+                Ok(values) => Ok(values.into_iter().map(|(value, id)| (value.into_owned(), id)).collect()),
+                Err(err) => Err(err.to_string()),
+            },
+            Some((value, id, _)) => Ok(vec![(value.clone(), id.clone())]),
+        }
     }
 
     /// A scalar field parsed by `parse`; `None` when absent (an error if `required`)
@@ -94,21 +125,17 @@ impl<'a> Reader<'a> {
         parse: impl Fn(&ScalarValue) -> Result<T, String>,
     ) -> Option<T> {
         let full_path = join(path, key);
-        let values = match self.doc.get_all(obj, key) {
+        let values = match self.values(obj, key) {
             Ok(values) => values,
-            Err(err) => {
-                self.error(full_path, err.to_string());
+            Err(reason) => {
+                self.error(full_path, reason);
                 return None;
             }
         };
         let mut winner = None;
-        // get_all lists the winner last.
         let n_values = values.len();
         for (idx, (value, _)) in values.into_iter().enumerate() {
             let is_winner = idx + 1 == n_values;
-            if !is_winner && !self.strict {
-                continue;
-            }
             let parsed = match value {
                 Value::Scalar(scalar) => parse(&scalar),
                 Value::Object(obj_type) => Err(format!("expected a value, found a {obj_type}")),
@@ -129,35 +156,32 @@ impl<'a> Reader<'a> {
     /// A container field of the given type.
     pub(crate) fn object(&mut self, obj: &ObjId, path: &str, key: &str, expected: ObjType) -> Option<ObjId> {
         let full_path = join(path, key);
-        match self.doc.get_all(obj, key) {
-            Ok(values) if values.len() > 1 => {
+        let found = self.fields(obj).get(key).cloned();
+        match found {
+            Some((_, _, true)) => {
                 self.error(full_path, "was created twice concurrently");
                 None
             }
-            Ok(values) => match values.into_iter().next() {
-                Some((Value::Object(found), id)) if found == expected => Some(id),
-                Some((Value::Object(found), _)) => {
-                    self.error(full_path, format!("expected a {expected}, found a {found}"));
-                    None
-                }
-                Some((Value::Scalar(_), _)) => {
-                    self.error(full_path, format!("expected a {expected}, found a value"));
-                    None
-                }
-                None => {
-                    self.error(full_path, "is missing");
-                    None
-                }
-            },
-            Err(err) => {
-                self.error(full_path, err.to_string());
+            Some((Value::Object(found), id, _)) if found == expected => Some(id),
+            Some((Value::Object(found), _, _)) => {
+                self.error(full_path, format!("expected a {expected}, found a {found}"));
+                None
+            }
+            Some((Value::Scalar(_), _, _)) => {
+                self.error(full_path, format!("expected a {expected}, found a value"));
+                None
+            }
+            None => {
+                self.error(full_path, "is missing");
                 None
             }
         }
     }
 
-    pub(crate) fn keys(&self, obj: &ObjId) -> Vec<String> {
-        self.doc.keys(obj).collect()
+    pub(crate) fn keys(&mut self, obj: &ObjId) -> Vec<String> {
+        let mut keys: Vec<String> = self.fields(obj).keys().cloned().collect();
+        keys.sort();
+        keys
     }
 
     pub(crate) fn text(&mut self, obj: &ObjId, path: &str) -> String {
