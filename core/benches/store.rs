@@ -1,8 +1,8 @@
 //! Device-store benchmark (BENCHMARKS.md, issue 2): build 10,000 cases with 20
 //! timeline entries each and persist them; open the store cold; list and filter;
 //! durable single edits; merge two replicas that each made 1,000 offline edits.
-//! Prints one markdown row per phase with wall time and the phase's peak RSS (the
-//! kernel's high-water mark, reset between phases through /proc/self/clear_refs).
+//! Prints one markdown row per measurement with wall time and the peak RSS (VmHWM)
+//! of the process running that phase; each phase runs in a fresh process.
 //!
 //! `cargo bench -p kefu-core --bench store` (set `KEFU_BENCH_CASES` for another size).
 
@@ -16,101 +16,144 @@ use kefu_core::ids::{CaseId, DeviceId, StaffId, Timestamp};
 use kefu_core::store::{CaseFilter, CaseStore, StoreConfig};
 
 fn main() {
-    let n_cases: usize = std::env::var("KEFU_BENCH_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(10_000);
+    match std::env::var("KEFU_BENCH_PHASE") {
+        Ok(phase) => run_phase(&phase, std::path::Path::new(&std::env::var("KEFU_BENCH_DIR").expect("dir"))),
+        Err(_) => orchestrate(),
+    }
+}
+
+/// Runs each phase in a fresh process so its peak RSS is its own, and "open cold"
+/// really is a new process opening the store.
+fn orchestrate() {
     let dir = tempfile::tempdir().expect("temp dir");
+    println!("| phase | time | peak RSS of the phase's process |\n|---|---|---|");
+    for phase in ["create", "open", "list", "edit", "merge"] {
+        let status = std::process::Command::new(std::env::current_exe().expect("own path"))
+            .env("KEFU_BENCH_PHASE", phase)
+            .env("KEFU_BENCH_DIR", dir.path())
+            .status()
+            .expect("phase runs");
+        assert!(status.success(), "phase {phase} failed");
+    }
+}
+
+fn run_phase(phase: &str, dir: &std::path::Path) {
+    let n_cases: usize = std::env::var("KEFU_BENCH_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(10_000);
     let staff = StaffId::new("bench").expect("valid");
     let policy = CasePolicy::default();
-    println!("| phase | time | peak RSS |\n|---|---|---|");
-
-    let (docs, took) = phase(|| build_cases(n_cases, &staff, &policy));
-    report(&format!("build {n_cases} cases x 20 entries in memory"), took);
-    let (_, took) = phase(|| {
-        let mut store = CaseStore::open(dir.path(), StoreConfig::default()).expect("open");
-        let batch: Vec<(String, Vec<u8>)> = docs.iter().map(|doc| (doc.id().to_string(), doc.save())).collect();
-        store.receive_batch(&batch).expect("persist");
-    });
-    report(&format!("persist {n_cases} cases (one transaction)"), took);
-    drop(docs);
-
-    let (store, took) = phase(|| {
-        let store = CaseStore::open(dir.path(), StoreConfig::default()).expect("open");
-        assert_eq!(store.n_cases().expect("count"), n_cases);
-        store
-    });
-    report(&format!("open store of {n_cases} cases cold (new connection, count)"), took);
-    let mut store = store;
-
-    let filters = [
-        ("status = in_progress", CaseFilter { statuses: vec![Status::InProgress], limit: 50, ..Default::default() }),
-        (
-            "assignee + kind",
-            CaseFilter { assignee: StaffId::new("fixer3").ok(), kind: Some(CaseKind::Repair), ..Default::default() },
-        ),
-        (
-            "overdue now",
-            CaseFilter { overdue_at: Some(Timestamp(400 * Timestamp::DAY)), limit: 50, ..Default::default() },
-        ),
-        ("text search \"unit 12\"", CaseFilter { text: Some("unit 12".into()), limit: 50, ..Default::default() }),
-        ("text search, no match", CaseFilter { text: Some("zzzz".into()), ..Default::default() }),
-    ];
-    for (name, filter) in &filters {
-        let mut times = Vec::new();
-        let mut n_rows = 0;
-        for _ in 0..20 {
-            let start = Instant::now();
-            n_rows = store.list(filter).expect("list").len();
-            times.push(start.elapsed());
+    let open = || CaseStore::open(dir, StoreConfig::default()).expect("open");
+    match phase {
+        "create" => {
+            let (docs, took) = timed(|| build_cases(n_cases, &staff, &policy));
+            report(&format!("build {n_cases} cases x 20 entries in memory (typed API)"), took);
+            let (_, took) = timed(|| {
+                let batch: Vec<(String, Vec<u8>)> = docs.iter().map(|doc| (doc.id().to_string(), doc.save())).collect();
+                open().receive_batch(&batch).expect("persist");
+            });
+            report(&format!("persist {n_cases} cases (validated, one transaction)"), took);
         }
-        report(&format!("list {name} ({n_rows} rows), median of 20"), median(&mut times));
+        "open" => {
+            let (store, took) = timed(open);
+            report(&format!("open store of {n_cases} cases cold (new process)"), took);
+            let (n, took) = timed(|| store.list(&CaseFilter { limit: 50, ..Default::default() }).expect("list").len());
+            report(&format!("first screen after open ({n} newest cases)"), took);
+        }
+        "list" => {
+            let store = open();
+            let filters = [
+                (
+                    "status = in_progress",
+                    CaseFilter { statuses: vec![Status::InProgress], limit: 50, ..Default::default() },
+                ),
+                (
+                    "assignee + kind, no limit",
+                    CaseFilter {
+                        assignee: StaffId::new("fixer3").ok(),
+                        kind: Some(CaseKind::Repair),
+                        ..Default::default()
+                    },
+                ),
+                (
+                    "overdue",
+                    CaseFilter { overdue_at: Some(Timestamp(400 * Timestamp::DAY)), limit: 50, ..Default::default() },
+                ),
+                ("text \"unit 12\"", CaseFilter { text: Some("unit 12".into()), limit: 50, ..Default::default() }),
+                ("text, no match (full scan)", CaseFilter { text: Some("zzzz".into()), ..Default::default() }),
+            ];
+            for (name, filter) in &filters {
+                let mut times = Vec::new();
+                let mut n_rows = 0;
+                for _ in 0..20 {
+                    let (rows, took) = timed(|| store.list(filter).expect("list").len());
+                    n_rows = rows;
+                    times.push(took);
+                }
+                report(&format!("list {name} ({n_rows} rows), median of 20"), median(&mut times));
+            }
+        }
+        "edit" => {
+            let mut store = open();
+            let ids: Vec<CaseId> =
+                store.list(&CaseFilter::default()).expect("list").into_iter().map(|s| s.id).collect();
+            let mut times = Vec::new();
+            let (_, took) = timed(|| {
+                for n in 0..500 {
+                    let id = ids[(n * 7919) % ids.len()];
+                    let (_, took) = timed(|| {
+                        store
+                            .edit_case(id, &CaseEdit::AddNote(format!("bench note {n}")), &staff, Timestamp(n as i64))
+                            .expect("edit")
+                    });
+                    times.push(took);
+                }
+            });
+            times.sort();
+            report("500 durable edits on random cases, total", took);
+            report("durable edit, median", times[times.len() / 2]);
+            report("durable edit, p99", times[times.len() * 99 / 100]);
+        }
+        "merge" => merge_phase(open(), &staff),
+        other => panic!("unknown phase {other}"),
     }
+}
 
-    let ids: Vec<CaseId> = store.list(&CaseFilter::default()).expect("list").into_iter().map(|s| s.id).collect();
-    let mut times = Vec::new();
-    let (_, took) = phase(|| {
-        for n in 0..500 {
-            let id = ids[(n * 7919) % ids.len()];
-            let start = Instant::now();
-            store
-                .edit_case(id, &CaseEdit::AddNote(format!("bench note {n}")), &staff, Timestamp(n as i64))
-                .expect("edit");
-            times.push(start.elapsed());
-        }
-    });
-    times.sort();
-    report("500 durable edits, total", took);
-    report("durable edit, median", times[times.len() / 2]);
-    report("durable edit, p99", times[times.len() * 99 / 100]);
-
-    // Two replicas of 100 shared cases each make 1,000 edits offline, then exchange.
-    let shared: Vec<CaseId> = ids.iter().take(100).copied().collect();
+/// Two replicas of 100 shared cases each make 1,000 edits offline, then exchange
+/// what the other lacks (both ways, durable) and must end identical.
+fn merge_phase(mut office: CaseStore, staff: &StaffId) {
+    let shared: Vec<CaseId> = office
+        .list(&CaseFilter { limit: 100, ..Default::default() })
+        .expect("list")
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
     let other_dir = tempfile::tempdir().expect("temp dir");
-    let mut other = CaseStore::open(other_dir.path(), StoreConfig::default()).expect("open");
+    let mut field = CaseStore::open(other_dir.path(), StoreConfig::default()).expect("open");
     let batch: Vec<(String, Vec<u8>)> =
-        shared.iter().map(|id| (id.to_string(), store.export(&id.to_string(), &[]).expect("export"))).collect();
-    other.receive_batch(&batch).expect("seed replica");
-    let heads_before: Vec<_> = shared.iter().map(|id| store.heads(&id.to_string()).expect("heads")).collect();
+        shared.iter().map(|id| (id.to_string(), office.export(&id.to_string(), &[]).expect("export"))).collect();
+    field.receive_batch(&batch).expect("seed replica");
+    let heads_before: Vec<_> = shared.iter().map(|id| office.heads(&id.to_string()).expect("heads")).collect();
     for n in 0..1_000 {
         let id = shared[n % shared.len()];
         let at = Timestamp(1_000_000 + n as i64);
-        store.edit_case(id, &CaseEdit::AddNote(format!("office {n}")), &staff, at).expect("edit");
-        other
-            .edit_case(id, &CaseEdit::SpliceDescription { pos: 0, delete: 0, insert: format!("[{n}]") }, &staff, at)
+        office.edit_case(id, &CaseEdit::AddNote(format!("office {n}")), staff, at).expect("edit");
+        field
+            .edit_case(id, &CaseEdit::SpliceDescription { pos: 0, delete: 0, insert: format!("[{n}]") }, staff, at)
             .expect("edit");
     }
-    let (_, took) = phase(|| {
+    let (_, took) = timed(|| {
         let mut office_out = Vec::new();
         let mut field_out = Vec::new();
         for (id, heads) in shared.iter().zip(&heads_before) {
             let key = id.to_string();
-            office_out.push((key.clone(), store.export(&key, heads).expect("export")));
-            field_out.push((key.clone(), other.export(&key, heads).expect("export")));
+            office_out.push((key.clone(), office.export(&key, heads).expect("export")));
+            field_out.push((key.clone(), field.export(&key, heads).expect("export")));
         }
-        other.receive_batch(&office_out).expect("merge into field");
-        store.receive_batch(&field_out).expect("merge into office");
+        field.receive_batch(&office_out).expect("merge into field");
+        office.receive_batch(&field_out).expect("merge into office");
     });
     report("merge 2 replicas x 1,000 offline edits on 100 cases (both ways, durable)", took);
     for id in &shared {
-        assert_eq!(store.case(*id).expect("case"), other.case(*id).expect("case"), "replicas differ after merge");
+        assert_eq!(office.case(*id).expect("case"), field.case(*id).expect("case"), "replicas differ after merge");
     }
 }
 
@@ -163,9 +206,8 @@ fn build_cases(n_cases: usize, staff: &StaffId, policy: &CasePolicy) -> Vec<Case
         .collect()
 }
 
-/// Runs `work` with the peak-RSS mark reset first.
-fn phase<T>(work: impl FnOnce() -> T) -> (T, Duration) {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
+/// Runs `work` and times it.
+fn timed<T>(work: impl FnOnce() -> T) -> (T, Duration) {
     let start = Instant::now();
     let result = work();
     (result, start.elapsed())
