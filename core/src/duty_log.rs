@@ -180,6 +180,15 @@ pub enum DutyEdit {
     TakeOver(CaseId),
 }
 
+/// Whether a raw document says it is a duty log (anything else is treated as a case
+/// and validated as one).
+pub fn is_duty_log(doc: &Automerge) -> bool {
+    matches!(
+        doc.get(ROOT, "type"),
+        Ok(Some((automerge::Value::Scalar(ref value), _))) if value.as_str() == Some(DUTY_LOG_TYPE)
+    )
+}
+
 /// The id of the log for a date and shift.
 pub fn duty_log_id(date: NaiveDate, shift: DutyShift) -> String {
     format!("duty:{}:{}", date.format("%Y-%m-%d"), shift.code())

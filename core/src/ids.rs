@@ -23,7 +23,7 @@ impl CaseId {
     }
 
     /// An id from a 128-bit value; deterministic tests and simulations use this.
-    pub fn from_u128(value: u128) -> Self {
+    pub const fn from_u128(value: u128) -> Self {
         CaseId(Uuid::from_u128(value))
     }
 }
@@ -40,7 +40,7 @@ impl DeviceId {
     }
 
     /// A device id from a 128-bit value; deterministic tests use this.
-    pub fn from_u128(value: u128) -> Self {
+    pub const fn from_u128(value: u128) -> Self {
         DeviceId(Uuid::from_u128(value))
     }
 

@@ -17,3 +17,4 @@ pub mod duty_log;
 pub mod ids;
 pub mod report;
 pub mod store;
+pub mod sync;

@@ -9,12 +9,13 @@
 //! whole and its chunks dropped, so the store grows by the edit, not by a copy of the
 //! document. Listing reads only the index (`index.rs`).
 //!
-//! This is the only module of kefu-core that does IO. It does not sync: the sync
-//! protocol reads and feeds documents through [`CaseStore::export`] and
-//! [`CaseStore::receive`].
+//! This is the only module of kefu-core that does IO. It holds the device's half of
+//! the sync protocol (`sync_state.rs`: dirty documents, pushes, replies) but no
+//! transport: drivers move the frames.
 
 mod cache;
 mod index;
+mod sync_state;
 
 use std::path::{Path, PathBuf};
 
@@ -24,10 +25,11 @@ use crate::case::{
     CASE_TYPE, Case, CaseDoc, CaseEdit, CasePolicy, EditContext, EditError, EntryId, FieldConflict, LoadError, NewCase,
     SchemaErrors, provisional_number,
 };
-use crate::duty_log::{DUTY_LOG_TYPE, DutyEdit, DutyLog, DutyLogDoc, DutyShift, duty_log_id};
+use crate::duty_log::{DUTY_LOG_TYPE, DutyEdit, DutyLog, DutyLogDoc, DutyShift, duty_log_id, is_duty_log};
 use crate::ids::{CaseId, DeviceId, StaffId, Timestamp};
 use cache::DocCache;
 pub use index::{CaseFilter, CaseSummary};
+pub use sync_state::SyncOutcome;
 
 /// The on-disk format version; a store written by a newer build is refused.
 pub const STORE_FORMAT: i64 = 1;
@@ -156,6 +158,7 @@ impl CaseStore {
             tx.execute_batch(include_str!("schema.sql"))?;
             tx.execute("INSERT INTO meta (key, value) VALUES ('device_id', ?1)", [DeviceId::random().to_string()])?;
             tx.execute("INSERT INTO meta (key, value) VALUES ('next_provisional', '1')", [])?;
+            tx.execute("INSERT INTO meta (key, value) VALUES ('server_cursor', '0')", [])?;
             tx.pragma_update(None, "user_version", STORE_FORMAT)?;
             tx.commit()?;
         }
@@ -372,11 +375,7 @@ impl CaseStore {
             automerge::LoadOptions::new().text_encoding(crate::case::TEXT_ENCODING),
         )?
         .with_actor(self.device.actor());
-        let is_duty_log = matches!(
-            automerge::ReadDoc::get(&am, automerge::ROOT, "type"),
-            Ok(Some((automerge::Value::Scalar(ref v), _))) if v.as_str() == Some(DUTY_LOG_TYPE)
-        );
-        let doc = if is_duty_log {
+        let doc = if is_duty_log(&am) {
             Doc::DutyLog(DutyLogDoc::from_automerge(am)?)
         } else {
             Doc::Case(CaseDoc::from_automerge(am)?)
@@ -494,6 +493,7 @@ fn persist(
             }
         }
     }
+    sync_state::mark_dirty(tx, id)?;
     write_index(tx, doc)
 }
 

@@ -58,3 +58,16 @@ CREATE TABLE duty_index (
     n_handover INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX duty_index_date ON duty_index (date);
+
+-- Sync state per document: the heads the server is known to hold, and whether
+-- this device has changes it has not acknowledged. Dirty documents are found
+-- through the partial index, so preparing a round never walks every document.
+CREATE TABLE sync_docs (
+    doc_id          TEXT PRIMARY KEY,
+    acked_heads     BLOB,             -- NULL: the server has never acknowledged it
+    dirty           INTEGER NOT NULL,
+    refused_code    TEXT,             -- last refusal, kept until the document changes
+    refused_message TEXT,
+    refused_heads   BLOB
+) WITHOUT ROWID;
+CREATE INDEX sync_docs_dirty ON sync_docs (dirty) WHERE dirty = 1;

@@ -5,5 +5,6 @@ mod merge;
 mod report;
 mod store;
 mod support;
+mod sync;
 mod tidy;
 mod validate;
