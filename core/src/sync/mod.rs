@@ -12,6 +12,20 @@
 //! changed: the device finds its dirty documents through an index, the server finds
 //! others' changes through its sequence, and neither walks the whole catalogue.
 //! Transports (WebSocket, HTTP) and clocks belong to the drivers.
+//!
+//! # Transport contract (`/v1`, a stability boundary)
+//!
+//! - `POST /v1/sync`, `Authorization: Bearer <device token>`, body one `Push` frame
+//!   (`application/octet-stream`). `200` carries a `Reply` frame. Any other status
+//!   carries a `Refuse` frame: `400` malformed, `401` unknown or revoked token,
+//!   `403` forbidden, `413` too large or too many documents, `426` protocol version,
+//!   `429` rate limited or too many connections, `500` internal.
+//! - `GET /v1/sync` upgraded to a WebSocket, same header. Binary messages, one frame
+//!   each. The device sends `Push`; the server answers each with a `Reply`, in order,
+//!   and also sends unsolicited `Reply` frames (no acks, no refusals) when another
+//!   device's commit changes the team's documents; the device applies those as the
+//!   answer to an empty push at its current cursor. On a fatal refusal (revoked
+//!   token, version) the server sends a `Refuse` frame and closes.
 
 pub mod server;
 pub mod wire;
