@@ -61,7 +61,7 @@ fn shortfall(problem: &RosterProblem, (post, from, to, need, have): (Option<usiz
             let reason = match available_for(problem, post_idx, day_idx) {
                 0 => format!("no {name} staff available"),
                 n => format!(
-                    "{have} of {need} required at {name} ({n} who could hold it are on other shifts or at their limits)"
+                    "{have} of {need} required at {name}; {n} eligible, kept off by rest, hours or other shifts"
                 ),
             };
             (Rule::Coverage, format!("{when}: {reason}"))

@@ -45,9 +45,21 @@ pub(crate) struct Work {
     pub start: u32,
     pub end: u32,
     pub col: Col,
-    /// Lunch turn start (horizon minutes) and its column; empty for shifts without lunch.
-    /// Invariant: the lunch columns sum to `col`.
-    pub lunches: Vec<(u32, Col)>,
+}
+
+/// Shifts at one post on one day whose lunch turns can start at the same times. Lunch is
+/// modelled as how many of them start lunch at each time, not who does: the people are
+/// interchangeable for every lunch rule, and per-person lunch binaries multiplied the model and
+/// its symmetry. `extract` hands the turns out in staff order.
+pub(crate) struct LunchGroup {
+    pub post: usize,
+    /// Possible turn starts, horizon minutes.
+    pub starts: Vec<u32>,
+    /// `works` indices in the group, in creation order (staff order).
+    pub works: Vec<usize>,
+    /// Integer columns: how many of the group lunch at each start. Invariant: they sum to the
+    /// number of worked shifts of the group (row added by `rules::lunch`).
+    pub counts: Vec<Col>,
 }
 
 /// The model under construction: the problem, the columns, and indexes the rule files share.
@@ -59,6 +71,8 @@ pub(crate) struct Model<'p> {
     pub by_staff_day: Vec<Vec<Vec<usize>>>,
     /// Compensatory-day requests that can be granted, keyed by (staff, day).
     pub requests: BTreeMap<(usize, usize), Col>,
+    /// Lunch turns, grouped.
+    pub lunch_groups: Vec<LunchGroup>,
 }
 
 impl<'p> Model<'p> {
@@ -67,6 +81,7 @@ impl<'p> Model<'p> {
         let mut lp = Lp::default();
         let mut works = Vec::new();
         let mut by_staff_day = vec![vec![Vec::new(); problem.days.len()]; problem.staff.len()];
+        let mut lunch_keys: BTreeMap<(usize, usize, Vec<u32>), Vec<usize>> = BTreeMap::new();
         for (staff_idx, staff) in problem.staff.iter().enumerate() {
             for (day_idx, &date) in problem.days.iter().enumerate() {
                 if !staff.available_on(date) {
@@ -83,7 +98,10 @@ impl<'p> Model<'p> {
                     }
                     for &post_idx in shift.posts.iter().filter(|p| staff.posts.contains(p)) {
                         let col = lp.binary();
-                        let lunches = lunch_starts.iter().map(|&s| (origin + s, lp.binary())).collect();
+                        if shift.lunch {
+                            let starts = lunch_starts.iter().map(|s| origin + s).collect();
+                            lunch_keys.entry((day_idx, post_idx, starts)).or_default().push(works.len());
+                        }
                         by_staff_day[staff_idx][day_idx].push(works.len());
                         works.push(Work {
                             staff: staff_idx,
@@ -93,7 +111,6 @@ impl<'p> Model<'p> {
                             start: origin + shift.start,
                             end: origin + shift.end,
                             col,
-                            lunches,
                         });
                     }
                 }
@@ -107,7 +124,14 @@ impl<'p> Model<'p> {
                 }
             }
         }
-        Model { problem, lp, works, by_staff_day, requests }
+        let lunch_groups = lunch_keys
+            .into_iter()
+            .map(|((_, post, starts), group_works)| {
+                let counts = starts.iter().map(|_| lp.integer(group_works.len() as f64)).collect();
+                LunchGroup { post, starts, works: group_works, counts }
+            })
+            .collect();
+        Model { problem, lp, works, by_staff_day, requests, lunch_groups }
     }
 
     /// Whether staff `s` works on day `d`, as an expression (0 or 1 given the one-shift row).
@@ -155,7 +179,7 @@ pub(crate) fn solve(problem: &RosterProblem, config: &SolveConfig) -> Result<Mil
     rules::handover::add(&mut model);
     rules::objective::add(&mut model);
 
-    let Model { lp, works, requests, .. } = model;
+    let Model { lp, works, requests, lunch_groups, .. } = model;
     let size = lp.size();
     let (vars, objective, rows, offset) = lp.into_parts();
     let mut unsolved = vars.minimise(objective).using(highs);
@@ -181,7 +205,7 @@ pub(crate) fn solve(problem: &RosterProblem, config: &SolveConfig) -> Result<Mil
     }
     let solution = solved.get_solution();
     let values = solution.columns();
-    let roster = has_solution.then(|| extract(problem, &works, &requests, values));
+    let roster = has_solution.then(|| extract(problem, &works, &lunch_groups, &requests, values));
     let objective = solved.objective_value() + offset;
     let bound = solved.double_info_value(c"mip_dual_bound").unwrap_or(f64::NEG_INFINITY) + offset;
     let gap = if has_solution { relative_gap(objective, bound) } else { f64::INFINITY };
@@ -197,15 +221,29 @@ fn relative_gap(objective: f64, bound: f64) -> f64 {
 fn extract(
     problem: &RosterProblem,
     works: &[Work],
+    lunch_groups: &[LunchGroup],
     requests: &BTreeMap<(usize, usize), Col>,
     values: &[f64],
 ) -> Roster {
     let on = |col: Col| values[col.idx] > 0.5;
+    let length = problem.rules.lunch.length;
+    let mut lunch_of = BTreeMap::new();
+    for group in lunch_groups {
+        // Turns in time order go to the group's workers in staff order.
+        let turns = group
+            .starts
+            .iter()
+            .zip(&group.counts)
+            .flat_map(|(&start, count)| std::iter::repeat_n(start, values[count.idx].round().max(0.0) as usize));
+        let workers = group.works.iter().filter(|&&w| on(works[w].col));
+        for (&w, start) in workers.zip(turns) {
+            lunch_of.insert(w, (start, start + length));
+        }
+    }
     let mut roster = Roster::default();
     let mut working = vec![vec![false; problem.days.len()]; problem.staff.len()];
-    for work in works.iter().filter(|w| on(w.col)) {
-        let length = problem.rules.lunch.length;
-        let lunch = work.lunches.iter().find(|(_, c)| on(*c)).map(|(s, _)| (*s, s + length));
+    for (w, work) in works.iter().enumerate().filter(|(_, w)| on(w.col)) {
+        let lunch = lunch_of.get(&w).copied();
         working[work.staff][work.day] = true;
         roster.assignments.push(Assignment {
             staff: work.staff,

@@ -66,7 +66,8 @@ pub struct Post {
     pub id: String,
     /// Display name.
     pub name: String,
-    /// Staffing windows; where two overlap for a day, the larger figures apply.
+    /// Staffing windows; where two overlap for a day, the larger figures apply. On a day in a
+    /// season, the windows of that season replace the season-less ones of the same day type.
     pub needs: Vec<Need>,
 }
 
@@ -329,8 +330,13 @@ impl RosterProblem {
         for (day_idx, &date) in self.days.iter().enumerate() {
             let day_type = self.day_type(date);
             let season = self.season_of(date);
-            for need in &self.posts[post_idx].needs {
-                if !need.day_types.contains(&day_type) || need.season.is_some_and(|s| Some(s) != season) {
+            // A seasonal timetable replaces the default one for the day types it names.
+            let applies = |need: &&Need| need.day_types.contains(&day_type);
+            let seasonal = |need: &&Need| need.season.is_some() && need.season == season;
+            let needs = &self.posts[post_idx].needs;
+            let use_seasonal = needs.iter().filter(applies).any(|n| seasonal(&n));
+            for need in needs.iter().filter(applies) {
+                if if use_seasonal { !seasonal(&need) } else { need.season.is_some() } {
                     continue;
                 }
                 let origin = self.day_origin(day_idx);

@@ -417,9 +417,9 @@ impl Checker<'_> {
         let p = self.problem;
         let (on_duty, at_lunch) = self.presence();
         for post in 0..p.posts.len() {
-            for slot in 0..p.n_slots() {
+            for (slot, demand) in p.post_demand(post).into_iter().enumerate() {
                 let (n, eating) = (on_duty[post][slot], at_lunch[post][slot]);
-                if eating > n / 2 {
+                if demand.min > 0 && eating > n / 2 {
                     let detail = format!(
                         "{eating} of the {n} staff of {} are at lunch together, more than {}",
                         p.posts[post].id,

@@ -17,9 +17,11 @@ pub(crate) fn presence_by_post(model: &Model) -> Vec<Vec<Expression>> {
         for slot in problem.slot_range(work.start, work.end) {
             presence[work.post][slot] += work.col.var;
         }
-        for &(lunch_start, col) in &work.lunches {
+    }
+    for group in &model.lunch_groups {
+        for (&lunch_start, count) in group.starts.iter().zip(&group.counts) {
             for slot in problem.slot_range(lunch_start, lunch_start + problem.rules.lunch.length) {
-                presence[work.post][slot] -= col.var;
+                presence[group.post][slot] -= count.var;
             }
         }
     }

@@ -1,6 +1,7 @@
 //! Lunch turns (seed 004 日工作流程 item 4): every shift with lunch takes exactly one turn of the
-//! configured length inside the day's (seasonal) window, and at most ⌊n/2⌋ of a post's n staff
-//! on duty lunch together, so colleagues of the same post relieve each other (东门同东门轮换).
+//! configured length inside the day's (seasonal) window, and while a post is open at most ⌊n/2⌋
+//! of its n staff on duty lunch together, so colleagues of the same post relieve each other
+//! (东门同东门轮换; four receptionists on duty may not send three to eat at once).
 //!
 //! Leaves out: the post's minimum during lunch, which `coverage` enforces by subtracting lunches.
 
@@ -16,11 +17,13 @@ pub(crate) fn add(model: &mut Model) {
     let length = problem.rules.lunch.length;
     // (post, slot) → (staff on duty, staff at lunch), only where some lunch turn can fall.
     let mut by_post_slot: BTreeMap<(usize, usize), (Expression, Expression)> = BTreeMap::new();
-    for work in model.works.iter().filter(|w| !w.lunches.is_empty()) {
-        model.lp.row(sum(work.lunches.iter().map(|(_, c)| *c)).eq(work.col.var));
-        for &(lunch_start, col) in &work.lunches {
+    for group in &model.lunch_groups {
+        // Everyone in the group who works takes exactly one turn.
+        let workers = sum(group.works.iter().map(|&w| model.works[w].col));
+        model.lp.row(sum(group.counts.iter().copied()).eq(workers));
+        for (&lunch_start, count) in group.starts.iter().zip(&group.counts) {
             for slot in problem.slot_range(lunch_start, lunch_start + length) {
-                by_post_slot.entry((work.post, slot)).or_default().1 += col.var;
+                by_post_slot.entry((group.post, slot)).or_default().1 += count.var;
             }
         }
     }
@@ -31,8 +34,12 @@ pub(crate) fn add(model: &mut Model) {
             }
         }
     }
-    for (on_duty, at_lunch) in by_post_slot.into_values() {
-        // at_lunch ≤ ⌊on_duty / 2⌋ ⇔ 2·at_lunch ≤ on_duty for integers.
-        model.lp.row((2.0 * at_lunch).leq(on_duty));
+    let demand: Vec<_> = (0..problem.posts.len()).map(|p| problem.post_demand(p)).collect();
+    for ((post_idx, slot), (on_duty, at_lunch)) in by_post_slot {
+        // Only while the post is open: a desk closed 12:00–14:00 lets its one clerk eat.
+        if demand[post_idx][slot].min > 0 {
+            // at_lunch ≤ ⌊on_duty / 2⌋ ⇔ 2·at_lunch ≤ on_duty for integers.
+            model.lp.row((2.0 * at_lunch).leq(on_duty));
+        }
     }
 }

@@ -52,6 +52,11 @@ impl Lp {
         self.push(variable().binary())
     }
 
+    /// A new integer column in `[0, max]`.
+    pub fn integer(&mut self, max: f64) -> Col {
+        self.push(variable().integer().min(0.0).max(max))
+    }
+
     /// A new continuous column bounded below by zero.
     pub fn nonneg(&mut self) -> Col {
         self.push(variable().min(0.0))

@@ -1,1 +1,11 @@
-//! tmp
+//! Integration tests of kefu-solver, one binary (STYLE.md): a module per topic, `support` for the
+//! shared solving and checking. Every roster a test produces goes through the validator.
+//!
+//! Leaves out: the `kefu` binary's flags and exit codes (server/tests).
+
+mod errors;
+mod examples;
+mod properties;
+mod rotation;
+mod support;
+mod validator;
