@@ -2,8 +2,8 @@
 //! a shift, one per compensatory-day request; rows come from `rules/*`; HiGHS solves it.
 //!
 //! Leaves out: judging the result (`validate`) and wording it (`explain`). Variables exist only for
-//! allowed combinations (role, post, day type, availability), which is what keeps 60 staff over
-//! four weeks tractable: no per-slot assignment variables.
+//! allowed combinations (role, post, day type, availability, rotation week), which is what keeps
+//! 60 staff over four weeks tractable: no per-slot assignment variables.
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -82,6 +82,7 @@ impl<'p> Model<'p> {
         let mut works = Vec::new();
         let mut by_staff_day = vec![vec![Vec::new(); problem.days.len()]; problem.staff.len()];
         let mut lunch_keys: BTreeMap<(usize, usize, Vec<u32>), Vec<usize>> = BTreeMap::new();
+        let rotation_starts = rules::rotation::start_posts(problem);
         for (staff_idx, staff) in problem.staff.iter().enumerate() {
             for (day_idx, &date) in problem.days.iter().enumerate() {
                 if !staff.available_on(date) {
@@ -96,7 +97,10 @@ impl<'p> Model<'p> {
                     if shift.lunch && lunch_starts.is_empty() {
                         continue; // the shift cannot hold a lunch turn on this day's window
                     }
-                    for &post_idx in shift.posts.iter().filter(|p| staff.posts.contains(p)) {
+                    for &post_idx in shift.posts.iter().filter(|&&p| {
+                        staff.posts.contains(&p)
+                            && !rules::rotation::forbids(problem, &rotation_starts, staff_idx, day_idx, p)
+                    }) {
                         let col = lp.binary();
                         if shift.lunch {
                             let starts = lunch_starts.iter().map(|s| origin + s).collect();
@@ -175,7 +179,6 @@ pub(crate) fn solve(problem: &RosterProblem, config: &SolveConfig) -> Result<Mil
     rules::coverage::add(&mut model);
     rules::lunch::add(&mut model);
     rules::contract::add(&mut model);
-    rules::rotation::add(&mut model);
     rules::handover::add(&mut model);
     rules::objective::add(&mut model);
 

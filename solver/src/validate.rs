@@ -345,7 +345,7 @@ impl Checker<'_> {
                 for (week, posts) in &weeks {
                     let expected = anchor.map(|(w0, post0)| {
                         let other = if post0 == post_a { post_b } else { post_a };
-                        if week.abs_diff(w0) % 2 == 0 { post0 } else { other }
+                        if week.abs_diff(w0).is_multiple_of(2) { post0 } else { other }
                     });
                     let wrong = posts.len() > 1 || expected.is_some_and(|e| posts.iter().any(|q| *q != e));
                     if wrong {
