@@ -1,1 +1,118 @@
-//! kefu-client (being built).
+//! kefu-client: the device's sync driver.
+//!
+//! kefu-core holds the protocol (frames, the device's dirty documents, applying a
+//! reply); this crate only moves frames between a [`CaseStore`] and `kefu serve`:
+//! [`SyncClient::sync`] runs HTTP rounds (`POST /v1/sync`) until nothing is left to
+//! send or fetch, and [`live`] keeps a WebSocket open, pushing local changes and
+//! applying the server's pushes as they come. Used by the phone bindings
+//! (kefu-mobile), `kefu demo` and the end-to-end tests.
+//!
+//! The store is shared as `Arc<Mutex<CaseStore>>` and locked only around store
+//! calls, never across a network wait, so the app can keep editing while a round
+//! is in flight.
+
+mod http;
+pub mod live;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use kefu_core::store::{CaseStore, StoreError};
+use kefu_core::sync::Refusal;
+
+pub use http::SyncClient;
+pub use live::live;
+
+/// A store shared between the app and the sync driver.
+pub type SharedStore = Arc<Mutex<CaseStore>>;
+
+/// Where and how to sync.
+#[derive(Clone, Debug)]
+pub struct ClientConfig {
+    /// The server's base URL, e.g. `http://127.0.0.1:8080`.
+    pub base_url: String,
+    /// The device token issued by `kefu admin device issue`.
+    pub token: String,
+    /// Give up connecting after this long (default 5 s): offline should fail fast.
+    pub connect_timeout: Duration,
+    /// Give up on one round after this long (default 60 s).
+    pub round_timeout: Duration,
+    /// Documents per push (default 200); the server's own limit is higher.
+    pub max_docs_per_round: usize,
+    /// Stop after this many rounds in one sync (default 10,000), so a confused
+    /// server cannot keep a phone busy forever.
+    pub max_rounds: usize,
+}
+
+impl ClientConfig {
+    /// Settings with the defaults above.
+    pub fn new(base_url: impl Into<String>, token: impl Into<String>) -> Self {
+        ClientConfig {
+            base_url: base_url.into().trim_end_matches('/').to_string(),
+            token: token.into(),
+            connect_timeout: Duration::from_secs(5),
+            round_timeout: Duration::from_secs(60),
+            max_docs_per_round: 200,
+            max_rounds: 10_000,
+        }
+    }
+}
+
+/// What a whole sync did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SyncReport {
+    /// Rounds run.
+    pub rounds: usize,
+    /// Documents pushed (counting a document once per round).
+    pub sent_docs: usize,
+    /// Documents the server acknowledged.
+    pub acked_docs: usize,
+    /// Ids of documents that arrived or changed.
+    pub received: Vec<String>,
+    /// Documents the server refused, with its reasons.
+    pub refused: Vec<(String, Refusal)>,
+    /// Server updates this device refused, with why.
+    pub rejected_updates: Vec<(String, String)>,
+    /// Bytes sent.
+    pub bytes_up: usize,
+    /// Bytes received.
+    pub bytes_down: usize,
+}
+
+/// Why a sync failed. Nothing local is lost in any case: unsent changes stay
+/// pending in the store and go with the next sync.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The server could not be reached (no network, wrong address, server down).
+    #[error("cannot reach the server at {url}: {reason}")]
+    Offline {
+        /// The URL tried.
+        url: String,
+        /// What failed.
+        reason: String,
+    },
+    /// The server refused the whole round (bad or revoked token, version, limits).
+    #[error("the server refused the sync: {0}")]
+    Refused(Refusal),
+    /// The server answered with something that is not the protocol.
+    #[error("the server's answer is not a kefu sync reply: {0}")]
+    Protocol(String),
+    /// The round took too long.
+    #[error("the sync took longer than {0:?} and was abandoned; it will resume next time")]
+    Timeout(Duration),
+    /// The local store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The store lock was poisoned by a panic elsewhere in the app.
+    #[error("the case store is unusable after an earlier crash in the app")]
+    Poisoned,
+}
+
+/// Runs `work` with the store locked.
+pub(crate) fn with_store<T>(
+    store: &SharedStore,
+    work: impl FnOnce(&mut CaseStore) -> Result<T, StoreError>,
+) -> Result<T, ClientError> {
+    let mut guard = store.lock().map_err(|_| ClientError::Poisoned)?;
+    Ok(work(&mut guard)?)
+}

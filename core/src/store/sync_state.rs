@@ -20,8 +20,8 @@ pub struct SyncOutcome {
     pub sent_docs: usize,
     /// Documents the server acknowledged.
     pub acked_docs: usize,
-    /// Documents that arrived or changed from the server.
-    pub received_docs: usize,
+    /// Documents that arrived or changed from the server (ids, for listeners).
+    pub received: Vec<String>,
     /// Documents the server refused, with its reason; they stay on the device.
     pub refused: Vec<(String, Refusal)>,
     /// Updates from the server this device could not accept, with why.
@@ -120,7 +120,7 @@ impl CaseStore {
                 }
             }
         }
-        outcome.received_docs = accepted.len();
+        outcome.received = accepted.iter().map(|update| update.id.clone()).collect();
         let mut current = Vec::new();
         for id in reply.acks.iter().map(|ack| &ack.id).chain(accepted.iter().map(|u| &u.id)) {
             current.push((id.clone(), self.doc(id, "document")?.automerge().get_heads()));
