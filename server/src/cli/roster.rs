@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::{Args, Subcommand};
 use kefu_solver::{RosterProblem, SolveConfig, Status, output};
 
@@ -57,10 +57,10 @@ pub struct SolveArgs {
     #[arg(long)]
     pub csv: bool,
     /// Stop after this many seconds and return the best roster found.
-    #[arg(long, value_name = "S", default_value_t = 60.0)]
+    #[arg(long, value_name = "S", default_value_t = 60.0, value_parser = positive_seconds)]
     pub time_limit: f64,
     /// Stop when the relative gap to the proven bound is at most this (0.01 = 1 %).
-    #[arg(long, value_name = "G", default_value_t = 0.01)]
+    #[arg(long, value_name = "G", default_value_t = 0.01, value_parser = relative_gap)]
     pub gap: f64,
 }
 
@@ -100,12 +100,6 @@ fn read_team(path: &Path) -> anyhow::Result<RosterProblem> {
 }
 
 fn solve(args: &SolveArgs) -> anyhow::Result<ExitCode> {
-    if args.time_limit.is_nan() || args.time_limit <= 0.0 {
-        bail!("--time-limit must be positive, not {}", args.time_limit);
-    }
-    if !(0.0..1.0).contains(&args.gap) {
-        bail!("--gap must be at least 0 and below 1, not {}", args.gap);
-    }
     let problem = read_team(&args.team)?;
     let config = SolveConfig { time_limit: args.time_limit, mip_gap: args.gap, ..SolveConfig::default() };
     eprintln!(
@@ -136,6 +130,18 @@ fn solve(args: &SolveArgs) -> anyhow::Result<ExitCode> {
         Status::Infeasible => ExitCode::from(EXIT_VIOLATIONS),
         Status::TimeoutNoSolution => ExitCode::from(1),
     })
+}
+
+/// Parses `--time-limit`: a positive number of seconds (a usage error otherwise, exit 2).
+fn positive_seconds(text: &str) -> Result<f64, String> {
+    let seconds: f64 = text.parse().map_err(|_| format!("`{text}` is not a number of seconds"))?;
+    if seconds.is_finite() && seconds > 0.0 { Ok(seconds) } else { Err(format!("{text} is not a positive time")) }
+}
+
+/// Parses `--gap`: a fraction at least 0 and below 1 (0.01 is 1 %).
+fn relative_gap(text: &str) -> Result<f64, String> {
+    let gap: f64 = text.parse().map_err(|_| format!("`{text}` is not a number"))?;
+    if (0.0..1.0).contains(&gap) { Ok(gap) } else { Err(format!("{text} is not a fraction in [0, 1)")) }
 }
 
 /// Runs `work` while a thread prints the elapsed time to stderr every five seconds.

@@ -1,0 +1,108 @@
+//! `kefu roster` end to end: the real binary on the shipped examples, in a fresh temp dir each,
+//! checking output formats and exit codes (0 ok, 1 error, 2 usage, 3 hard-rule violations).
+//!
+//! Leaves out: the rules themselves, tested in kefu-solver's own suite.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn example(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../solver/examples").join(name)
+}
+
+fn kefu(args: &[&str]) -> Output {
+    let output = Command::new(env!("CARGO_BIN_EXE_kefu")).args(args).output().expect("kefu runs");
+    if std::env::var_os("KEFU_TEST_VERBOSE").is_some() {
+        eprintln!("{}", String::from_utf8_lossy(&output.stderr));
+    }
+    output
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).expect("utf-8 stdout")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8(output.stderr.clone()).expect("utf-8 stderr")
+}
+
+#[test]
+fn solve_json_follows_the_contract_and_check_accepts_it() {
+    let team = example("property_centre_week.toml");
+    let output = kefu(&["roster", "solve", team.to_str().expect("path"), "--json", "--time-limit", "120"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&output)).expect("stdout is one JSON object");
+    let keys: Vec<&str> = json.as_object().expect("object").keys().map(String::as_str).collect();
+    for key in ["status", "objective", "bound", "gap", "solve_seconds", "assignments", "leave", "violations"] {
+        assert!(keys.contains(&key), "missing {key} in {keys:?}");
+    }
+    assert_eq!(json["status"], "optimal");
+    let first = &json["assignments"][0];
+    for key in ["staff", "date", "shift", "post", "start", "end", "lunch"] {
+        assert!(first.get(key).is_some(), "assignment lacks {key}: {first}");
+    }
+    assert!(stderr(&output).contains("kefu: solving"), "a progress line on stderr");
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let roster = dir.path().join("roster.json");
+    std::fs::write(&roster, stdout(&output)).expect("write roster");
+    let check = kefu(&["roster", "check", team.to_str().expect("path"), roster.to_str().expect("path")]);
+    assert_eq!(check.status.code(), Some(0), "{}{}", stdout(&check), stderr(&check));
+    assert!(stdout(&check).starts_with("ok: "));
+
+    // Tamper: send the night shift of 2 July home; the checker names the gap and exits 3.
+    let mut tampered = json.clone();
+    let assignments = tampered["assignments"].as_array_mut().expect("array");
+    assignments.retain(|a| !(a["post"] == "night" && a["date"] == "2026-07-02"));
+    std::fs::write(&roster, tampered.to_string()).expect("write roster");
+    let check = kefu(&["roster", "check", team.to_str().expect("path"), roster.to_str().expect("path")]);
+    assert_eq!(check.status.code(), Some(3));
+    assert!(stdout(&check).contains("[coverage] 2026-07-02T18:00: Thu 07-02 18:00–"), "{}", stdout(&check));
+}
+
+#[test]
+fn an_impossible_week_prints_a_grid_with_violations_and_exits_3() {
+    let output = kefu(&["roster", "solve", example("short_night.toml").to_str().expect("path")]);
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(text.contains("Mon 03-02") && text.contains("guo"), "a staff × days grid:\n{text}");
+    assert!(text.contains("coverage (present/min):"));
+    assert!(text.contains("[coverage] Tue 03-03 17:30–08:00: no maintenance staff available"), "{text}");
+}
+
+#[test]
+fn csv_has_one_row_per_staff_day() {
+    let output = kefu(&["roster", "solve", example("short_night.toml").to_str().expect("path"), "--csv"]);
+    assert_eq!(output.status.code(), Some(3));
+    let text = stdout(&output);
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("staff,date,kind,shift,post,start,end,lunch_start,lunch_end"));
+    assert_eq!(lines.count(), 3 * 7, "three people, seven days");
+}
+
+#[test]
+fn a_bad_team_file_is_an_error_with_line_and_column() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let team = dir.path().join("team.toml");
+    std::fs::write(&team, "name = \"x\"\n[period]\nstart = 2026-13-01\n").expect("write team");
+    let output = kefu(&["roster", "solve", team.to_str().expect("path")]);
+    assert_eq!(output.status.code(), Some(1));
+    let message = stderr(&output);
+    assert!(message.contains("bad team file") && message.contains("line 3, column 9"), "{message}");
+}
+
+#[test]
+fn a_missing_file_is_an_error() {
+    let output = kefu(&["roster", "check", "/nonexistent/team.toml", "/nonexistent/roster.json"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).starts_with("kefu: cannot read team file /nonexistent/team.toml"), "{}", stderr(&output));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    assert_eq!(kefu(&["roster", "solve"]).status.code(), Some(2));
+    assert_eq!(kefu(&["roster", "solve", "x.toml", "--json", "--csv"]).status.code(), Some(2));
+    let bad_gap = kefu(&["roster", "solve", example("short_night.toml").to_str().expect("path"), "--gap", "2"]);
+    assert_eq!(bad_gap.status.code(), Some(2), "an out-of-range value is a usage error");
+    assert!(stderr(&bad_gap).contains("2 is not a fraction in [0, 1)"), "{}", stderr(&bad_gap));
+}
