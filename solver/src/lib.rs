@@ -9,6 +9,7 @@
 //! - `validate`: recomputes every hard rule from a roster alone; `explain` words the breaches.
 //! - `output`: the JSON contract (DTOs at the edge), grid and CSV rendering, reading JSON back.
 //! - `generate`: synthetic centres of any size, for benchmarks and property tests.
+//! - `nrp`: the Curtois & Qu benchmark format, its MILP (sharing `rules/`), LNS and evaluator.
 //!
 //! Knows nothing of HTTP, storage or automerge; never prints; never reads the environment.
 //! Entry points: [`parse_team`], [`solve`], [`check`].
@@ -19,6 +20,7 @@ pub mod generate;
 pub mod input;
 mod milp;
 pub mod model;
+pub mod nrp;
 pub mod output;
 pub mod roster;
 mod rules;

@@ -383,3 +383,91 @@ pub fn clock(minutes: u32) -> String {
     let m = minutes % DAY_MINUTES;
     format!("{:02}:{:02}", m / 60, m % 60)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::parse_team;
+
+    const TEAM: &str = r#"
+name = "calendar"
+[period]
+start = "2026-06-26"
+end = "2026-07-06"
+slot_minutes = 30
+holidays = ["2026-06-29"]
+[[seasons]]
+id = "summer"
+from = "07-01"
+to = "08-31"
+[[seasons]]
+id = "winter"
+from = "12-01"
+to = "02-28"
+[rules]
+lunch = { window = ["11:30", "13:00"], length_minutes = 30, by_season = [{ season = "summer", window = ["12:00", "14:00"] }] }
+[[posts]]
+id = "night"
+need = [
+  { days = ["weekday", "saturday", "sunday"], from = "17:30", to = "08:00", min = 1 },
+  { days = ["weekday"], season = "summer", from = "18:00", to = "08:30", min = 2 },
+]
+[[shifts]]
+id = "N"
+start = "17:30"
+end = "08:30"
+roles = ["maintenance"]
+[[staff]]
+id = "a"
+roles = ["maintenance"]
+posts = ["night"]
+"#;
+
+    fn date(text: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(text, "%Y-%m-%d").expect("date")
+    }
+
+    #[test]
+    fn holidays_count_as_sundays() {
+        let problem = parse_team(TEAM).expect("parses");
+        assert_eq!(problem.day_type(date("2026-06-27")), DayType::Saturday);
+        assert_eq!(problem.day_type(date("2026-06-28")), DayType::Sunday);
+        assert_eq!(problem.day_type(date("2026-06-29")), DayType::Sunday, "a Monday holiday");
+        assert_eq!(problem.day_type(date("2026-06-30")), DayType::Weekday);
+    }
+
+    #[test]
+    fn seasons_may_wrap_past_new_year() {
+        let problem = parse_team(TEAM).expect("parses");
+        let winter = &problem.seasons[1];
+        assert!(winter.contains(date("2026-12-24")) && winter.contains(date("2027-01-15")));
+        assert!(!winter.contains(date("2026-03-01")));
+        assert_eq!(problem.season_of(date("2026-07-01")), Some(0));
+        assert_eq!(problem.season_of(date("2026-06-30")), None);
+    }
+
+    #[test]
+    fn the_summer_timetable_replaces_the_default_one_for_its_day_types() {
+        let problem = parse_team(TEAM).expect("parses");
+        let demand = problem.post_demand(0);
+        let at = |day_idx: usize, hh: u32, mm: u32| {
+            demand[((day_idx as u32 * DAY_MINUTES + hh * 60 + mm) / 30) as usize].min
+        };
+        // Tue 30 June (day 4): default 17:30–08:00.
+        assert_eq!((at(4, 17, 30), at(5, 7, 30), at(5, 8, 0)), (1, 1, 0));
+        // Wed 1 July (day 5): summer weekday 18:00–08:30 with two people.
+        assert_eq!((at(5, 17, 30), at(5, 18, 0), at(6, 8, 0), at(6, 8, 30)), (0, 2, 2, 0));
+        // Sat 4 July (day 8): summer, but the summer window names weekdays only.
+        assert_eq!((at(8, 17, 30), at(9, 7, 30)), (1, 1));
+        assert_eq!(problem.lunch_window(date("2026-06-30")), (690, 780));
+        assert_eq!(problem.lunch_window(date("2026-07-01")), (720, 840));
+    }
+
+    #[test]
+    fn weeks_run_monday_to_sunday() {
+        let problem = parse_team(TEAM).expect("parses");
+        // Fri 26 June is in week 0; Mon 29 June starts week 1; Mon 6 July week 2.
+        assert_eq!((problem.week_of(0), problem.week_of(2), problem.week_of(3), problem.week_of(10)), (0, 0, 1, 2));
+        assert_eq!(problem.n_weeks(), 3);
+    }
+}

@@ -28,9 +28,9 @@ pub struct OutcomeJson {
     pub gap: Option<f64>,
     /// Seconds spent.
     pub solve_seconds: f64,
-    /// Shifts, sorted by staff, date, shift.
+    /// Shifts, in team-file staff order, then by date.
     pub assignments: Vec<AssignmentJson>,
-    /// Days not worked, sorted by staff and date.
+    /// Days not worked, in team-file staff order, then by date.
     pub leave: Vec<LeaveJson>,
     /// Broken hard rules.
     pub violations: Vec<ViolationJson>,

@@ -97,10 +97,12 @@ pub fn sum(cols: impl IntoIterator<Item = Col>) -> Expression {
 
 /// `supply + slack >= need`, the slack costing `penalty` each: a hard rule that can still be
 /// broken, so an impossible week yields a roster and a list of breaches instead of "infeasible".
-pub fn at_least_with_slack(lp: &mut Lp, supply: Expression, need: f64, penalty: f64) {
+/// Returns the slack column (the NRP warm start sets its value).
+pub fn at_least_with_slack(lp: &mut Lp, supply: Expression, need: f64, penalty: f64) -> Col {
     let slack = lp.nonneg();
     lp.row((supply + slack.var).geq(need));
     lp.cost(penalty, slack.var.into());
+    slack
 }
 
 /// At most `max` worked days in any `max + 1` consecutive days; `worked[d]` is 0/1 per day.
