@@ -5,8 +5,8 @@
 use std::collections::BTreeSet;
 
 use kefu_core::case::{
-    CaseDoc, CaseEdit, CasePolicy, EditContext, EntryBody, EntryId, FeedbackDirection, Priority, Satisfaction, Status,
-    validate_case,
+    AttachmentRef, CaseDoc, CaseEdit, CaseKind, CasePolicy, Customer, EditContext, EntryBody, EntryId,
+    FeedbackDirection, Priority, Satisfaction, Service, Status, validate_case,
 };
 use kefu_core::ids::{DeviceId, Timestamp};
 use proptest::prelude::*;
@@ -32,6 +32,10 @@ enum EditSpec {
     Transfer(u8, u8),
     Feedback(String),
     ReturnVisit(Satisfaction),
+    Attach(u8),
+    Customer(String),
+    Service(Option<Service>),
+    Kind(CaseKind),
 }
 
 fn edit_spec() -> impl Strategy<Value = EditSpec> {
@@ -49,6 +53,10 @@ fn edit_spec() -> impl Strategy<Value = EditSpec> {
         (0u8..3, 0u8..3).prop_map(|(department, assignee)| EditSpec::Transfer(department, assignee)),
         "[a-z ]{1,8}".prop_map(EditSpec::Feedback),
         proptest::sample::select(Satisfaction::ALL).prop_map(EditSpec::ReturnVisit),
+        any::<u8>().prop_map(EditSpec::Attach),
+        "[a-z]{0,6}".prop_map(EditSpec::Customer),
+        proptest::option::of(proptest::sample::select(Service::ALL)).prop_map(EditSpec::Service),
+        proptest::sample::select(CaseKind::ALL).prop_map(EditSpec::Kind),
     ]
 }
 
@@ -72,6 +80,17 @@ fn to_edit(spec: &EditSpec, doc: &CaseDoc) -> CaseEdit {
         },
         EditSpec::Feedback(text) => CaseEdit::Feedback { direction: FeedbackDirection::ToCustomer, text },
         EditSpec::ReturnVisit(satisfaction) => CaseEdit::ReturnVisit { satisfaction, comment: String::new() },
+        EditSpec::Attach(n) => CaseEdit::Attach(AttachmentRef {
+            sha256: format!("{n:064x}"),
+            size: u64::from(n) * 1_000,
+            mime: "image/jpeg".into(),
+            name: format!("photo{n}.jpg"),
+        }),
+        EditSpec::Customer(name) => {
+            CaseEdit::SetCustomer(Customer { name, phone: "139".into(), address: "5-1".into() })
+        }
+        EditSpec::Service(service) => CaseEdit::SetService(service),
+        EditSpec::Kind(kind) => CaseEdit::SetKind(kind),
     }
 }
 
