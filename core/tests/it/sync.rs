@@ -258,3 +258,81 @@ fn forged_numbers_other_teams_and_bad_changes_are_refused_and_nothing_is_stored(
     assert_eq!(stored.read().number.assigned, east.store.case(pump.id).unwrap().number.assigned);
     assert!(stored.read().number.assigned.is_some());
 }
+
+mod property {
+    //! Any interleaving of offline edits and sync rounds across three devices ends,
+    //! after everyone syncs, with identical stores, every case numbered by the
+    //! server, and nothing refused.
+
+    use super::*;
+    use proptest::prelude::*;
+
+    #[derive(Clone, Debug)]
+    enum Step {
+        Create(usize),
+        Note(usize, usize),
+        Transition(usize, usize, Status),
+        Splice(usize, usize),
+        Sync(usize),
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        prop_oneof![
+            1 => (0..3usize).prop_map(Step::Create),
+            3 => (0..3usize, any::<usize>()).prop_map(|(d, c)| Step::Note(d, c)),
+            1 => (0..3usize, any::<usize>(), proptest::sample::select(Status::ALL)).prop_map(|(d, c, s)| Step::Transition(d, c, s)),
+            1 => (0..3usize, any::<usize>()).prop_map(|(d, c)| Step::Splice(d, c)),
+            2 => (0..3usize).prop_map(Step::Sync),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 16, ..ProptestConfig::default() })]
+
+        #[test]
+        fn devices_converge_under_any_interleaving(steps in proptest::collection::vec(step(), 1..30)) {
+            let mut server = MemServer::default();
+            let mut devices = [device("a", "east"), device("b", "east"), device("c", "east")];
+            let by = staff("s");
+            for (n, step) in steps.iter().enumerate() {
+                let at = Timestamp(n as i64 * 1_000);
+                let known = |d: &Device| -> Vec<CaseId> {
+                    d.store.list(&CaseFilter::default()).unwrap().into_iter().map(|s| s.id).collect()
+                };
+                match step {
+                    Step::Create(d) => {
+                        devices[*d].store.create_case(&new_case(CaseKind::Repair, "p"), &by, at).unwrap();
+                    }
+                    Step::Note(d, c) | Step::Splice(d, c) | Step::Transition(d, c, _) => {
+                        let ids = known(&devices[*d]);
+                        if ids.is_empty() {
+                            continue;
+                        }
+                        let id = ids[c % ids.len()];
+                        let edit = match step {
+                            Step::Note(..) => CaseEdit::AddNote(format!("n{n}")),
+                            Step::Splice(..) => CaseEdit::SpliceDescription { pos: 0, delete: 0, insert: format!("{n}") },
+                            Step::Transition(_, _, to) => CaseEdit::Transition { to: *to, reason: String::new() },
+                            _ => unreachable!("matched above"),
+                        };
+                        // Refused transitions are fine; they change nothing.
+                        let _ = devices[*d].store.edit_case(id, &edit, &by, at);
+                    }
+                    Step::Sync(d) => sync(&mut server, &mut devices[*d]),
+                }
+            }
+            for _ in 0..2 {
+                for d in devices.iter_mut() {
+                    sync(&mut server, d);
+                }
+            }
+            let reference = snapshot(&mut devices[0]);
+            for d in devices.iter_mut() {
+                prop_assert_eq!(&snapshot(d), &reference);
+            }
+            for case in &reference {
+                prop_assert!(case.number.assigned.is_some());
+            }
+        }
+    }
+}
