@@ -1,9 +1,21 @@
 //! The `kefu` binary: parses the command line and hands over to `cli`; prints the error chain and
 //! maps outcomes to exit codes (0 ok, 1 error, 2 usage, 3 roster breaks a hard rule).
 //!
-//! Leaves out: any command's logic, which lives in `cli/*`.
+//! Leaves out: any command's logic, which lives in `cli/*`, and the server itself (`server`, `http`,
+//! `storage`, `auth`).
 
+mod auth;
 mod cli;
+mod config;
+mod http;
+mod limits;
+mod metrics;
+mod sample;
+mod server;
+mod sessions;
+mod storage;
+mod sync_driver;
+mod telemetry;
 
 use std::process::ExitCode;
 

@@ -3,7 +3,9 @@
 //!
 //! Leaves out: parsing details of each command (in its module) and process exit (in `main`).
 
+pub mod admin;
 pub mod roster;
+pub mod serve;
 
 use std::process::ExitCode;
 
@@ -21,6 +23,10 @@ pub struct Cli {
 /// Top-level commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the sync server (WebSocket and HTTP) with the supervisor API.
+    Serve(crate::config::ServeArgs),
+    /// Create teams and issue or revoke device tokens.
+    Admin(admin::AdminArgs),
     /// Solve or check a duty roster.
     #[command(subcommand)]
     Roster(roster::RosterCommand),
@@ -32,6 +38,8 @@ pub const EXIT_VIOLATIONS: u8 = 3;
 /// Runs a parsed command; the exit code says how it ended.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Command::Serve(args) => serve::run(args),
+        Command::Admin(args) => admin::run(args),
         Command::Roster(command) => roster::run(command),
     }
 }

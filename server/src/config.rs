@@ -1,0 +1,239 @@
+//! `kefu serve` configuration in two stages (ripgrep's low/high args): [`ServeArgs`] is what clap
+//! parses from flags with `KEFU_*` environment fallbacks; [`ServerConfig`] is the validated,
+//! typed result the server runs with. Validation happens before anything binds or opens.
+//!
+//! Leaves out: secrets (tokens are issued by `kefu admin`, never passed as flags) and the
+//! roster commands' flags (in `cli/roster.rs`).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use chrono::FixedOffset;
+use clap::{Args, ValueEnum};
+
+use crate::limits::Limits;
+
+/// Where the server keeps its data, from `--db`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DbLocation {
+    /// An embedded SQLite file (the default, `./data/kefu.sqlite3`).
+    Sqlite(PathBuf),
+}
+
+impl DbLocation {
+    /// Parses `--db`: a path, `sqlite://<path>`, or a `postgres://` URL (refused until the
+    /// PostgreSQL storage exists, so a deployment never silently falls back to a file).
+    pub fn parse(value: &str) -> anyhow::Result<Self> {
+        if value.starts_with("postgres://") || value.starts_with("postgresql://") {
+            bail!("PostgreSQL storage is not available in this build yet; use a SQLite path");
+        }
+        let path = value.strip_prefix("sqlite://").unwrap_or(value);
+        if path.is_empty() {
+            bail!("--db is empty; give a SQLite file path such as ./data/kefu.sqlite3");
+        }
+        Ok(DbLocation::Sqlite(PathBuf::from(path)))
+    }
+}
+
+/// The database flag shared by `kefu serve` and `kefu admin`.
+#[derive(Clone, Debug, Args)]
+pub struct DbArgs {
+    /// Database: a SQLite file path (or sqlite://path). Created with its directory if missing.
+    #[arg(long, env = "KEFU_DB", default_value = "./data/kefu.sqlite3", value_name = "PATH")]
+    pub db: String,
+}
+
+/// Log line format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// Flags of `kefu serve`, each with a `KEFU_*` environment fallback.
+#[derive(Clone, Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on; port 0 picks a free port (logged as `listening on <addr>`).
+    #[arg(long, env = "KEFU_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// The database.
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Log format.
+    #[arg(long, env = "KEFU_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// On a new database, create a sample team with sample cases and print a device token.
+    #[arg(long, env = "KEFU_SAMPLE")]
+    pub sample: bool,
+    /// Largest sync frame or request body accepted, in bytes.
+    #[arg(long, env = "KEFU_MAX_MESSAGE_BYTES", default_value_t = 8 * 1024 * 1024)]
+    pub max_message_bytes: usize,
+    /// Most documents one push may carry.
+    #[arg(long, env = "KEFU_MAX_DOCS_PER_ROUND", default_value_t = 500)]
+    pub max_docs_per_round: usize,
+    /// Most documents one reply carries; the rest follow with `more`.
+    #[arg(long, env = "KEFU_MAX_UPDATES_PER_REPLY", default_value_t = 200)]
+    pub max_updates_per_reply: usize,
+    /// Most simultaneous WebSocket sessions per device token.
+    #[arg(long, env = "KEFU_MAX_CONNECTIONS_PER_DEVICE", default_value_t = 4)]
+    pub max_connections_per_device: usize,
+    /// A WebSocket session with no frame from the device for this long is closed, in seconds.
+    #[arg(long, env = "KEFU_IDLE_TIMEOUT_SECS", default_value_t = 120)]
+    pub idle_timeout_secs: u64,
+    /// Sustained sync rounds per second allowed per device.
+    #[arg(long, env = "KEFU_RATE_LIMIT_PER_SEC", default_value_t = 20.0)]
+    pub rate_limit_per_sec: f64,
+    /// Rounds a device may make in a burst above the sustained rate.
+    #[arg(long, env = "KEFU_RATE_LIMIT_BURST", default_value_t = 40)]
+    pub rate_limit_burst: u32,
+    /// How often the server looks for tokens revoked by `kefu admin`, in milliseconds.
+    #[arg(long, env = "KEFU_REVOCATION_POLL_MS", default_value_t = 500)]
+    pub revocation_poll_ms: u64,
+    /// On shutdown, how long in-flight rounds and sessions get to finish, in seconds.
+    #[arg(long, env = "KEFU_SHUTDOWN_GRACE_SECS", default_value_t = 10)]
+    pub shutdown_grace_secs: u64,
+    /// The team's UTC offset for monthly figures (a month is counted in local time).
+    #[arg(long, env = "KEFU_REPORT_UTC_OFFSET", default_value = "+08:00", allow_hyphen_values = true)]
+    pub report_utc_offset: String,
+}
+
+/// Validated server settings.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// Address to bind.
+    pub listen: SocketAddr,
+    /// Where data lives.
+    pub db: DbLocation,
+    /// Log format.
+    pub log_format: LogFormat,
+    /// Seed a sample team on a new database.
+    pub sample: bool,
+    /// Protocol and connection limits.
+    pub limits: Limits,
+    /// Revocation poll interval.
+    pub revocation_poll: Duration,
+    /// Shutdown grace period.
+    pub shutdown_grace: Duration,
+    /// Offset for monthly figures.
+    pub report_offset: FixedOffset,
+}
+
+impl ServeArgs {
+    /// Checks every flag and builds the configuration; errors name the flag and the bad value.
+    pub fn validate(self) -> anyhow::Result<ServerConfig> {
+        let listen: SocketAddr = self
+            .listen
+            .parse()
+            .with_context(|| format!("--listen {:?} is not an address like 127.0.0.1:8080", self.listen))?;
+        let positive = |name: &str, value: u64| {
+            if value == 0 { Err(anyhow::anyhow!("{name} must be at least 1")) } else { Ok(value) }
+        };
+        positive("--max-message-bytes", self.max_message_bytes as u64)?;
+        positive("--max-docs-per-round", self.max_docs_per_round as u64)?;
+        positive("--max-updates-per-reply", self.max_updates_per_reply as u64)?;
+        positive("--max-connections-per-device", self.max_connections_per_device as u64)?;
+        positive("--idle-timeout-secs", self.idle_timeout_secs)?;
+        positive("--rate-limit-burst", u64::from(self.rate_limit_burst))?;
+        positive("--revocation-poll-ms", self.revocation_poll_ms)?;
+        if !(self.rate_limit_per_sec.is_finite() && self.rate_limit_per_sec > 0.0) {
+            bail!("--rate-limit-per-sec must be a positive number, not {}", self.rate_limit_per_sec);
+        }
+        let report_offset = parse_offset(&self.report_utc_offset)?;
+        Ok(ServerConfig {
+            listen,
+            db: DbLocation::parse(&self.db.db)?,
+            log_format: self.log_format,
+            sample: self.sample,
+            limits: Limits {
+                max_message_bytes: self.max_message_bytes,
+                max_docs_per_round: self.max_docs_per_round,
+                max_updates_per_reply: self.max_updates_per_reply,
+                max_connections_per_device: self.max_connections_per_device,
+                idle_timeout: Duration::from_secs(self.idle_timeout_secs),
+                rate_per_sec: self.rate_limit_per_sec,
+                rate_burst: self.rate_limit_burst,
+            },
+            revocation_poll: Duration::from_millis(self.revocation_poll_ms),
+            shutdown_grace: Duration::from_secs(self.shutdown_grace_secs),
+            report_offset,
+        })
+    }
+}
+
+/// Parses `+08:00`, `-05:30` or `Z`.
+pub fn parse_offset(text: &str) -> anyhow::Result<FixedOffset> {
+    let bad = || anyhow::anyhow!("UTC offset {text:?} is not like +08:00");
+    if text == "Z" || text == "+00:00" {
+        return Ok(FixedOffset::east_opt(0).expect("zero offset"));
+    }
+    let sign = match text.as_bytes().first() {
+        Some(b'+') => 1,
+        Some(b'-') => -1,
+        _ => return Err(bad()),
+    };
+    let (hours, minutes) = text[1..].split_once(':').ok_or_else(bad)?;
+    let hours: i32 = hours.parse().map_err(|_| bad())?;
+    let minutes: i32 = minutes.parse().map_err(|_| bad())?;
+    if hours > 14 || minutes > 59 {
+        return Err(bad());
+    }
+    FixedOffset::east_opt(sign * (hours * 3600 + minutes * 60)).ok_or_else(bad)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Wrapper {
+        #[command(flatten)]
+        serve: ServeArgs,
+    }
+
+    fn parse(args: &[&str]) -> anyhow::Result<ServerConfig> {
+        let mut argv = vec!["kefu"];
+        argv.extend_from_slice(args);
+        Wrapper::try_parse_from(argv)?.serve.validate()
+    }
+
+    #[test]
+    fn defaults_are_the_embedded_local_server() {
+        let config = parse(&[]).unwrap();
+        assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.db, DbLocation::Sqlite(PathBuf::from("./data/kefu.sqlite3")));
+        assert_eq!(config.limits.max_docs_per_round, 500);
+        assert_eq!(config.report_offset.local_minus_utc(), 8 * 3600);
+    }
+
+    #[test]
+    fn bad_values_name_the_flag() {
+        let errors = [
+            (vec!["--listen", "nowhere"], "--listen \"nowhere\" is not an address like 127.0.0.1:8080"),
+            (vec!["--max-docs-per-round", "0"], "--max-docs-per-round must be at least 1"),
+            (vec!["--rate-limit-per-sec", "0"], "--rate-limit-per-sec must be a positive number, not 0"),
+            (vec!["--report-utc-offset", "8"], "UTC offset \"8\" is not like +08:00"),
+            (
+                vec!["--db", "postgres://x/y"],
+                "PostgreSQL storage is not available in this build yet; use a SQLite path",
+            ),
+        ];
+        for (args, expected) in errors {
+            assert_eq!(parse(&args).unwrap_err().to_string(), expected, "{args:?}");
+        }
+    }
+
+    #[test]
+    fn offsets_parse_both_ways() {
+        assert_eq!(parse_offset("-05:30").unwrap().local_minus_utc(), -(5 * 3600 + 30 * 60));
+        assert_eq!(parse_offset("Z").unwrap().local_minus_utc(), 0);
+        assert_eq!(
+            parse("--db sqlite:///tmp/k.db".split(' ').collect::<Vec<_>>().as_slice()).unwrap().db,
+            DbLocation::Sqlite(PathBuf::from("/tmp/k.db"))
+        );
+    }
+}

@@ -1,0 +1,385 @@
+//! The supervisor reads: the team's case list from the server's index, one case's full history
+//! from its stored document, and the monthly figures (处理率, 及时率, 满意率, 回访率). Supervisor and
+//! admin tokens only; always scoped to the token's team (another team's case is "not found").
+//!
+//! The JSON shapes here are the `/v1` API (**stability boundary**): they are DTOs built by hand
+//! from core types, which are not `Serialize` themselves.
+//!
+//! Leaves out: writing cases (devices do that through sync) and the roster API.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use chrono::{Months, NaiveDate};
+use kefu_core::case::{CaseDoc, CaseKind, EntryBody, Status, TimelineEntry};
+use kefu_core::ids::{CaseId, Timestamp};
+use kefu_core::report::{Counts, Rate, monthly_report};
+use serde::{Deserialize, Serialize};
+
+use super::{ApiError, AppState, authenticate};
+use crate::auth::Principal;
+use crate::storage::{CaseQuery, CaseRow};
+
+/// A device allowed to read the team's cases (supervisor or admin).
+pub struct Supervisor(pub Principal);
+
+impl FromRequestParts<AppState> for Supervisor {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let principal = authenticate(state, &parts.headers).await?;
+        if !principal.role.reads_team_cases() {
+            return Err(ApiError::Forbidden { role: principal.role.code() });
+        }
+        Ok(Supervisor(principal))
+    }
+}
+
+/// Most rows one list returns.
+const MAX_LIST: usize = 1000;
+
+/// Query of `GET /v1/cases`.
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    status: Option<String>,
+    kind: Option<String>,
+    assignee: Option<String>,
+    overdue: Option<bool>,
+    limit: Option<usize>,
+}
+
+/// One row of the case list.
+#[derive(Debug, Serialize)]
+pub struct CaseSummaryDto {
+    id: String,
+    number: String,
+    provisional_number: String,
+    kind: String,
+    channel: String,
+    status: String,
+    status_conflict: bool,
+    priority: String,
+    assignee: Option<String>,
+    department: Option<String>,
+    subject: String,
+    created_at: String,
+    updated_at: String,
+    reply_due: Option<String>,
+    reply_done_at: Option<String>,
+    return_visit_due: Option<String>,
+    return_visit_done_at: Option<String>,
+    overdue: bool,
+}
+
+fn time(at: Timestamp) -> String {
+    at.to_utc().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+impl CaseSummaryDto {
+    fn from_row(row: CaseRow, now: Timestamp) -> Self {
+        let late = |due: Option<Timestamp>, done: Option<Timestamp>| due.is_some_and(|due| done.is_none() && due < now);
+        CaseSummaryDto {
+            overdue: late(row.reply_due, row.reply_done_at) || late(row.visit_due, row.visit_done_at),
+            number: row.assigned.clone().unwrap_or_else(|| row.provisional.clone()),
+            id: row.case_id,
+            provisional_number: row.provisional,
+            kind: row.kind,
+            channel: row.channel,
+            status: row.status,
+            status_conflict: row.status_conflict,
+            priority: row.priority,
+            assignee: row.assignee,
+            department: row.department,
+            subject: row.subject,
+            created_at: time(row.created_at),
+            updated_at: time(row.updated_at),
+            reply_due: row.reply_due.map(time),
+            reply_done_at: row.reply_done_at.map(time),
+            return_visit_due: row.visit_due.map(time),
+            return_visit_done_at: row.visit_done_at.map(time),
+        }
+    }
+}
+
+/// `GET /v1/cases?status=&kind=&assignee=&overdue=true&limit=`: newest first.
+pub async fn list(
+    State(state): State<AppState>,
+    Supervisor(principal): Supervisor,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<Vec<CaseSummaryDto>>, ApiError> {
+    let now = Timestamp::now();
+    let status = query
+        .status
+        .as_deref()
+        .map(|code| Status::from_code(code).ok_or_else(|| ApiError::bad_query(format!("unknown status {code:?}"))))
+        .transpose()?;
+    let kind = query
+        .kind
+        .as_deref()
+        .map(|code| CaseKind::from_code(code).ok_or_else(|| ApiError::bad_query(format!("unknown kind {code:?}"))))
+        .transpose()?;
+    let limit = query.limit.unwrap_or(200);
+    if limit == 0 || limit > MAX_LIST {
+        return Err(ApiError::bad_query(format!("limit {limit} is outside 1..={MAX_LIST}")));
+    }
+    let case_query = CaseQuery {
+        status,
+        kind,
+        assignee: query.assignee,
+        overdue_at: query.overdue.unwrap_or(false).then_some(now),
+        limit,
+    };
+    let storage = Arc::clone(&state.storage);
+    let rows = tokio::task::spawn_blocking(move || storage.list_cases(principal.team_id, &case_query))
+        .await
+        .map_err(|err| ApiError::Internal(err.to_string()))??;
+    Ok(Json(rows.into_iter().map(|row| CaseSummaryDto::from_row(row, now)).collect()))
+}
+
+/// One case with its whole history.
+#[derive(Debug, Serialize)]
+pub struct CaseDto {
+    id: String,
+    number: String,
+    provisional_number: String,
+    assigned_number: Option<String>,
+    kind: String,
+    channel: String,
+    priority: String,
+    tier: String,
+    service: Option<String>,
+    department: Option<String>,
+    assignee: Option<String>,
+    subject: String,
+    description: String,
+    customer: CustomerDto,
+    tags: Vec<String>,
+    status: String,
+    status_conflict: Vec<String>,
+    created_at: String,
+    created_by: String,
+    updated_at: String,
+    timeline: Vec<EntryDto>,
+}
+
+/// Who a case is for.
+#[derive(Debug, Serialize)]
+pub struct CustomerDto {
+    name: String,
+    phone: String,
+    address: String,
+}
+
+/// One timeline entry; `type` says which of the optional fields are set.
+#[derive(Debug, Serialize, Default)]
+pub struct EntryDto {
+    id: String,
+    at: String,
+    by: String,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    text: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    from: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    to: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    to_department: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    to_assignee: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    direction: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    satisfaction: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    attachment_sha256: Option<String>,
+}
+
+fn entry_dto(entry: &TimelineEntry) -> EntryDto {
+    let base =
+        EntryDto { id: entry.id.to_string(), at: time(entry.at), by: entry.by.to_string(), ..EntryDto::default() };
+    match &entry.body {
+        EntryBody::Note { text } => EntryDto { kind: "note", text: Some(text.clone()), ..base },
+        EntryBody::Transfer { from_department, to_department, from_assignee, to_assignee, reason } => EntryDto {
+            kind: "transfer",
+            text: Some(reason.clone()),
+            from: from_assignee.as_ref().map(ToString::to_string).or_else(|| from_department.clone()),
+            to_department: to_department.clone(),
+            to_assignee: to_assignee.as_ref().map(ToString::to_string),
+            ..base
+        },
+        EntryBody::StatusChange { from, to, reason, .. } => EntryDto {
+            kind: "status",
+            text: Some(reason.clone()),
+            from: Some(from.code().into()),
+            to: Some(to.code().into()),
+            ..base
+        },
+        EntryBody::Feedback { direction, text } => {
+            EntryDto { kind: "feedback", text: Some(text.clone()), direction: Some(direction.code().into()), ..base }
+        }
+        EntryBody::ReturnVisit { satisfaction, comment } => EntryDto {
+            kind: "return_visit",
+            text: Some(comment.clone()),
+            satisfaction: Some(satisfaction.code().into()),
+            ..base
+        },
+        EntryBody::Attachment(attachment) => EntryDto {
+            kind: "attachment",
+            text: Some(attachment.name.clone()),
+            attachment_sha256: Some(attachment.sha256.clone()),
+            ..base
+        },
+    }
+}
+
+/// `GET /v1/cases/{id}`: the case as its stored document reads now, with every timeline entry.
+pub async fn one(
+    State(state): State<AppState>,
+    Supervisor(principal): Supervisor,
+    Path(id): Path<String>,
+) -> Result<Json<CaseDto>, ApiError> {
+    let case_id: CaseId = id.parse().map_err(|_| ApiError::BadRequest {
+        code: "case.invalid_id",
+        message: format!("{:?} is not a case id", id.chars().take(64).collect::<String>()),
+    })?;
+    let storage = Arc::clone(&state.storage);
+    let key = case_id.to_string();
+    let bytes = tokio::task::spawn_blocking(move || storage.load_doc(principal.team_id, &key))
+        .await
+        .map_err(|err| ApiError::Internal(err.to_string()))??
+        .ok_or_else(|| ApiError::NotFound {
+            code: "case.not_found",
+            message: format!("no case {case_id} in this team"),
+        })?;
+    let doc = CaseDoc::load(&bytes, state.storage.server_device())
+        .map_err(|err| ApiError::Internal(format!("stored case {case_id} does not load: {err}")))?;
+    let case = doc.read();
+    Ok(Json(CaseDto {
+        id: case.id.to_string(),
+        number: case.number.display().to_string(),
+        provisional_number: case.number.provisional.clone(),
+        assigned_number: case.number.assigned.clone(),
+        kind: case.kind.code().into(),
+        channel: case.channel.code().into(),
+        priority: case.priority.code().into(),
+        tier: case.tier.code().into(),
+        service: case.service.map(|service| service.code().into()),
+        department: case.department.clone(),
+        assignee: case.assignee.as_ref().map(ToString::to_string),
+        subject: case.subject.clone(),
+        description: case.description.clone(),
+        customer: CustomerDto {
+            name: case.customer.name.clone(),
+            phone: case.customer.phone.clone(),
+            address: case.customer.address.clone(),
+        },
+        tags: case.tags.iter().cloned().collect(),
+        status: case.status.status.code().into(),
+        status_conflict: case
+            .status
+            .conflict
+            .iter()
+            .flatten()
+            .map(|(entry, status)| format!("{entry}: {status}"))
+            .collect(),
+        created_at: time(case.created_at),
+        created_by: case.created_by.to_string(),
+        updated_at: time(case.updated_at),
+        timeline: case.timeline.iter().map(entry_dto).collect(),
+    }))
+}
+
+/// Query of `GET /v1/reports/monthly`.
+#[derive(Debug, Deserialize)]
+pub struct MonthQuery {
+    month: String,
+}
+
+/// The monthly figures.
+#[derive(Debug, Serialize)]
+pub struct MonthlyDto {
+    month: String,
+    utc_offset: String,
+    all: CountsDto,
+    repairs: CountsDto,
+    complaints: CountsDto,
+    handling_rate: RateDto,
+    timeliness_rate: RateDto,
+    satisfaction_rate: RateDto,
+    return_visit_rate: RateDto,
+}
+
+/// Counts of one group.
+#[derive(Debug, Serialize)]
+pub struct CountsDto {
+    received: usize,
+    dispatched: usize,
+    completed: usize,
+    return_visited: usize,
+}
+
+/// A rate with its counts; `percent` is null for 0/0.
+#[derive(Debug, Serialize)]
+pub struct RateDto {
+    numerator: usize,
+    denominator: usize,
+    percent: Option<f64>,
+}
+
+fn counts(counts: Counts) -> CountsDto {
+    CountsDto {
+        received: counts.received,
+        dispatched: counts.dispatched,
+        completed: counts.completed,
+        return_visited: counts.return_visited,
+    }
+}
+
+fn rate(rate: Rate) -> RateDto {
+    RateDto { numerator: rate.numerator, denominator: rate.denominator, percent: rate.percent() }
+}
+
+/// `GET /v1/reports/monthly?month=YYYY-MM`: 处理率, 及时率, 满意率, 回访率 for the team.
+pub async fn monthly(
+    State(state): State<AppState>,
+    Supervisor(principal): Supervisor,
+    Query(query): Query<MonthQuery>,
+) -> Result<Json<MonthlyDto>, ApiError> {
+    let first = NaiveDate::parse_from_str(&format!("{}-01", query.month), "%Y-%m-%d")
+        .map_err(|_| ApiError::bad_query(format!("month {:?} is not like 2026-03", query.month)))?;
+    let offset = state.report_offset;
+    // A day either side covers any UTC offset; `monthly_report` itself picks the month's cases.
+    let from = Timestamp(first.and_hms_opt(0, 0, 0).expect("midnight").and_utc().timestamp_millis()).plus_days(-1);
+    let next = first.checked_add_months(Months::new(1)).ok_or_else(|| ApiError::bad_query("month out of range"))?;
+    let to = Timestamp(next.and_hms_opt(0, 0, 0).expect("midnight").and_utc().timestamp_millis()).plus_days(1);
+    let storage = Arc::clone(&state.storage);
+    let server_device = storage.server_device();
+    let cases = tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
+        let docs = storage.cases_created_between(principal.team_id, from, to)?;
+        docs.iter()
+            .map(|bytes| {
+                CaseDoc::load(bytes, server_device)
+                    .map(|doc| doc.read())
+                    .map_err(|err| ApiError::Internal(format!("stored case does not load: {err}")))
+            })
+            .collect::<Result<Vec<_>, _>>()
+    })
+    .await
+    .map_err(|err| ApiError::Internal(err.to_string()))??;
+    let report = monthly_report(&cases, first, offset, Timestamp::now());
+    Ok(Json(MonthlyDto {
+        month: report.month.format("%Y-%m").to_string(),
+        utc_offset: offset.to_string(),
+        all: counts(report.all),
+        repairs: counts(report.repairs),
+        complaints: counts(report.complaints),
+        handling_rate: rate(report.handling_rate),
+        timeliness_rate: rate(report.timeliness_rate),
+        satisfaction_rate: rate(report.satisfaction_rate),
+        return_visit_rate: rate(report.return_visit_rate),
+    }))
+}

@@ -1,0 +1,128 @@
+//! The HTTP surface: [`app`] builds the axum `Router` (so tests can drive it without a socket),
+//! [`AppState`] is what every handler shares.
+//!
+//! Routes: `/healthz`, `/metrics` (Prometheus), `/v1/sync` (WebSocket `GET`, request/response
+//! `POST`; binary sync frames), and the supervisor reads under `/v1/cases` and `/v1/reports`.
+//! Every request gets an `x-request-id` and an `http_request{method, route, request_id}` span.
+//!
+//! Leaves out: binding, shutdown and background tasks (`server.rs`).
+
+mod cases;
+mod error;
+mod sync;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{MatchedPath, State};
+use axum::http::{Request, StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use chrono::FixedOffset;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+pub use error::ApiError;
+
+use crate::limits::{Limits, RateLimiter};
+use crate::metrics::Metrics;
+use crate::sessions::Sessions;
+use crate::storage::Storage;
+
+/// What every handler shares. Cheap to clone (all `Arc`s and tokens).
+#[derive(Clone)]
+pub struct AppState {
+    /// The database.
+    pub storage: Arc<dyn Storage>,
+    /// Protocol and connection limits.
+    pub limits: Arc<Limits>,
+    /// Exported metrics.
+    pub metrics: Arc<Metrics>,
+    /// Live WebSocket sessions.
+    pub sessions: Arc<Sessions>,
+    /// Per-device rate limiter.
+    pub rate: Arc<RateLimiter>,
+    /// Cancelled when the server starts shutting down.
+    pub shutdown: CancellationToken,
+    /// Tracks WebSocket sessions, so shutdown waits for their last round.
+    pub tasks: TaskTracker,
+    /// The team's offset from UTC for monthly figures.
+    pub report_offset: FixedOffset,
+}
+
+impl AppState {
+    /// State over `storage` with `limits`.
+    pub fn new(storage: Arc<dyn Storage>, limits: Limits, report_offset: FixedOffset) -> Self {
+        let rate = Arc::new(RateLimiter::new(limits.rate_per_sec, limits.rate_burst));
+        AppState {
+            storage,
+            limits: Arc::new(limits),
+            metrics: Arc::new(Metrics::new()),
+            sessions: Arc::new(Sessions::default()),
+            rate,
+            shutdown: CancellationToken::new(),
+            tasks: TaskTracker::new(),
+            report_offset,
+        }
+    }
+}
+
+/// The router of the whole HTTP surface.
+pub fn app(state: AppState) -> Router {
+    let x_request_id = header::HeaderName::from_static("x-request-id");
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .route("/v1/sync", get(sync::websocket).post(sync::post))
+        .route("/v1/cases", get(cases::list))
+        .route("/v1/cases/{id}", get(cases::one))
+        .route("/v1/reports/monthly", get(cases::monthly))
+        .fallback(|| async { ApiError::NotFound { code: "route.not_found", message: "no such endpoint".into() } })
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<axum::body::Body>| {
+            let route = request.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str);
+            let request_id = request.headers().get("x-request-id").and_then(|value| value.to_str().ok()).unwrap_or("");
+            tracing::info_span!(
+                "http_request",
+                method = %request.method(),
+                route,
+                request_id,
+                team_id = tracing::field::Empty,
+                device_id = tracing::field::Empty,
+            )
+        }))
+        .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
+        .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
+        .with_state(state)
+}
+
+async fn healthz(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
+    let storage = Arc::clone(&state.storage);
+    // Healthy means the database answers, not only that the process runs.
+    tokio::task::spawn_blocking(move || storage.n_teams())
+        .await
+        .map_err(|err| ApiError::Internal(err.to_string()))??;
+    Ok((StatusCode::OK, "ok\n"))
+}
+
+async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
+}
+
+/// Authenticates the request's `Authorization` header on the blocking pool and records the
+/// device and team on the request span.
+pub async fn authenticate(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+) -> Result<crate::auth::Principal, crate::auth::AuthError> {
+    let header = headers.get(header::AUTHORIZATION).map(|value| value.to_str().unwrap_or("").to_string());
+    let storage = Arc::clone(&state.storage);
+    let principal = tokio::task::spawn_blocking(move || crate::auth::authenticate(storage.as_ref(), header.as_deref()))
+        .await
+        .map_err(|err| crate::auth::AuthError::Storage(crate::storage::StorageError::Corrupt(err.to_string())))??;
+    let span = tracing::Span::current();
+    span.record("team_id", principal.team_id);
+    span.record("device_id", tracing::field::display(principal.device));
+    Ok(principal)
+}

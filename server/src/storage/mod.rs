@@ -1,0 +1,215 @@
+//! Server storage: the [`Storage`] trait the rest of the server talks to, its record types, and
+//! the SQLite implementation (`sqlite.rs`, the embedded default).
+//!
+//! The trait is synchronous and coarse: one call is one unit of work (a whole sync round is one
+//! call and one transaction), so a PostgreSQL implementation can come later without the server
+//! changing shape (DESIGN.md decision 8). Callers run it on tokio's blocking pool.
+//!
+//! Leaves out: PostgreSQL (not written yet; `--db postgres://` is refused in `config.rs`), the
+//! sync rules themselves (`kefu_core::sync::server`), and HTTP shapes (`http/`).
+
+mod sqlite;
+
+use kefu_core::case::{CaseKind, Status};
+use kefu_core::ids::{DeviceId, Timestamp};
+use kefu_core::sync::Push;
+use kefu_core::sync::server::{RoundContext, RoundError};
+pub use sqlite::SqliteStorage;
+
+use crate::auth::{MintedToken, Role};
+
+/// A storage failure. Shown to administrators; to devices it is `server.internal`.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// SQLite failed.
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The database holds something this build cannot read.
+    #[error("database is corrupt or from a newer kefu: {0}")]
+    Corrupt(String),
+    /// A unique name is taken (e.g. a team name).
+    #[error("{0}")]
+    Conflict(String),
+    /// Creating the database's directory failed.
+    #[error("cannot create {path}: {source}")]
+    Io {
+        /// The directory.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// A team.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TeamRecord {
+    /// Row id.
+    pub id: i64,
+    /// Unique name.
+    pub name: String,
+}
+
+/// A device as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeviceRecord {
+    /// Device id (also its automerge actor).
+    pub id: DeviceId,
+    /// Team row id.
+    pub team_id: i64,
+    /// Team name.
+    pub team_name: String,
+    /// Role.
+    pub role: Role,
+    /// Administrator's label ("desk 3", "li.wei's phone").
+    pub label: String,
+    /// Per-token salt.
+    pub token_salt: Vec<u8>,
+    /// SHA-256 of salt and secret.
+    pub token_hash: Vec<u8>,
+    /// When issued.
+    pub created_at: Timestamp,
+    /// When revoked, if it was.
+    pub revoked_at: Option<Timestamp>,
+}
+
+/// A device to insert.
+#[derive(Clone, Debug)]
+pub struct NewDevice {
+    /// Device id.
+    pub id: DeviceId,
+    /// Team row id.
+    pub team_id: i64,
+    /// Role.
+    pub role: Role,
+    /// Label.
+    pub label: String,
+    /// Salt of the token.
+    pub token_salt: [u8; 16],
+    /// Hash of the token.
+    pub token_hash: [u8; 32],
+    /// Issue time.
+    pub created_at: Timestamp,
+}
+
+impl NewDevice {
+    /// A device row for a freshly minted token.
+    pub fn new(id: DeviceId, team_id: i64, role: Role, label: &str, token: &MintedToken, now: Timestamp) -> Self {
+        NewDevice {
+            id,
+            team_id,
+            role,
+            label: label.to_string(),
+            token_salt: token.salt,
+            token_hash: token.hash,
+            created_at: now,
+        }
+    }
+}
+
+/// Filters of the supervisor's case list; every field narrows.
+#[derive(Clone, Debug, Default)]
+pub struct CaseQuery {
+    /// Only cases with this derived status.
+    pub status: Option<Status>,
+    /// Only this kind.
+    pub kind: Option<CaseKind>,
+    /// Only cases assigned to this staff member.
+    pub assignee: Option<String>,
+    /// Only cases with a reply or return visit overdue at this instant.
+    pub overdue_at: Option<Timestamp>,
+    /// At most this many rows, newest first.
+    pub limit: usize,
+}
+
+/// One row of the server's case index.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CaseRow {
+    /// Case id.
+    pub case_id: String,
+    /// Provisional number.
+    pub provisional: String,
+    /// Server number, once assigned.
+    pub assigned: Option<String>,
+    /// Kind code.
+    pub kind: String,
+    /// Channel code.
+    pub channel: String,
+    /// Status code.
+    pub status: String,
+    /// Concurrent status transitions are unresolved.
+    pub status_conflict: bool,
+    /// Priority code.
+    pub priority: String,
+    /// Assignee.
+    pub assignee: Option<String>,
+    /// Department.
+    pub department: Option<String>,
+    /// Subject line.
+    pub subject: String,
+    /// Opened at.
+    pub created_at: Timestamp,
+    /// Last edit.
+    pub updated_at: Timestamp,
+    /// Reply due, if one is promised.
+    pub reply_due: Option<Timestamp>,
+    /// Reply given at.
+    pub reply_done_at: Option<Timestamp>,
+    /// Return visit due.
+    pub visit_due: Option<Timestamp>,
+    /// Return visit made at.
+    pub visit_done_at: Option<Timestamp>,
+}
+
+/// The result of a committed round.
+#[derive(Clone, Debug)]
+pub struct RoundOutcome {
+    /// The reply to send.
+    pub reply: kefu_core::sync::Reply,
+    /// Whether the round stored any document (other sessions of the team should hear of it).
+    pub stored_any: bool,
+}
+
+/// What the server needs from a database.
+pub trait Storage: Send + Sync + 'static {
+    /// The server's own automerge actor (for the edits it makes, such as case numbers); made
+    /// once when the database is created.
+    fn server_device(&self) -> DeviceId;
+    /// Creates a team; a taken name is [`StorageError::Conflict`].
+    fn create_team(&self, name: &str, now: Timestamp) -> Result<TeamRecord, StorageError>;
+    /// A team by name.
+    fn team_by_name(&self, name: &str) -> Result<Option<TeamRecord>, StorageError>;
+    /// How many teams exist (zero means a new database).
+    fn n_teams(&self) -> Result<usize, StorageError>;
+    /// Stores an issued device.
+    fn insert_device(&self, device: &NewDevice) -> Result<(), StorageError>;
+    /// A device by id.
+    fn device(&self, id: DeviceId) -> Result<Option<DeviceRecord>, StorageError>;
+    /// Every device of a team, oldest first.
+    fn devices_of_team(&self, team_id: i64) -> Result<Vec<DeviceRecord>, StorageError>;
+    /// Revokes a device; returns the record as it now is, `None` if there is no such device.
+    fn revoke_device(&self, id: DeviceId, now: Timestamp) -> Result<Option<DeviceRecord>, StorageError>;
+    /// Devices revoked at or after `since`, with the time.
+    fn revoked_since(&self, since: Timestamp) -> Result<Vec<(DeviceId, Timestamp)>, StorageError>;
+    /// Runs one sync round for `device` of `team_id` in one transaction: the core's rules decide,
+    /// everything accepted is committed (fsync'd) before this returns the reply.
+    fn sync_round(
+        &self,
+        team_id: i64,
+        device: DeviceId,
+        push: &Push,
+        ctx: &RoundContext,
+    ) -> Result<RoundOutcome, RoundError>;
+    /// The team's case index, filtered.
+    fn list_cases(&self, team_id: i64, query: &CaseQuery) -> Result<Vec<CaseRow>, StorageError>;
+    /// A document's bytes, if the team has it.
+    fn load_doc(&self, team_id: i64, id: &str) -> Result<Option<Vec<u8>>, StorageError>;
+    /// Bytes of the team's cases opened in `[from, to)`.
+    fn cases_created_between(&self, team_id: i64, from: Timestamp, to: Timestamp)
+    -> Result<Vec<Vec<u8>>, StorageError>;
+}
+
+/// An empty in-memory database for unit tests.
+#[cfg(test)]
+pub fn open_memory() -> SqliteStorage {
+    SqliteStorage::open_in_memory().expect("in-memory database")
+}

@@ -1,0 +1,488 @@
+//! [`SqliteStorage`]: the embedded default. One file, WAL journal, `synchronous=FULL` so a commit
+//! is on disk before it returns (DESIGN.md decision 6), migrations by `PRAGMA user_version`.
+//!
+//! A sync round is one `BEGIN IMMEDIATE` transaction on the single writer connection: the core's
+//! `handle_push` runs against [`RoundTx`] (loads, the case-number counter, the change sequence,
+//! per-device heads), and the transaction commits before the reply leaves this module, so nothing
+//! is acknowledged that is not durable. SQLite has one writer at a time anyway; reads for the HTTP
+//! API use a second connection and see the last committed state (WAL readers do not block).
+//!
+//! Leaves out: the sync rules (kefu-core) and connection pooling beyond one writer and one reader
+//! (enough for one site; the PostgreSQL backend is the answer past that).
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+use automerge::ChangeHash;
+use chrono::Datelike;
+use kefu_core::case::Case;
+use kefu_core::ids::{CaseId, DeviceId, Timestamp};
+use kefu_core::sync::Push;
+use kefu_core::sync::server::{AcceptedDoc, RoundContext, RoundError, StoredDoc, SyncStorage, handle_push};
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+
+use super::{CaseQuery, CaseRow, DeviceRecord, NewDevice, RoundOutcome, Storage, StorageError, TeamRecord};
+use crate::auth::Role;
+
+/// Migrations in order; `user_version` is the number applied.
+const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql")];
+
+/// The SQLite storage.
+#[derive(Debug)]
+pub struct SqliteStorage {
+    writer: Mutex<Connection>,
+    // `None` for in-memory databases, where a second connection would see another database.
+    reader: Option<Mutex<Connection>>,
+    server_device: DeviceId,
+}
+
+impl SqliteStorage {
+    /// Opens (creating if needed, with its directory) and migrates the database at `path`.
+    pub fn open(path: &Path) -> Result<Self, StorageError> {
+        if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|source| StorageError::Io { path: dir.display().to_string(), source })?;
+        }
+        let mut writer = Connection::open(path)?;
+        configure(&writer)?;
+        migrate(&mut writer)?;
+        let server_device = server_device(&writer)?;
+        let reader = Connection::open(path)?;
+        configure(&reader)?;
+        Ok(SqliteStorage { writer: Mutex::new(writer), reader: Some(Mutex::new(reader)), server_device })
+    }
+
+    /// A fresh in-memory database (tests).
+    #[cfg(test)]
+    pub fn open_in_memory() -> Result<Self, StorageError> {
+        let mut writer = Connection::open_in_memory()?;
+        configure(&writer)?;
+        migrate(&mut writer)?;
+        let server_device = server_device(&writer)?;
+        Ok(SqliteStorage { writer: Mutex::new(writer), reader: None, server_device })
+    }
+
+    fn writer(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock leaves SQLite consistent (the transaction rolls back
+        // on drop), so a poisoned lock is safe to keep using.
+        self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn reader(&self) -> MutexGuard<'_, Connection> {
+        match &self.reader {
+            Some(reader) => reader.lock().unwrap_or_else(|poisoned| poisoned.into_inner()),
+            None => self.writer(),
+        }
+    }
+}
+
+fn configure(conn: &Connection) -> Result<(), StorageError> {
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    // `kefu admin` writes to the same file while the server runs.
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    Ok(())
+}
+
+fn migrate(conn: &mut Connection) -> Result<(), StorageError> {
+    let version: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    let version = usize::try_from(version).map_err(|_| StorageError::Corrupt(format!("schema version {version}")))?;
+    if version > MIGRATIONS.len() {
+        return Err(StorageError::Corrupt(format!(
+            "schema version {version}, this build knows up to {}: update kefu",
+            MIGRATIONS.len()
+        )));
+    }
+    for (idx, migration) in MIGRATIONS.iter().enumerate().skip(version) {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute_batch(migration)?;
+        tx.pragma_update(None, "user_version", idx as i64 + 1)?;
+        tx.commit()?;
+        tracing::info!(version = idx + 1, "migrated database");
+    }
+    Ok(())
+}
+
+fn server_device(conn: &Connection) -> Result<DeviceId, StorageError> {
+    let stored: Option<String> =
+        conn.query_row("SELECT value FROM meta WHERE key = 'server_device'", [], |row| row.get(0)).optional()?;
+    match stored {
+        Some(text) => text.parse().map_err(|_| StorageError::Corrupt("server device id".into())),
+        None => {
+            let device = DeviceId::random();
+            conn.execute("INSERT INTO meta (key, value) VALUES ('server_device', ?1)", [device.to_string()])?;
+            Ok(device)
+        }
+    }
+}
+
+fn encode_heads(heads: &[ChangeHash]) -> Vec<u8> {
+    heads.iter().flat_map(|head| head.0).collect()
+}
+
+fn decode_heads(bytes: &[u8]) -> Result<Vec<ChangeHash>, StorageError> {
+    if !bytes.len().is_multiple_of(32) {
+        return Err(StorageError::Corrupt("stored heads are not whole hashes".into()));
+    }
+    Ok(bytes.chunks_exact(32).map(|chunk| ChangeHash(chunk.try_into().expect("32-byte chunk"))).collect())
+}
+
+const DEVICE_COLUMNS: &str =
+    "d.id, d.team_id, t.name, d.role, d.label, d.token_salt, d.token_hash, d.created_at, d.revoked_at";
+
+fn device_row(row: &Row<'_>) -> rusqlite::Result<(String, DeviceRecordParts)> {
+    Ok((
+        row.get(0)?,
+        DeviceRecordParts {
+            team_id: row.get(1)?,
+            team_name: row.get(2)?,
+            role: row.get(3)?,
+            label: row.get(4)?,
+            token_salt: row.get(5)?,
+            token_hash: row.get(6)?,
+            created_at: row.get(7)?,
+            revoked_at: row.get(8)?,
+        },
+    ))
+}
+
+struct DeviceRecordParts {
+    team_id: i64,
+    team_name: String,
+    role: String,
+    label: String,
+    token_salt: Vec<u8>,
+    token_hash: Vec<u8>,
+    created_at: i64,
+    revoked_at: Option<i64>,
+}
+
+fn device_record((id, parts): (String, DeviceRecordParts)) -> Result<DeviceRecord, StorageError> {
+    Ok(DeviceRecord {
+        id: id.parse().map_err(|_| StorageError::Corrupt(format!("device id {id:?}")))?,
+        team_id: parts.team_id,
+        team_name: parts.team_name,
+        role: Role::from_code(&parts.role).ok_or_else(|| StorageError::Corrupt(format!("role {:?}", parts.role)))?,
+        label: parts.label,
+        token_salt: parts.token_salt,
+        token_hash: parts.token_hash,
+        created_at: Timestamp(parts.created_at),
+        revoked_at: parts.revoked_at.map(Timestamp),
+    })
+}
+
+impl Storage for SqliteStorage {
+    fn server_device(&self) -> DeviceId {
+        self.server_device
+    }
+
+    fn create_team(&self, name: &str, now: Timestamp) -> Result<TeamRecord, StorageError> {
+        let conn = self.writer();
+        let inserted = conn.execute(
+            "INSERT INTO teams (name, created_at) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING",
+            params![name, now.0],
+        )?;
+        if inserted == 0 {
+            return Err(StorageError::Conflict(format!("team {name:?} already exists")));
+        }
+        Ok(TeamRecord { id: conn.last_insert_rowid(), name: name.to_string() })
+    }
+
+    fn team_by_name(&self, name: &str) -> Result<Option<TeamRecord>, StorageError> {
+        Ok(self
+            .reader()
+            .query_row("SELECT id, name FROM teams WHERE name = ?1", [name], |row| {
+                Ok(TeamRecord { id: row.get(0)?, name: row.get(1)? })
+            })
+            .optional()?)
+    }
+
+    fn n_teams(&self) -> Result<usize, StorageError> {
+        Ok(self.reader().query_row("SELECT COUNT(*) FROM teams", [], |row| row.get::<_, i64>(0))? as usize)
+    }
+
+    fn insert_device(&self, device: &NewDevice) -> Result<(), StorageError> {
+        self.writer().execute(
+            "INSERT INTO devices (id, team_id, role, label, token_salt, token_hash, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                device.id.to_string(),
+                device.team_id,
+                device.role.code(),
+                device.label,
+                device.token_salt.as_slice(),
+                device.token_hash.as_slice(),
+                device.created_at.0
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn device(&self, id: DeviceId) -> Result<Option<DeviceRecord>, StorageError> {
+        let sql = format!("SELECT {DEVICE_COLUMNS} FROM devices d JOIN teams t ON t.id = d.team_id WHERE d.id = ?1");
+        let row = self.reader().query_row(&sql, [id.to_string()], device_row).optional()?;
+        row.map(device_record).transpose()
+    }
+
+    fn devices_of_team(&self, team_id: i64) -> Result<Vec<DeviceRecord>, StorageError> {
+        let sql = format!(
+            "SELECT {DEVICE_COLUMNS} FROM devices d JOIN teams t ON t.id = d.team_id
+             WHERE d.team_id = ?1 ORDER BY d.created_at, d.id"
+        );
+        let conn = self.reader();
+        let mut statement = conn.prepare(&sql)?;
+        let rows = statement.query_map([team_id], device_row)?.collect::<Result<Vec<_>, _>>()?;
+        rows.into_iter().map(device_record).collect()
+    }
+
+    fn revoke_device(&self, id: DeviceId, now: Timestamp) -> Result<Option<DeviceRecord>, StorageError> {
+        // Revoking twice keeps the first time, so the revocation poll does not see it again.
+        self.writer().execute(
+            "UPDATE devices SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+            params![id.to_string(), now.0],
+        )?;
+        self.device(id)
+    }
+
+    fn revoked_since(&self, since: Timestamp) -> Result<Vec<(DeviceId, Timestamp)>, StorageError> {
+        let conn = self.reader();
+        let mut statement =
+            conn.prepare_cached("SELECT id, revoked_at FROM devices WHERE revoked_at >= ?1 ORDER BY revoked_at")?;
+        let rows = statement
+            .query_map([since.0], |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)))?
+            .collect::<Result<Vec<_>, _>>()?;
+        rows.into_iter()
+            .map(|(id, at)| {
+                Ok((id.parse().map_err(|_| StorageError::Corrupt(format!("device id {id:?}")))?, Timestamp(at)))
+            })
+            .collect()
+    }
+
+    fn sync_round(
+        &self,
+        team_id: i64,
+        device: DeviceId,
+        push: &Push,
+        ctx: &RoundContext,
+    ) -> Result<RoundOutcome, RoundError> {
+        let storage_error = |err: rusqlite::Error| RoundError::Storage(StorageError::from(err).to_string());
+        let mut conn = self.writer();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(storage_error)?;
+        let mut round = RoundTx { tx: &tx, team_id, device: device.to_string(), stored_any: false };
+        let reply = handle_push(push, ctx, &mut round)?;
+        let stored_any = round.stored_any;
+        // DESIGN.md decision 6: the reply (with its acks) is returned only after this commit,
+        // which fsyncs the WAL; dropping the transaction on any error above rolls everything back.
+        tx.commit().map_err(storage_error)?;
+        Ok(RoundOutcome { reply, stored_any })
+    }
+
+    fn list_cases(&self, team_id: i64, query: &CaseQuery) -> Result<Vec<CaseRow>, StorageError> {
+        let mut sql = String::from(
+            "SELECT case_id, provisional, assigned, kind, channel, status, status_conflict, priority, assignee,
+                    department, subject, created_at, updated_at, reply_due, reply_done_at, visit_due, visit_done_at
+             FROM case_index WHERE team_id = ?1",
+        );
+        let mut values: Vec<rusqlite::types::Value> = vec![team_id.into()];
+        let mut push_filter = |clause: &str, value: rusqlite::types::Value| {
+            values.push(value);
+            sql.push_str(&clause.replace('?', &format!("?{}", values.len())));
+        };
+        if let Some(status) = query.status {
+            push_filter(" AND status = ?", status.code().to_string().into());
+        }
+        if let Some(kind) = query.kind {
+            push_filter(" AND kind = ?", kind.code().to_string().into());
+        }
+        if let Some(assignee) = &query.assignee {
+            push_filter(" AND assignee = ?", assignee.clone().into());
+        }
+        if let Some(now) = query.overdue_at {
+            push_filter(
+                " AND ((reply_due IS NOT NULL AND reply_done_at IS NULL AND reply_due < ?)
+                   OR (visit_due IS NOT NULL AND visit_done_at IS NULL AND visit_due < ?))",
+                now.0.into(),
+            );
+        }
+        sql.push_str(&format!(" ORDER BY created_at DESC, case_id LIMIT {}", query.limit));
+        let conn = self.reader();
+        let mut statement = conn.prepare(&sql)?;
+        let rows = statement
+            .query_map(rusqlite::params_from_iter(values), |row| {
+                Ok(CaseRow {
+                    case_id: row.get(0)?,
+                    provisional: row.get(1)?,
+                    assigned: row.get(2)?,
+                    kind: row.get(3)?,
+                    channel: row.get(4)?,
+                    status: row.get(5)?,
+                    status_conflict: row.get(6)?,
+                    priority: row.get(7)?,
+                    assignee: row.get(8)?,
+                    department: row.get(9)?,
+                    subject: row.get(10)?,
+                    created_at: Timestamp(row.get(11)?),
+                    updated_at: Timestamp(row.get(12)?),
+                    reply_due: row.get::<_, Option<i64>>(13)?.map(Timestamp),
+                    reply_done_at: row.get::<_, Option<i64>>(14)?.map(Timestamp),
+                    visit_due: row.get::<_, Option<i64>>(15)?.map(Timestamp),
+                    visit_done_at: row.get::<_, Option<i64>>(16)?.map(Timestamp),
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    fn load_doc(&self, team_id: i64, id: &str) -> Result<Option<Vec<u8>>, StorageError> {
+        Ok(self
+            .reader()
+            .query_row("SELECT bytes FROM docs WHERE team_id = ?1 AND id = ?2", params![team_id, id], |row| row.get(0))
+            .optional()?)
+    }
+
+    fn cases_created_between(
+        &self,
+        team_id: i64,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<Vec<u8>>, StorageError> {
+        let conn = self.reader();
+        let mut statement = conn.prepare_cached(
+            "SELECT d.bytes FROM case_index c JOIN docs d ON d.team_id = c.team_id AND d.id = c.case_id
+             WHERE c.team_id = ?1 AND c.created_at >= ?2 AND c.created_at < ?3 ORDER BY c.created_at",
+        )?;
+        let rows = statement.query_map(params![team_id, from.0, to.0], |row| row.get(0))?.collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+}
+
+/// One round's view of the database, inside its transaction.
+struct RoundTx<'a> {
+    tx: &'a rusqlite::Transaction<'a>,
+    team_id: i64,
+    device: String,
+    stored_any: bool,
+}
+
+impl SyncStorage for RoundTx<'_> {
+    type Error = StorageError;
+
+    fn load(&mut self, id: &str) -> Result<Option<StoredDoc>, StorageError> {
+        let own: Option<Vec<u8>> = self
+            .tx
+            .prepare_cached("SELECT bytes FROM docs WHERE team_id = ?1 AND id = ?2")?
+            .query_row(params![self.team_id, id], |row| row.get(0))
+            .optional()?;
+        if let Some(bytes) = own {
+            return Ok(Some(StoredDoc { bytes, same_team: true }));
+        }
+        // Case ids are UUIDs, unique across teams: another team's case must be refused, not
+        // shadowed by a copy. Duty-log ids name a date and shift, so each team has its own.
+        if id.parse::<CaseId>().is_ok() {
+            let elsewhere: Option<i64> = self
+                .tx
+                .prepare_cached("SELECT team_id FROM docs WHERE id = ?1 AND team_id != ?2 LIMIT 1")?
+                .query_row(params![id, self.team_id], |row| row.get(0))
+                .optional()?;
+            if elsewhere.is_some() {
+                // The bytes of another team's document never leave storage.
+                return Ok(Some(StoredDoc { bytes: Vec::new(), same_team: false }));
+            }
+        }
+        Ok(None)
+    }
+
+    fn next_case_number(&mut self, now: Timestamp) -> Result<String, StorageError> {
+        let year = now.to_utc().year();
+        let serial: i64 = self
+            .tx
+            .prepare_cached(
+                "INSERT INTO case_counters (team_id, year, next) VALUES (?1, ?2, 2)
+                 ON CONFLICT (team_id, year) DO UPDATE SET next = next + 1 RETURNING next - 1",
+            )?
+            .query_row(params![self.team_id, year], |row| row.get(0))?;
+        Ok(format!("K{year}-{serial:06}"))
+    }
+
+    fn commit(&mut self, docs: &[AcceptedDoc], device_heads: &[(String, Vec<ChangeHash>)]) -> Result<(), StorageError> {
+        let now = Timestamp::now();
+        for doc in docs {
+            let seq: i64 = self
+                .tx
+                .prepare_cached("UPDATE teams SET seq = seq + 1 WHERE id = ?1 RETURNING seq")?
+                .query_row([self.team_id], |row| row.get(0))?;
+            self.tx
+                .prepare_cached(
+                    "INSERT INTO docs (team_id, id, bytes, seq, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (team_id, id) DO UPDATE SET bytes = ?3, seq = ?4, updated_at = ?5",
+                )?
+                .execute(params![self.team_id, doc.id, doc.bytes, seq, now.0])?;
+            if let Some(case) = &doc.case {
+                write_case_index(self.tx, self.team_id, case)?;
+            }
+            self.stored_any = true;
+        }
+        for (doc_id, heads) in device_heads {
+            self.tx
+                .prepare_cached(
+                    "INSERT INTO device_doc_heads (device_id, doc_id, heads) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (device_id, doc_id) DO UPDATE SET heads = ?3",
+                )?
+                .execute(params![self.device, doc_id, encode_heads(heads)])?;
+        }
+        Ok(())
+    }
+
+    fn changed_since(&mut self, cursor: u64, limit: usize) -> Result<Vec<(String, u64)>, StorageError> {
+        let cursor = i64::try_from(cursor).unwrap_or(i64::MAX);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = self
+            .tx
+            .prepare_cached("SELECT id, seq FROM docs WHERE team_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3")?
+            .query_map(params![self.team_id, cursor, limit], |row| {
+                Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)? as u64))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    fn device_heads(&mut self, id: &str) -> Result<Option<Vec<ChangeHash>>, StorageError> {
+        let bytes: Option<Vec<u8>> = self
+            .tx
+            .prepare_cached("SELECT heads FROM device_doc_heads WHERE device_id = ?1 AND doc_id = ?2")?
+            .query_row(params![self.device, id], |row| row.get(0))
+            .optional()?;
+        bytes.as_deref().map(decode_heads).transpose()
+    }
+}
+
+fn write_case_index(tx: &rusqlite::Transaction<'_>, team_id: i64, case: &Case) -> Result<(), StorageError> {
+    tx.prepare_cached(
+        "INSERT OR REPLACE INTO case_index (team_id, case_id, provisional, assigned, kind, channel, status,
+             status_conflict, priority, assignee, department, subject, created_at, updated_at,
+             reply_due, reply_done_at, visit_due, visit_done_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+    )?
+    .execute(params![
+        team_id,
+        case.id.to_string(),
+        case.number.provisional,
+        case.number.assigned,
+        case.kind.code(),
+        case.channel.code(),
+        case.status.status.code(),
+        case.status.conflict.is_some(),
+        case.priority.code(),
+        case.assignee.as_ref().map(|staff| staff.as_str()),
+        case.department,
+        case.subject,
+        case.created_at.0,
+        case.updated_at.0,
+        case.deadlines.reply.map(|deadline| deadline.due.0),
+        case.deadlines.reply.and_then(|deadline| deadline.done_at).map(|at| at.0),
+        case.deadlines.return_visit.map(|deadline| deadline.due.0),
+        case.deadlines.return_visit.and_then(|deadline| deadline.done_at).map(|at| at.0),
+    ])?;
+    Ok(())
+}
