@@ -1,0 +1,11 @@
+//! End-to-end tests of `kefu serve` and `kefu admin`: the real binary in a temp dir, devices as
+//! real `CaseStore`s speaking the wire protocol over HTTP and WebSocket.
+//!
+//! Leaves out: unit-level checks (in each `src/` file) and the device driver crate (kefu-client).
+
+mod admin;
+mod crash;
+mod http_api;
+mod security;
+mod support;
+mod sync;

@@ -1,0 +1,351 @@
+//! Test support: spawning the real `kefu` binary in a temp dir, running `kefu admin`, and a
+//! minimal device (a `CaseStore` plus blocking HTTP and WebSocket transports) to sync with.
+//!
+//! Every wait has a deadline; a failing test prints the server's stderr. Leaves out: the
+//! production device driver (kefu-client), which the tests deliberately do not depend on so the
+//! server is checked against the wire contract itself.
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
+
+use kefu_core::case::{CaseKind, Channel, Customer, NewCase, Priority};
+use kefu_core::ids::{StaffId, Timestamp};
+use kefu_core::store::{CaseStore, StoreConfig};
+use kefu_core::sync::{Message, Push, Refusal, Reply, decode, encode};
+
+/// The binary under test.
+pub fn kefu_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_kefu")
+}
+
+/// Runs `kefu admin --db <db> <args>` and returns its output (whatever the exit status).
+pub fn admin(db: &Path, args: &[&str]) -> Output {
+    Command::new(kefu_bin()).arg("admin").arg("--db").arg(db).args(args).output().expect("kefu admin runs")
+}
+
+/// Runs an admin command that must succeed; returns stdout.
+pub fn admin_ok(db: &Path, args: &[&str]) -> String {
+    let output = admin(db, args);
+    assert!(output.status.success(), "kefu admin {args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).expect("utf-8 stdout")
+}
+
+/// Creates a team and issues one token per role given; returns the tokens in order.
+pub fn team_with_tokens(db: &Path, team: &str, roles: &[&str]) -> Vec<String> {
+    admin_ok(db, &["team", "create", team]);
+    roles.iter().map(|role| issue(db, team, role)).collect()
+}
+
+/// Device ids in `kefu admin device list` output, in row order.
+pub fn listed_device_ids(listing: &str) -> Vec<String> {
+    listing
+        .split_whitespace()
+        .filter(|word| word.len() == 36 && word.matches('-').count() == 4)
+        .map(str::to_string)
+        .collect()
+}
+
+/// Issues a token.
+pub fn issue(db: &Path, team: &str, role: &str) -> String {
+    admin_ok(db, &["device", "issue", "--team", team, "--role", role]).trim().to_string()
+}
+
+/// A running `kefu serve`.
+pub struct Server {
+    child: Child,
+    /// Where it listens.
+    pub addr: SocketAddr,
+    stderr: Arc<Mutex<String>>,
+    /// What it printed on stdout before listening (the sample banner).
+    pub stdout: String,
+}
+
+const START_DEADLINE: Duration = Duration::from_secs(30);
+
+impl Server {
+    /// Starts `kefu serve` on a free port with its database at `db`, plus `extra` flags.
+    pub fn start(db: &Path, extra: &[&str]) -> Server {
+        let mut child = Command::new(kefu_bin())
+            .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json", "--db"])
+            .arg(db)
+            .args(extra)
+            .env("RUST_LOG", "kefu=debug,tower_http=info")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("kefu serve starts");
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let (listening_tx, listening_rx) = mpsc::channel();
+        let reader = BufReader::new(child.stderr.take().expect("piped stderr"));
+        let sink = Arc::clone(&stderr);
+        std::thread::spawn(move || {
+            for line in reader.lines().map_while(Result::ok) {
+                if let Some(addr) = listening_addr(&line) {
+                    let _ = listening_tx.send(addr);
+                }
+                let mut all = sink.lock().unwrap();
+                all.push_str(&line);
+                all.push('\n');
+            }
+        });
+        let addr = match listening_rx.recv_timeout(START_DEADLINE) {
+            Ok(addr) => addr,
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "kefu serve did not log `listening on` within {START_DEADLINE:?}; stderr:\n{}",
+                    stderr.lock().unwrap()
+                );
+            }
+        };
+        // The banner (if any) is printed before the log line, so it is complete now; stdout is
+        // then drained in the background so the child never blocks on a full pipe.
+        let mut stdout = String::new();
+        let mut out = child.stdout.take().expect("piped stdout");
+        if extra.contains(&"--sample") {
+            let mut reader = BufReader::new(&mut out);
+            let mut line = String::new();
+            while reader.read_line(&mut line).unwrap_or(0) > 0 {
+                if line.contains("devices sync at") {
+                    break;
+                }
+            }
+            stdout = line;
+        }
+        std::thread::spawn(move || {
+            let mut sink = Vec::new();
+            let _ = out.read_to_end(&mut sink);
+        });
+        Server { child, addr, stderr, stdout }
+    }
+
+    /// `http://<addr>`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Everything logged so far.
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// SIGKILL: no shutdown code runs.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM and wait for the exit (graceful shutdown), with a deadline.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs");
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "kefu serve did not stop on SIGTERM:\n{}",
+                self.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            eprintln!("--- kefu serve stderr ---\n{}", self.stderr());
+        }
+    }
+}
+
+/// The address in a JSON `listening on <addr>` log line.
+fn listening_addr(line: &str) -> Option<SocketAddr> {
+    let rest = &line[line.find("listening on ")? + "listening on ".len()..];
+    rest.split(|c: char| c == '"' || c.is_whitespace()).next()?.parse().ok()
+}
+
+/// A frame exchange over `POST /v1/sync`: (status, decoded answer).
+pub fn post_frame(server: &Server, token: Option<&str>, body: &[u8]) -> (u16, Message) {
+    let mut request = ureq::post(&format!("{}/v1/sync", server.url())).timeout(Duration::from_secs(30));
+    if let Some(token) = token {
+        request = request.set("Authorization", &format!("Bearer {token}"));
+    }
+    let response = match request.send_bytes(body) {
+        Ok(response) => response,
+        Err(ureq::Error::Status(_, response)) => response,
+        Err(err) => panic!("POST /v1/sync failed: {err}\n{}", server.stderr()),
+    };
+    let status = response.status();
+    let mut bytes = Vec::new();
+    response.into_reader().read_to_end(&mut bytes).expect("body");
+    let message = decode(&bytes, usize::MAX).unwrap_or_else(|err| panic!("status {status}: not a frame: {err}"));
+    (status, message)
+}
+
+/// A JSON GET: (status, body).
+pub fn get_json(server: &Server, path: &str, token: Option<&str>) -> (u16, serde_json::Value) {
+    let mut request = ureq::get(&format!("{}{path}", server.url())).timeout(Duration::from_secs(30));
+    if let Some(token) = token {
+        request = request.set("Authorization", &format!("Bearer {token}"));
+    }
+    let response = match request.call() {
+        Ok(response) => response,
+        Err(ureq::Error::Status(_, response)) => response,
+        Err(err) => panic!("GET {path} failed: {err}"),
+    };
+    let status = response.status();
+    let text = response.into_string().expect("body");
+    (status, serde_json::from_str(&text).unwrap_or_else(|err| panic!("GET {path}: not JSON ({err}): {text}")))
+}
+
+/// A phone: a durable case store and the token it syncs with.
+pub struct Device {
+    /// The store.
+    pub store: CaseStore,
+    /// Its token.
+    pub token: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Device {
+    /// A new device with an empty store.
+    pub fn new(token: &str) -> Device {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = CaseStore::open(dir.path(), StoreConfig::default()).expect("store opens");
+        Device { store, token: token.to_string(), _dir: dir }
+    }
+
+    /// Opens a case; returns its id.
+    pub fn open_case(&mut self, subject: &str) -> kefu_core::ids::CaseId {
+        let new = NewCase {
+            kind: CaseKind::Repair,
+            channel: Channel::Phone,
+            customer: Customer { name: "Test Customer".into(), phone: "100".into(), address: "1-1-101".into() },
+            subject: subject.into(),
+            description: String::new(),
+            priority: Priority::Normal,
+            service: None,
+        };
+        self.store.create_case(&new, &staff(), Timestamp::now()).expect("case opens").id
+    }
+
+    /// Rounds over `POST /v1/sync` until nothing is left either way; the refusals seen.
+    pub fn sync(&mut self, server: &Server) -> Result<Vec<(String, Refusal)>, Refusal> {
+        let mut refused = Vec::new();
+        for round in 0..100 {
+            let push = self.store.prepare_push(200).expect("push");
+            if round > 0 && push.docs.is_empty() {
+                return Ok(refused);
+            }
+            let (_, message) = post_frame(server, Some(&self.token), &encode(&Message::Push(push.clone())));
+            let reply = match message {
+                Message::Reply(reply) => reply,
+                Message::Refuse(refusal) => return Err(refusal),
+                Message::Push(_) => panic!("server sent a push"),
+            };
+            let outcome = self.store.apply_reply(&push, &reply).expect("reply applies");
+            refused.extend(outcome.refused);
+            if push.docs.is_empty() && !outcome.more {
+                return Ok(refused);
+            }
+        }
+        panic!("sync did not settle in 100 rounds");
+    }
+
+    /// Every case as (id, subject, assigned number, timeline length), sorted: what convergence compares.
+    pub fn snapshot(&mut self) -> Vec<(String, String, Option<String>, usize)> {
+        let mut cases: Vec<_> = self
+            .store
+            .all_cases()
+            .expect("cases")
+            .into_iter()
+            .map(|case| (case.id.to_string(), case.subject, case.number.assigned, case.timeline.len()))
+            .collect();
+        cases.sort();
+        cases
+    }
+}
+
+/// The staff member the tests edit as.
+pub fn staff() -> StaffId {
+    StaffId::new("test.staff").expect("valid staff id")
+}
+
+/// A WebSocket sync connection.
+pub struct Live {
+    socket: tungstenite::WebSocket<TcpStream>,
+}
+
+/// Why a WebSocket could not be opened: the HTTP status and the refusal in the body.
+#[derive(Debug)]
+pub struct Rejected {
+    /// HTTP status.
+    pub status: u16,
+    /// The refusal frame.
+    pub refusal: Option<Refusal>,
+}
+
+impl Live {
+    /// Opens `/v1/sync` with `token`.
+    pub fn connect(server: &Server, token: &str) -> Result<Live, Rejected> {
+        use tungstenite::client::IntoClientRequest;
+        let mut request = format!("ws://{}/v1/sync", server.addr).into_client_request().expect("request");
+        request.headers_mut().insert("Authorization", format!("Bearer {token}").parse().expect("header"));
+        let stream = TcpStream::connect(server.addr).expect("tcp connect");
+        stream.set_read_timeout(Some(Duration::from_secs(20))).expect("timeout");
+        match tungstenite::client(request, stream) {
+            Ok((socket, _)) => Ok(Live { socket }),
+            Err(tungstenite::HandshakeError::Failure(tungstenite::Error::Http(response))) => {
+                let refusal = response.body().as_ref().and_then(|body| match decode(body, usize::MAX) {
+                    Ok(Message::Refuse(refusal)) => Some(refusal),
+                    _ => None,
+                });
+                Err(Rejected { status: response.status().as_u16(), refusal })
+            }
+            Err(err) => panic!("websocket handshake failed: {err}"),
+        }
+    }
+
+    /// Sends raw bytes as one binary message.
+    pub fn send_bytes(&mut self, bytes: Vec<u8>) {
+        self.socket.send(tungstenite::Message::Binary(bytes.into())).expect("send");
+    }
+
+    /// Sends a push.
+    pub fn send(&mut self, push: &Push) {
+        self.send_bytes(encode(&Message::Push(push.clone())));
+    }
+
+    /// The next frame, or `None` once the server closed (with its close reason in `closed`).
+    pub fn recv(&mut self) -> Result<Message, String> {
+        loop {
+            match self.socket.read() {
+                Ok(tungstenite::Message::Binary(bytes)) => return Ok(decode(&bytes, usize::MAX).expect("a frame")),
+                Ok(tungstenite::Message::Close(frame)) => {
+                    return Err(frame.map(|frame| frame.reason.to_string()).unwrap_or_default());
+                }
+                Ok(_) => continue,
+                Err(err) => return Err(format!("socket error: {err}")),
+            }
+        }
+    }
+
+    /// The next frame, which must be a reply.
+    pub fn recv_reply(&mut self) -> Reply {
+        match self.recv() {
+            Ok(Message::Reply(reply)) => reply,
+            other => panic!("expected a reply, got {other:?}"),
+        }
+    }
+}
