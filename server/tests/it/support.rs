@@ -84,12 +84,15 @@ impl Server {
         let sink = Arc::clone(&stderr);
         std::thread::spawn(move || {
             for line in reader.lines().map_while(Result::ok) {
+                // Recorded before announcing, so whoever is woken sees the line in `stderr()`.
+                {
+                    let mut all = sink.lock().unwrap();
+                    all.push_str(&line);
+                    all.push('\n');
+                }
                 if let Some(addr) = listening_addr(&line) {
                     let _ = listening_tx.send(addr);
                 }
-                let mut all = sink.lock().unwrap();
-                all.push_str(&line);
-                all.push('\n');
             }
         });
         let addr = match listening_rx.recv_timeout(START_DEADLINE) {
@@ -175,8 +178,27 @@ fn listening_addr(line: &str) -> Option<SocketAddr> {
     rest.split(|c: char| c == '"' || c.is_whitespace()).next()?.parse().ok()
 }
 
+/// What one `Device::sync` took and got.
+#[derive(Debug, Default)]
+pub struct SyncStats {
+    /// Requests made.
+    pub rounds: usize,
+    /// Frame bytes sent.
+    pub bytes_up: usize,
+    /// Frame bytes received.
+    pub bytes_down: usize,
+    /// Documents the server refused.
+    pub refused: Vec<(String, Refusal)>,
+}
+
 /// A frame exchange over `POST /v1/sync`: (status, decoded answer).
 pub fn post_frame(server: &Server, token: Option<&str>, body: &[u8]) -> (u16, Message) {
+    let (status, message, _) = post_frame_counted(server, token, body);
+    (status, message)
+}
+
+/// [`post_frame`], also returning the answer's size in bytes.
+pub fn post_frame_counted(server: &Server, token: Option<&str>, body: &[u8]) -> (u16, Message, usize) {
     let mut request = ureq::post(&format!("{}/v1/sync", server.url())).timeout(Duration::from_secs(30));
     if let Some(token) = token {
         request = request.set("Authorization", &format!("Bearer {token}"));
@@ -190,7 +212,7 @@ pub fn post_frame(server: &Server, token: Option<&str>, body: &[u8]) -> (u16, Me
     let mut bytes = Vec::new();
     response.into_reader().read_to_end(&mut bytes).expect("body");
     let message = decode(&bytes, usize::MAX).unwrap_or_else(|err| panic!("status {status}: not a frame: {err}"));
-    (status, message)
+    (status, message, bytes.len())
 }
 
 /// A JSON GET: (status, body).
@@ -240,25 +262,29 @@ impl Device {
         self.store.create_case(&new, &staff(), Timestamp::now()).expect("case opens").id
     }
 
-    /// Rounds over `POST /v1/sync` until nothing is left either way; the refusals seen.
-    pub fn sync(&mut self, server: &Server) -> Result<Vec<(String, Refusal)>, Refusal> {
-        let mut refused = Vec::new();
+    /// Rounds over `POST /v1/sync` until nothing is left either way.
+    pub fn sync(&mut self, server: &Server) -> Result<SyncStats, Refusal> {
+        let mut stats = SyncStats::default();
+        let mut more = false;
         for round in 0..100 {
             let push = self.store.prepare_push(200).expect("push");
-            if round > 0 && push.docs.is_empty() {
-                return Ok(refused);
+            // Always one round, to fetch; then while there is something to send or fetch.
+            if round > 0 && push.docs.is_empty() && !more {
+                return Ok(stats);
             }
-            let (_, message) = post_frame(server, Some(&self.token), &encode(&Message::Push(push.clone())));
+            let body = encode(&Message::Push(push.clone()));
+            let (_, message, down) = post_frame_counted(server, Some(&self.token), &body);
+            stats.rounds += 1;
+            stats.bytes_up += body.len();
+            stats.bytes_down += down;
             let reply = match message {
                 Message::Reply(reply) => reply,
                 Message::Refuse(refusal) => return Err(refusal),
                 Message::Push(_) => panic!("server sent a push"),
             };
             let outcome = self.store.apply_reply(&push, &reply).expect("reply applies");
-            refused.extend(outcome.refused);
-            if push.docs.is_empty() && !outcome.more {
-                return Ok(refused);
-            }
+            stats.refused.extend(outcome.refused);
+            more = outcome.more;
         }
         panic!("sync did not settle in 100 rounds");
     }

@@ -33,8 +33,8 @@ fn three_devices_converge_in_every_order_across_restarts() {
             n_cases += 1;
         }
         for &idx in order {
-            let refused = devices[idx].sync(&server).unwrap();
-            assert!(refused.is_empty(), "{refused:?}");
+            let stats = devices[idx].sync(&server).unwrap();
+            assert!(stats.refused.is_empty(), "{:?}", stats.refused);
         }
         // Restart between rounds, alternating a clean stop and a SIGKILL.
         if round_idx % 2 == 0 {
@@ -117,4 +117,40 @@ fn a_live_session_receives_other_devices_changes() {
     ] {
         assert!(metrics.contains(expected), "{expected} missing:\n{metrics}");
     }
+}
+
+#[test]
+fn an_incremental_round_costs_what_changed_not_what_exists() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("kefu.sqlite3");
+    let tokens = team_with_tokens(&db, "north", &["staff", "staff"]);
+    let server = Server::start(&db, &["--rate-limit-per-sec", "10000", "--rate-limit-burst", "10000"]);
+    let mut writer = Device::new(&tokens[0]);
+    let mut reader = Device::new(&tokens[1]);
+    let mut costs = Vec::new();
+    let mut n_cases = 0;
+    for target in [10, 500] {
+        while n_cases < target {
+            writer.open_case(&format!("case {n_cases}"));
+            n_cases += 1;
+        }
+        writer.sync(&server).unwrap();
+        reader.sync(&server).unwrap();
+        assert_eq!(reader.snapshot().len(), target);
+        // One note on one case: the writer's round and the reader's round.
+        let case = writer.snapshot()[target / 2].0.parse().unwrap();
+        let note = CaseEdit::AddNote(format!("one change among {target}"));
+        writer.store.edit_case(case, &note, &staff(), Timestamp::now()).unwrap();
+        let up = writer.sync(&server).unwrap();
+        let down = reader.sync(&server).unwrap();
+        assert_eq!(reader.snapshot(), writer.snapshot());
+        costs.push((up.rounds, up.bytes_up + up.bytes_down, down.rounds, down.bytes_up + down.bytes_down));
+    }
+    for (target, (up_rounds, up_bytes, down_rounds, down_bytes)) in [10, 500].iter().zip(&costs) {
+        assert!(*up_rounds <= 2 && *down_rounds <= 2, "{target} cases: {costs:?}");
+        assert!(*up_bytes <= 10_000 && *down_bytes <= 10_000, "{target} cases: {costs:?}");
+    }
+    // Fifty times the cases, the same cost within a few bytes (cursor and counter widths).
+    let (small, large) = (costs[0], costs[1]);
+    assert!(large.1.abs_diff(small.1) < 64 && large.3.abs_diff(small.3) < 64, "{costs:?}");
 }
