@@ -1,0 +1,12 @@
+// Entry point of the Kotlin suite: run.sh compiles this with the generated bindings
+// and runs it on the JVM.
+package kefu.tests
+
+import kotlin.system.exitProcess
+
+fun main() {
+    val suite = Suite()
+    storeTests(suite)
+    syncTests(suite)
+    exitProcess(suite.finish())
+}

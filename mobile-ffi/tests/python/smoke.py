@@ -1,0 +1,165 @@
+"""Python smoke test of the kefu-mobile library through its generated bindings:
+open a store, create and read a case, a typed error with its message, offline
+sync failing fast, and a sync through a real `kefu serve` to a second store.
+
+Run by run.sh beside this file, which generates the bindings and sets
+KEFU_PY_BINDINGS (the directory holding kefu_mobile.py and the library) and
+KEFU_BIN (the kefu binary). Prints "N passed, M failed" last; exits 1 on failure.
+"""
+
+import asyncio
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+
+sys.path.insert(0, os.environ["KEFU_PY_BINDINGS"])
+import kefu_mobile as kefu  # noqa: E402  (generated at run time)
+
+RESULTS = []
+
+
+def test(fn):
+    started = time.monotonic()
+    try:
+        with tempfile.TemporaryDirectory(prefix="kefu-py-") as tmp:
+            fn(tmp)
+        error = None
+    except Exception:  # a failed assert or an unexpected exception
+        error = traceback.format_exc(limit=4)
+    ms = int((time.monotonic() - started) * 1000)
+    print(f"{'PASS' if error is None else 'FAIL'} {fn.__name__} ({ms} ms)" + ("" if error is None else f"\n{error}"))
+    RESULTS.append(error is None)
+    return fn
+
+
+def new_repair(subject="地下室进水 B2"):
+    return kefu.NewCase(
+        kind=kefu.CaseKind.REPAIR,
+        channel=kefu.Channel.PHONE,
+        customer=kefu.Customer(name="王芳", phone="138 0000 0000", address="3-2-1101"),
+        subject=subject,
+        description="Water in the basement",
+        priority=kefu.Priority.URGENT,
+        service=kefu.Service.REPAIR,
+    )
+
+
+class Server:
+    """A real `kefu serve` on 127.0.0.1:0 with a fresh database and a team."""
+
+    def __init__(self, tmp):
+        self.bin = os.environ["KEFU_BIN"]
+        self.db = os.path.join(tmp, "server", "kefu.sqlite3")
+        self.admin("team", "create", "north-desk")
+        self.proc = subprocess.Popen(
+            [self.bin, "serve", "--listen", "127.0.0.1:0", "--db", self.db],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env={**os.environ, "NO_COLOR": "1"},
+        )
+        self.log = []
+        found = threading.Event()
+
+        def read():
+            for line in self.proc.stderr:
+                self.log.append(line)
+                match = re.search(r"listening on (\S+)", line)
+                if match and not found.is_set():
+                    self.url = "http://" + match.group(1)
+                    found.set()
+
+        threading.Thread(target=read, daemon=True).start()
+        if not found.wait(30):
+            self.proc.kill()
+            raise AssertionError("kefu serve did not listen within 30 s:\n" + "".join(self.log))
+
+    def admin(self, *args):
+        done = subprocess.run([self.bin, "admin", "--db", self.db, *args], capture_output=True, text=True, timeout=30)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+    def token(self, label):
+        return self.admin("device", "issue", "--team", "north-desk", "--role", "staff", "--label", label)
+
+    def stop(self):
+        self.proc.kill()
+        self.proc.wait(30)
+
+
+@test
+def open_create_read_and_list(tmp):
+    store = kefu.KefuStore.open(os.path.join(tmp, "a"), "desk.li")
+    case = store.create_case(new_repair())
+    assert store.get_case(case.id) == case
+    assert case.status == kefu.Status.NEW
+    store.add_note(case.id, "pump rented")
+    assert [row.id for row in store.search("b2", 0)] == [case.id]
+    assert store.pending_docs() == 1
+
+
+@test
+def typed_errors_carry_their_message(tmp):
+    store = kefu.KefuStore.open(os.path.join(tmp, "a"), "desk.li")
+    missing = "5f0c2a47-1111-4222-8333-944455556666"
+    try:
+        store.get_case(missing)
+        raise AssertionError("no error")
+    except kefu.KefuError.NotFound as err:
+        assert str(err) == f"no such case: {missing}", str(err)
+    case = store.create_case(new_repair())
+    try:
+        store.transition(case.id, kefu.Status.CLOSED, "done")
+        raise AssertionError("no error")
+    except kefu.KefuError.EditRefused as err:
+        assert str(err) == "a repair case can be closed only after a return visit", str(err)
+
+
+@test
+def offline_sync_fails_fast(tmp):
+    store = kefu.KefuStore.open(os.path.join(tmp, "a"), "field.zhou")
+    store.create_case(new_repair())
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    started = time.monotonic()
+    try:
+        asyncio.run(store.sync(f"http://127.0.0.1:{port}", "any-token"))
+        raise AssertionError("no error")
+    except kefu.KefuError.Offline as err:
+        assert str(err).startswith(f"cannot reach the server at http://127.0.0.1:{port}/v1/sync"), str(err)
+    assert time.monotonic() - started < 5
+    assert store.pending_docs() == 1
+
+
+@test
+def sync_through_kefu_serve(tmp):
+    server = Server(tmp)
+    try:
+        a = kefu.KefuStore.open(os.path.join(tmp, "a"), "desk.li")
+        b = kefu.KefuStore.open(os.path.join(tmp, "b"), "field.zhou")
+        case = a.create_case(new_repair())
+        report = asyncio.run(a.sync(server.url, server.token("phone a")))
+        assert report.acked_docs >= 1 and report.pending_docs == 0, report
+        heard = []
+
+        class Listener(kefu.ChangeListener):
+            def on_changes(self, doc_ids):
+                heard.append(doc_ids)
+
+        b.set_change_listener(Listener())
+        report = b.sync_blocking(server.url, server.token("phone b"))
+        assert report.received_ids == [case.id], report
+        assert heard == [[case.id]], heard
+        assert b.get_case(case.id) == a.get_case(case.id)
+        assert a.get_case(case.id).number.assigned is not None
+    finally:
+        server.stop()
+
+
+passed = sum(RESULTS)
+print(f"{passed} passed, {len(RESULTS) - passed} failed")
+sys.exit(0 if passed == len(RESULTS) else 1)
