@@ -1,7 +1,9 @@
 //! The supervisor API and operations endpoints of a `kefu serve --sample` server: health, metrics,
 //! case list filters, one case's history, monthly figures, and their refusals.
 
-use crate::support::{Server, get_json, issue, team_with_tokens};
+use kefu_core::sync::Push;
+
+use crate::support::{Live, Server, get_json, issue, team_with_tokens};
 
 fn sample_tokens(server: &Server) -> (String, String) {
     let token_after = |label: &str| {
@@ -95,13 +97,18 @@ fn another_teams_case_is_not_found() {
 }
 
 #[test]
-fn a_second_start_keeps_the_sample_and_sigterm_stops_cleanly() {
+fn sigterm_closes_sessions_and_a_restart_keeps_the_sample() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("kefu.sqlite3");
     let first = Server::start(&db, &["--sample"]);
-    assert!(first.stdout.contains("supervisor token (shown once): kefu_"));
+    let (_, staff) = sample_tokens(&first);
+    // A live session at shutdown: it is told the server is going away, and the process exits 0.
+    let mut live = Live::connect(&first, &staff).unwrap();
+    live.send(&Push { cursor: 0, docs: vec![] });
+    assert_eq!(live.recv_reply().updates.len(), 6, "the sample cases reach a staff device");
     let status = first.terminate();
     assert!(status.success(), "exit status {status:?}");
+    assert_eq!(live.recv().unwrap_err(), "server.shutdown");
     let second = Server::start(&db, &[]);
     assert!(second.stdout.is_empty());
     let logs = second.stderr();
