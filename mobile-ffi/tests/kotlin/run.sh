@@ -33,7 +33,7 @@ work=$(mktemp -d -t kefu-kotlin-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
 echo "== generating Kotlin bindings into $work/gen"
-"$target/debug/uniffi-bindgen" generate --library "$lib" --language kotlin --out-dir "$work/gen" --no-format
+(cd "$repo" && "$target/debug/uniffi-bindgen" generate --library "$lib" --language kotlin --out-dir "$work/gen" --no-format)
 
 tools="$target/kotlin-tools"
 kotlinc="$tools/node_modules/kotlin-compiler/bin/kotlinc"

@@ -21,7 +21,7 @@ lib="$target/debug/libkefu_mobile.so"
 
 work=$(mktemp -d -t kefu-python-XXXXXX)
 trap 'rm -rf "$work"' EXIT
-"$target/debug/uniffi-bindgen" generate --library "$lib" --language python --out-dir "$work" --no-format
+(cd "$repo" && "$target/debug/uniffi-bindgen" generate --library "$lib" --language python --out-dir "$work" --no-format)
 # The generated module loads the library from its own directory.
 cp "$lib" "$work/"
 KEFU_PY_BINDINGS="$work" "${PYTHON:-python3}" "$here/smoke.py"

@@ -54,7 +54,9 @@ class Server:
     """A real `kefu serve` on 127.0.0.1:0 with a fresh database and a team."""
 
     def __init__(self, tmp):
-        self.bin = os.environ["KEFU_BIN"]
+        self.bin = os.environ.get("KEFU_BIN", "")
+        if not os.access(self.bin, os.X_OK):
+            raise AssertionError(f"no kefu binary at KEFU_BIN={self.bin!r}; build it with: cargo build -p kefu-server")
         self.db = os.path.join(tmp, "server", "kefu.sqlite3")
         self.admin("team", "create", "north-desk")
         self.proc = subprocess.Popen(

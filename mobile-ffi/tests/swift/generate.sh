@@ -15,14 +15,14 @@ cargo=${CARGO:-cargo}
 
 (cd "$repo" && "$cargo" build -p kefu-mobile --lib --bin uniffi-bindgen)
 if [ $# -ge 1 ]; then
-    out=$1
-    mkdir -p "$out"
+    mkdir -p "$1"
+    out=$(cd "$1" && pwd)
 else
     out=$(mktemp -d -t kefu-swift-XXXXXX)
     trap 'rm -rf "$out"' EXIT
 fi
-"$target/debug/uniffi-bindgen" generate --library "$target/debug/libkefu_mobile.so" --language swift \
-    --out-dir "$out" --no-format
+(cd "$repo" && "$target/debug/uniffi-bindgen" generate --library "$target/debug/libkefu_mobile.so" --language swift \
+    --out-dir "$out" --no-format)
 status=0
 for file in kefu_mobile.swift kefu_mobileFFI.h kefu_mobileFFI.modulemap; do
     if [ -s "$out/$file" ]; then
