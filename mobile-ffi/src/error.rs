@@ -92,3 +92,11 @@ impl From<StoreError> for KefuError {
         }
     }
 }
+
+/// An exception thrown by the app's [`crate::ChangeListener`] arrives as this; the
+/// listener slot ignores it (see `listener.rs`).
+impl From<uniffi::UnexpectedUniFFICallbackError> for KefuError {
+    fn from(err: uniffi::UnexpectedUniFFICallbackError) -> Self {
+        KefuError::Internal { message: format!("the app's change listener failed: {}", err.reason) }
+    }
+}
