@@ -80,8 +80,8 @@ impl KefuStore {
         if tokio::runtime::Handle::try_current().is_ok() {
             // block_on inside a runtime would panic; say what to do instead.
             return Err(KefuError::InvalidInput {
-                message: "sync_blocking was called from inside an async sync (e.g. from a change listener); \
-                          call sync instead"
+                message: "a blocking sync was started from inside an async sync (e.g. from a change listener); \
+                          use the async sync there"
                     .into(),
             });
         }

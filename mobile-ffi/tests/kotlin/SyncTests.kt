@@ -133,12 +133,27 @@ fun syncTests(suite: Suite) {
             runBlocking { a.sync(server.url, tokenA) }
             val second = runBlocking { b.sync(server.url, tokenB) }
             assertEq(listOf(case.id), second.receivedIds, "b received the second note")
+            // The blocking sync refuses to run inside an async sync's callback (it would
+            // deadlock the runtime) and says what to call instead.
+            val nested = Collections.synchronizedList(mutableListOf<Throwable>())
+            b.setChangeListener(object : ChangeListener {
+                override fun onChanges(docIds: List<String>) {
+                    try { b.syncBlocking(server.url, tokenB) } catch (e: Throwable) { nested.add(e) }
+                }
+            })
+            a.addNote(case.id, "nested note")
+            runBlocking { a.sync(server.url, tokenA); b.sync(server.url, tokenB) }
+            val refusedNested = nested.single() as? KefuException.InvalidInput ?: fail("nested: ${nested.single()}")
+            assertEq(
+                "a blocking sync was started from inside an async sync (e.g. from a change listener); use the async sync there",
+                refusedNested.message, "nested blocking sync",
+            )
             // Removed: nothing more is heard.
             b.setChangeListener(null)
             a.addNote(case.id, "third note")
             runBlocking { a.sync(server.url, tokenA); b.sync(server.url, tokenB) }
             assertEq(1, heardByB.batches.size, "b's first listener heard exactly one batch")
-            assertEq(2, b.getCase(case.id).timeline.count { it.body is EntryBody.Note }, "both notes arrived")
+            assertEq(3, b.getCase(case.id).timeline.count { it.body is EntryBody.Note }, "every note arrived")
             a.close(); b.close()
         }
     }

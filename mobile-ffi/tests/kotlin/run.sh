@@ -18,7 +18,15 @@ case "$target" in /*) ;; *) target="$repo/$target" ;; esac
 cargo=${CARGO:-cargo}
 kotlin_version=2.4.20
 
-if [ -n "${KEFU_BIN:-}" ]; then
+# `run.sh --bench` runs the FFI benchmark (Bench.kt) on the release library instead.
+profile=debug
+main_class=kefu.tests.MainKt
+if [ "${1:-}" = "--bench" ]; then
+    profile=release
+    main_class=kefu.bench.BenchKt
+    echo "== building kefu-mobile (release)"
+    (cd "$repo" && "$cargo" build --release -p kefu-mobile --lib --bin uniffi-bindgen)
+elif [ -n "${KEFU_BIN:-}" ]; then
     echo "== building kefu-mobile (library and uniffi-bindgen); server: $KEFU_BIN"
     (cd "$repo" && "$cargo" build -p kefu-mobile --lib --bin uniffi-bindgen)
 else
@@ -26,14 +34,14 @@ else
     (cd "$repo" && "$cargo" build -p kefu-mobile --lib --bin uniffi-bindgen && "$cargo" build -p kefu-server --bin kefu)
     export KEFU_BIN="$target/debug/kefu"
 fi
-lib="$target/debug/libkefu_mobile.so"
+lib="$target/$profile/libkefu_mobile.so"
 [ -f "$lib" ] || { echo "no library at $lib"; exit 1; }
 
 work=$(mktemp -d -t kefu-kotlin-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
 echo "== generating Kotlin bindings into $work/gen"
-(cd "$repo" && "$target/debug/uniffi-bindgen" generate --library "$lib" --language kotlin --out-dir "$work/gen" --no-format)
+(cd "$repo" && "$target/$profile/uniffi-bindgen" generate --library "$lib" --language kotlin --out-dir "$work/gen" --no-format)
 
 tools="$target/kotlin-tools"
 kotlinc="$tools/node_modules/kotlin-compiler/bin/kotlinc"
@@ -62,4 +70,4 @@ started=$(date +%s)
 echo "   compiled in $(( $(date +%s) - started )) s"
 
 echo "== running"
-java -Djna.library.path="$target/debug" -cp "$work/tests.jar:$jna:$coroutines:$stdlib" kefu.tests.MainKt
+java -Djna.library.path="$target/$profile" -cp "$work/tests.jar:$jna:$coroutines:$stdlib" "$main_class"

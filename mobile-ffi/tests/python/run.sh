@@ -12,16 +12,25 @@ target=${CARGO_TARGET_DIR:-$repo/target}
 case "$target" in /*) ;; *) target="$repo/$target" ;; esac
 cargo=${CARGO:-cargo}
 
-(cd "$repo" && "$cargo" build -p kefu-mobile --lib --bin uniffi-bindgen)
-if [ -z "${KEFU_BIN:-}" ]; then
-    (cd "$repo" && "$cargo" build -p kefu-server --bin kefu)
-    export KEFU_BIN="$target/debug/kefu"
+# `run.sh --bench` runs the FFI benchmark (bench.py) on the release library instead.
+profile=debug
+script="$here/smoke.py"
+if [ "${1:-}" = "--bench" ]; then
+    profile=release
+    script="$here/bench.py"
+    (cd "$repo" && "$cargo" build --release -p kefu-mobile --lib --bin uniffi-bindgen)
+else
+    (cd "$repo" && "$cargo" build -p kefu-mobile --lib --bin uniffi-bindgen)
+    if [ -z "${KEFU_BIN:-}" ]; then
+        (cd "$repo" && "$cargo" build -p kefu-server --bin kefu)
+        export KEFU_BIN="$target/debug/kefu"
+    fi
 fi
-lib="$target/debug/libkefu_mobile.so"
+lib="$target/$profile/libkefu_mobile.so"
 
 work=$(mktemp -d -t kefu-python-XXXXXX)
 trap 'rm -rf "$work"' EXIT
-(cd "$repo" && "$target/debug/uniffi-bindgen" generate --library "$lib" --language python --out-dir "$work" --no-format)
+(cd "$repo" && "$target/$profile/uniffi-bindgen" generate --library "$lib" --language python --out-dir "$work" --no-format)
 # The generated module loads the library from its own directory.
 cp "$lib" "$work/"
-KEFU_PY_BINDINGS="$work" "${PYTHON:-python3}" "$here/smoke.py"
+KEFU_PY_BINDINGS="$work" "${PYTHON:-python3}" "$script"
