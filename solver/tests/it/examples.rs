@@ -135,3 +135,19 @@ fn an_impossible_week_still_yields_a_roster_and_says_where_and_why() {
         [min_on_duty] 2026-03-07T18:00: Sat 03-07 18:00–07:30: 0 on duty, 1 required around the clock"#]]
     .assert_eq(&lines.join("\n"));
 }
+
+#[test]
+fn nights_are_spread_evenly_and_free_wishes_are_granted() {
+    let solved = week();
+    let nights = |staff: &str| solved.json.assignments.iter().filter(|a| a.staff == staff && a.shift == "N").count();
+    let counts: Vec<usize> = ["ma", "zhu", "luo", "hu"].into_iter().map(nights).collect();
+    let (most, least) = (counts.iter().max(), counts.iter().min());
+    assert!(most.zip(least).is_some_and(|(m, l)| m - l <= 1), "nights per person {counts:?}");
+    let all_of = |staff: &str, ok: &dyn Fn(&kefu_solver::output::AssignmentJson) -> bool| {
+        solved.json.assignments.iter().filter(|a| a.staff == staff).all(ok)
+    };
+    // zhao wants the early shift; huang would rather not work late; zhang wants Saturdays off.
+    assert!(all_of("zhao", &|a| a.shift == "A"));
+    assert!(all_of("huang", &|a| a.shift != "B"));
+    assert!(all_of("zhang", &|a| a.date != "2026-07-04"));
+}
