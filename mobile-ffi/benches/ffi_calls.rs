@@ -9,6 +9,8 @@
 //! and mean in microseconds. `cargo bench -p kefu-mobile --bench ffi_calls`.
 //! Deliberately plain timing rather than criterion: the foreign benchmarks cannot
 //! use criterion, and the figures must be measured the same way to compare.
+//! Without `--bench` (as `cargo test --all-targets` runs it) it makes three calls
+//! of each kind, a smoke test, instead of timing.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -18,8 +20,10 @@ use kefu_core::store::{CaseFilter as CoreFilter, CaseStore, StoreConfig};
 use kefu_mobile::KefuStore;
 use kefu_mobile::records::{CaseFilter, CaseKind, Channel, Customer, NewCase, Priority, Service};
 
-const WARM_UP: usize = 50;
-const ROUNDS: usize = 300;
+/// Untimed calls, then timed ones, under `cargo bench`.
+const FULL: (usize, usize) = (50, 300);
+/// Under `cargo test`: only check that the calls work.
+const SMOKE: (usize, usize) = (0, 3);
 
 fn new_case(i: usize) -> NewCase {
     NewCase {
@@ -33,37 +37,38 @@ fn new_case(i: usize) -> NewCase {
     }
 }
 
-/// Times `call` ROUNDS times after WARM_UP untimed calls; prints median and mean.
-fn measure(name: &str, side: &str, mut call: impl FnMut(usize)) {
-    for i in 0..WARM_UP {
+/// Times `call` `rounds` times after `warm_up` untimed calls; prints median and mean.
+fn measure(name: &str, side: &str, (warm_up, rounds): (usize, usize), mut call: impl FnMut(usize)) {
+    for i in 0..warm_up {
         call(i);
     }
-    let mut micros: Vec<f64> = (0..ROUNDS)
+    let mut micros: Vec<f64> = (0..rounds)
         .map(|i| {
             let started = Instant::now();
-            call(WARM_UP + i);
+            call(warm_up + i);
             started.elapsed().as_secs_f64() * 1e6
         })
         .collect();
     micros.sort_by(f64::total_cmp);
     let mean = micros.iter().sum::<f64>() / micros.len() as f64;
-    println!("{name:<14} {side:<12} median {:>9.1} µs   mean {mean:>9.1} µs   (n={ROUNDS})", micros[ROUNDS / 2]);
+    println!("{name:<14} {side:<12} median {:>9.1} µs   mean {mean:>9.1} µs   (n={rounds})", micros[rounds / 2]);
 }
 
 fn main() {
+    let plan = if std::env::args().any(|arg| arg == "--bench") { FULL } else { SMOKE };
     let dir = tempfile::tempdir().expect("temp dir");
     let staff = StaffId::new("desk.li").expect("staff id");
 
     // kefu-core directly.
     let mut core = CaseStore::open(&dir.path().join("core-create"), StoreConfig::default()).expect("open");
-    measure("create_case", "rust-core", |i| {
+    measure("create_case", "rust-core", plan, |i| {
         core.create_case(&new_case(i).into(), &staff, Timestamp::now()).expect("create");
     });
     let mut core = CaseStore::open(&dir.path().join("core-list"), StoreConfig::default()).expect("open");
     for i in 0..100 {
         core.create_case(&new_case(i).into(), &staff, Timestamp::now()).expect("create");
     }
-    measure("list_100", "rust-core", |_| {
+    measure("list_100", "rust-core", plan, |_| {
         assert_eq!(core.list(&CoreFilter::default()).expect("list").len(), 100);
     });
 
@@ -72,14 +77,14 @@ fn main() {
         KefuStore::open(dir.path().join(name).to_string_lossy().into_owned(), "desk.li".into()).expect("open")
     };
     let store = open("ffi-create");
-    measure("create_case", "rust-object", |i| {
+    measure("create_case", "rust-object", plan, |i| {
         store.create_case(new_case(i)).expect("create");
     });
     let store = open("ffi-list");
     for i in 0..100 {
         store.create_case(new_case(i)).expect("create");
     }
-    measure("list_100", "rust-object", |_| {
+    measure("list_100", "rust-object", plan, |_| {
         assert_eq!(store.list(CaseFilter::default()).expect("list").len(), 100);
     });
 }
