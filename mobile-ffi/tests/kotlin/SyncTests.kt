@@ -50,7 +50,7 @@ fun syncTests(suite: Suite) {
         store.close()
     }
 
-    suite.test("a bad device token is refused with the server's reason", deadlineSeconds = 90) {
+    suite.test("bad and revoked device tokens are refused with the server's reason", deadlineSeconds = 90) {
         withServer(dir) { server ->
             val store = KefuStore.open(newDir(), "field.zhou")
             store.createCase(newRepair())
@@ -58,6 +58,17 @@ fun syncTests(suite: Suite) {
             check(refused.message!!.contains("auth.invalid_token")) { "message: ${refused.message}" }
             check(refused.message!!.endsWith("your changes are kept on this phone")) { "message: ${refused.message}" }
             assertEq(1u, store.pendingDocs(), "nothing lost")
+            // A token that worked, then revoked by an administrator (phone lost).
+            val token = server.issueToken("phone r")
+            runBlocking { store.sync(server.url, token) }
+            val row = server.admin("device", "list", "--team", "north-desk").lines().single { "phone r" in it }
+            val deviceId = Regex("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}").find(row)?.value
+                ?: fail("no device id in: $row")
+            server.admin("device", "revoke", deviceId)
+            store.addNote(store.list(CaseFilter()).single().id, "after revocation")
+            val revoked = assertThrows<KefuException.SyncRefused> { runBlocking { store.sync(server.url, token) } }
+            check(revoked.message!!.contains("auth.revoked")) { "message: ${revoked.message}" }
+            assertEq(1u, store.pendingDocs(), "the note waits on the phone")
             store.close()
         }
     }
