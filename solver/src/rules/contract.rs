@@ -65,12 +65,14 @@ pub(crate) fn add(model: &mut Model) {
     }
 }
 
-/// For each shift, the shifts of each of the next two days that start too soon after it cannot
-/// both be worked: `y(d, T) + Σ y(d+k, T') ≤ 1` per k, valid because a person works at most one
-/// shift a day; `y` sums a template's columns over posts.
+/// For each shift, the shifts of each following day that start too soon after it cannot both be
+/// worked: `y(d, T) + Σ y(d+k, T') ≤ 1` per k, valid because a person works at most one shift a
+/// day; `y` sums a template's columns over posts. A shift ends within two days of its start, so
+/// days beyond `2 + rest / 24 h` cannot clash.
 fn add_rest(model: &mut Model, staff_idx: usize) {
     let problem = model.problem;
     let days = &model.by_staff_day[staff_idx];
+    let horizon = 2 + (problem.staff[staff_idx].contract.min_rest_minutes / crate::model::DAY_MINUTES) as usize;
     let mut rows = Vec::new();
     for (day_idx, works_today) in days.iter().enumerate() {
         for shift_idx in 0..problem.shifts.len() {
@@ -79,7 +81,7 @@ fn add_rest(model: &mut Model, staff_idx: usize) {
             if today.is_empty() {
                 continue;
             }
-            for days_later in 1..=2 {
+            for days_later in 1..=horizon {
                 let Some(later) = days.get(day_idx + days_later) else { continue };
                 let clashing: Vec<usize> = later
                     .iter()
