@@ -13,6 +13,39 @@
 //!
 //! Knows nothing of HTTP, storage or automerge; never prints; never reads the environment.
 //! Entry points: [`parse_team`], [`solve`], [`check`].
+//!
+//! ```
+//! let team = r#"
+//! name = "one desk"
+//! [period]
+//! start = "2026-03-02"
+//! end = "2026-03-03"
+//! slot_minutes = 30
+//! [rules]
+//! min_on_duty = 0
+//! lunch = { window = ["12:00", "13:00"], length_minutes = 30 }
+//! [default_contract]
+//! max_hours_per_week = 60  # pro rata: 2/7 of it for this two-day period
+//! [[posts]]
+//! id = "desk"
+//! need = [{ days = ["weekday"], from = "09:00", to = "17:00", min = 1 }]
+//! [[shifts]]
+//! id = "D"
+//! start = "09:00"
+//! end = "17:00"
+//! roles = ["reception"]
+//! [[staff]]
+//! id = "lin"
+//! roles = ["reception"]
+//! posts = ["desk"]
+//! "#;
+//! let problem = kefu_solver::parse_team(team)?;
+//! let outcome = kefu_solver::solve(&problem, &kefu_solver::SolveConfig::default())?;
+//! assert_eq!(outcome.status, kefu_solver::Status::Optimal);
+//! assert_eq!(outcome.roster.assignments.len(), 2, "lin works the desk both days");
+//! assert!(kefu_solver::check(&problem, &outcome.roster).is_empty());
+//! # Ok::<(), kefu_solver::SolveError>(())
+//! ```
 
 pub mod error;
 pub mod explain;
