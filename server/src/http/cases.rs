@@ -10,6 +10,7 @@
 use std::sync::Arc;
 
 use axum::Json;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use chrono::{Months, NaiveDate};
@@ -107,8 +108,9 @@ impl CaseSummaryDto {
 pub async fn list(
     State(state): State<AppState>,
     Supervisor(principal): Supervisor,
-    Query(query): Query<ListQuery>,
+    query: Result<Query<ListQuery>, QueryRejection>,
 ) -> Result<Json<Vec<CaseSummaryDto>>, ApiError> {
+    let Query(query) = query.map_err(|rejection| ApiError::bad_query(rejection.body_text()))?;
     let now = Timestamp::now();
     let status = query
         .status
@@ -347,8 +349,10 @@ fn rate(rate: Rate) -> RateDto {
 pub async fn monthly(
     State(state): State<AppState>,
     Supervisor(principal): Supervisor,
-    Query(query): Query<MonthQuery>,
+    query: Result<Query<MonthQuery>, QueryRejection>,
 ) -> Result<Json<MonthlyDto>, ApiError> {
+    // Rejections of the query string answer in the API's JSON error shape, like every other error.
+    let Query(query) = query.map_err(|rejection| ApiError::bad_query(rejection.body_text()))?;
     let first = NaiveDate::parse_from_str(&format!("{}-01", query.month), "%Y-%m-%d")
         .map_err(|_| ApiError::bad_query(format!("month {:?} is not like 2026-03", query.month)))?;
     let offset = state.report_offset;

@@ -66,6 +66,8 @@ fn the_sample_server_answers_supervisor_reads() {
         ("/v1/cases/not-a-uuid", Some(supervisor.as_str()), 400, "case.invalid_id"),
         ("/v1/cases/00000000-0000-0000-0000-000000000001", Some(supervisor.as_str()), 404, "case.not_found"),
         ("/v1/reports/monthly?month=March", Some(supervisor.as_str()), 400, "query.invalid"),
+        ("/v1/reports/monthly", Some(supervisor.as_str()), 400, "query.invalid"),
+        ("/v1/cases?overdue=maybe", Some(supervisor.as_str()), 400, "query.invalid"),
         ("/v1/nothing", Some(supervisor.as_str()), 404, "route.not_found"),
     ];
     for (path, token, status, code) in refusals {
