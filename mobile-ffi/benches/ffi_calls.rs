@@ -1,5 +1,6 @@
 //! The Rust side of the FFI benchmark: the calls the Kotlin and Python benchmarks
-//! make through the bindings (create a case; list 100 cases), made here without
+//! make through the bindings (create a case, which fsyncs; list 100 cases; read
+//! one cached case, which does no IO and so shows the per-call cost), made here without
 //! crossing a boundary, once on kefu-core's `CaseStore` directly and once on the
 //! exported `KefuStore` (adds the mutex, id parsing and record conversion). The
 //! differences against `tests/kotlin/Bench.kt` and `tests/python/bench.py` are the
@@ -71,6 +72,10 @@ fn main() {
     measure("list_100", "rust-core", plan, |_| {
         assert_eq!(core.list(&CoreFilter::default()).expect("list").len(), 100);
     });
+    let first = core.list(&CoreFilter::default()).expect("list")[0].id;
+    measure("get_case", "rust-core", plan, |_| {
+        core.case(first).expect("case");
+    });
 
     // The exported object, called from Rust.
     let open = |name: &str| -> Arc<KefuStore> {
@@ -86,5 +91,9 @@ fn main() {
     }
     measure("list_100", "rust-object", plan, |_| {
         assert_eq!(store.list(CaseFilter::default()).expect("list").len(), 100);
+    });
+    let first = store.list(CaseFilter::default()).expect("list")[0].id.clone();
+    measure("get_case", "rust-object", plan, |_| {
+        store.get_case(first.clone()).expect("case");
     });
 }

@@ -1,5 +1,5 @@
 // The Kotlin side of the FFI benchmark (see mobile-ffi/benches/ffi_calls.rs for the
-// Rust side and the method): create a case, and list 100 cases, through the
+// Rust side and the method): create a case, list 100 cases and read one, through the
 // generated bindings on the JVM. Run with `mobile-ffi/tests/kotlin/run.sh --bench`
 // (release library).
 package kefu.bench
@@ -38,6 +38,8 @@ fun main() {
         val listing = KefuStore.open(dir.resolve("list").path, "desk.li")
         repeat(100) { listing.createCase(newCase(it)) }
         measure("list_100") { check(listing.list(CaseFilter()).size == 100) }
+        val first = listing.list(CaseFilter())[0].id
+        measure("get_case") { listing.getCase(first) }
         creating.close(); listing.close()
     } finally {
         dir.deleteRecursively()

@@ -1,5 +1,5 @@
 """The Python side of the FFI benchmark (see mobile-ffi/benches/ffi_calls.rs for
-the Rust side and the method): create a case, and list 100 cases, through the
+the Rust side and the method): create a case, list 100 cases and read one, through the
 generated bindings. Run with `mobile-ffi/tests/python/run.sh --bench` (release library).
 """
 
@@ -51,3 +51,5 @@ with tempfile.TemporaryDirectory(prefix="kefu-bench-") as tmp:
     for i in range(100):
         listing.create_case(new_case(i))
     measure("list_100", lambda i: list_100(listing))
+    first = listing.list(kefu.CaseFilter())[0].id
+    measure("get_case", lambda i: listing.get_case(first))
