@@ -23,14 +23,17 @@ fn main() {
 }
 
 /// Runs each phase in a fresh process so its peak RSS is its own, and "open cold"
-/// really is a new process opening the store.
+/// really is a new process opening the store. `cargo bench` passes `--bench`;
+/// under `cargo test` the same code runs once on 50 cases as a smoke test.
 fn orchestrate() {
     let dir = tempfile::tempdir().expect("temp dir");
+    let smoke = !std::env::args().any(|arg| arg == "--bench");
     println!("| phase | time | peak RSS of the phase's process |\n|---|---|---|");
     for phase in ["create", "open", "list", "edit", "merge"] {
         let status = std::process::Command::new(std::env::current_exe().expect("own path"))
             .env("KEFU_BENCH_PHASE", phase)
             .env("KEFU_BENCH_DIR", dir.path())
+            .env("KEFU_BENCH_SMOKE", if smoke { "1" } else { "" })
             .status()
             .expect("phase runs");
         assert!(status.success(), "phase {phase} failed");
@@ -38,7 +41,9 @@ fn orchestrate() {
 }
 
 fn run_phase(phase: &str, dir: &std::path::Path) {
-    let n_cases: usize = std::env::var("KEFU_BENCH_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(10_000);
+    let smoke = std::env::var("KEFU_BENCH_SMOKE").is_ok_and(|flag| flag == "1");
+    let default_cases = if smoke { 50 } else { 10_000 };
+    let n_cases: usize = std::env::var("KEFU_BENCH_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(default_cases);
     let staff = StaffId::new("bench").expect("valid");
     let policy = CasePolicy::default();
     let open = || CaseStore::open(dir, StoreConfig::default()).expect("open");
@@ -92,12 +97,13 @@ fn run_phase(phase: &str, dir: &std::path::Path) {
             }
         }
         "edit" => {
+            let n_edits = if smoke { 20 } else { 500 };
             let mut store = open();
             let ids: Vec<CaseId> =
                 store.list(&CaseFilter::default()).expect("list").into_iter().map(|s| s.id).collect();
             let mut times = Vec::new();
             let (_, took) = timed(|| {
-                for n in 0..500 {
+                for n in 0..n_edits {
                     let id = ids[(n * 7919) % ids.len()];
                     let (_, took) = timed(|| {
                         store
@@ -108,18 +114,18 @@ fn run_phase(phase: &str, dir: &std::path::Path) {
                 }
             });
             times.sort();
-            report("500 durable edits on random cases, total", took);
+            report(&format!("{n_edits} durable edits on random cases, total"), took);
             report("durable edit, median", times[times.len() / 2]);
             report("durable edit, p99", times[times.len() * 99 / 100]);
         }
-        "merge" => merge_phase(open(), &staff),
+        "merge" => merge_phase(open(), &staff, if smoke { 50 } else { 1_000 }),
         other => panic!("unknown phase {other}"),
     }
 }
 
-/// Two replicas of 100 shared cases each make 1,000 edits offline, then exchange
-/// what the other lacks (both ways, durable) and must end identical.
-fn merge_phase(mut office: CaseStore, staff: &StaffId) {
+/// Two replicas of (up to) 100 shared cases each make `n_edits` edits offline, then
+/// exchange what the other lacks (both ways, durable) and must end identical.
+fn merge_phase(mut office: CaseStore, staff: &StaffId, n_edits: usize) {
     let shared: Vec<CaseId> = office
         .list(&CaseFilter { limit: 100, ..Default::default() })
         .expect("list")
@@ -132,7 +138,7 @@ fn merge_phase(mut office: CaseStore, staff: &StaffId) {
         shared.iter().map(|id| (id.to_string(), office.export(&id.to_string(), &[]).expect("export"))).collect();
     field.receive_batch(&batch).expect("seed replica");
     let heads_before: Vec<_> = shared.iter().map(|id| office.heads(&id.to_string()).expect("heads")).collect();
-    for n in 0..1_000 {
+    for n in 0..n_edits {
         let id = shared[n % shared.len()];
         let at = Timestamp(1_000_000 + n as i64);
         office.edit_case(id, &CaseEdit::AddNote(format!("office {n}")), staff, at).expect("edit");
@@ -151,7 +157,7 @@ fn merge_phase(mut office: CaseStore, staff: &StaffId) {
         field.receive_batch(&office_out).expect("merge into field");
         office.receive_batch(&field_out).expect("merge into office");
     });
-    report("merge 2 replicas x 1,000 offline edits on 100 cases (both ways, durable)", took);
+    report(&format!("merge 2 replicas x {n_edits} offline edits on {} cases (both ways, durable)", shared.len()), took);
     for id in &shared {
         assert_eq!(office.case(*id).expect("case"), field.case(*id).expect("case"), "replicas differ after merge");
     }
