@@ -75,7 +75,8 @@ impl Reader<'_> {
 
     fn number(&self, row: &Row, field_idx: usize, name: &str) -> Result<u32, ReadError> {
         let text = row.fields[field_idx];
-        text.parse::<u32>().map_err(|_| {
+        // Instance15 writes one requirement as "-0": a sign is accepted, a negative value is not.
+        text.parse::<i64>().ok().and_then(|value| u32::try_from(value).ok()).ok_or_else(|| {
             self.error(row.line, Some(field_idx + 1), format!("{name}: expected a whole number, found {text:?}"))
         })
     }

@@ -1,11 +1,11 @@
 //! Solving an NRP instance within a time limit, in three phases:
-//! 1. the full MILP (`model::build`) for half the time: small instances are proven optimal here,
+//! 1. the full MILP (`model::build`) for 30 % of the time: small instances are proven optimal here,
 //!    and its dual bound is the bound we report;
 //! 2. a large-neighbourhood search from the best schedule: fix every cell outside a neighbourhood
 //!    (a few employees over the whole horizon, or every employee over a window of days), re-solve
-//!    with the incumbent as HiGHS's start, keep strict improvements, and grow or shrink the
+//!    with the incumbent as HiGHS's start, keep schedules at least as good, and grow or shrink the
 //!    neighbourhood by whether HiGHS proved its sub-problem;
-//! 3. the full MILP again for the last sixth of the time, warm-started from the incumbent, which
+//! 3. the full MILP again for the last 15 % of the time, warm-started from the incumbent, which
 //!    can close the gap phase 1 left and can only raise the bound.
 //!
 //! Every objective reported comes from `evaluate`, never from HiGHS.
@@ -18,6 +18,11 @@ use highs::{HighsModelStatus, HighsSolutionStatus};
 use crate::SolveError;
 use crate::nrp::model::{self, Fix};
 use crate::nrp::{Instance, Schedule, evaluate};
+
+/// Share of the time limit the first full solve may use.
+const PHASE1_SHARE: f64 = 0.3;
+/// Share of the time limit at which the LNS stops and the final full solve starts.
+const LNS_END: f64 = 0.85;
 
 /// Settings of one NRP solve.
 #[derive(Clone, Debug, PartialEq)]
@@ -153,7 +158,7 @@ pub fn solve(instance: &Instance, config: &NrpConfig) -> Result<NrpOutcome, Solv
     let remaining = |share: f64| config.time_limit * share - started.elapsed().as_secs_f64();
 
     // Phase 1: the full model.
-    let first = run_highs(instance, None, None, remaining(0.5), config)?;
+    let first = run_highs(instance, None, None, remaining(PHASE1_SHARE), config)?;
     let mut bound = first.bound;
     let mut best: Option<(i64, Schedule)> =
         first.schedule.and_then(|s| feasible_objective(instance, &s).map(|objective| (objective, s)));
@@ -173,9 +178,9 @@ pub fn solve(instance: &Instance, config: &NrpConfig) -> Result<NrpOutcome, Solv
     let mut rng = Rng(config.seed ^ 0x5EED);
     let mut staff_share = 0.25_f64;
     let mut window_days = 7.0_f64.min(n_days as f64);
-    let sub_limit = (config.time_limit / 12.0).clamp(1.0, 10.0);
+    let sub_limit = (config.time_limit / 30.0).clamp(0.7, 4.0);
     while let Some((objective, schedule)) = best.as_ref().filter(|_| !proven)
-        && remaining(5.0 / 6.0) > 0.3
+        && remaining(LNS_END) > 0.3
     {
         let by_staff = rounds % 2 == 0;
         let mut fixed = vec![vec![true; n_days]; n_staff];
@@ -195,11 +200,13 @@ pub fn solve(instance: &Instance, config: &NrpConfig) -> Result<NrpOutcome, Solv
             }
         }
         let fix = Fix { schedule, fixed };
-        let limit = sub_limit.min(remaining(5.0 / 6.0));
+        let limit = sub_limit.min(remaining(LNS_END));
         let run = run_highs(instance, Some(&fix), Some(schedule), limit, config)?;
         rounds += 1;
         let candidate = run.schedule.and_then(|s| feasible_objective(instance, &s).map(|o| (o, s)));
-        let improved = candidate.filter(|(o, _)| o < objective);
+        // Equal objectives are accepted too: moving on a plateau diversifies the search.
+        let improved = candidate.filter(|(o, s)| o < objective || (o == objective && s != schedule));
+        let strictly = improved.as_ref().is_some_and(|(o, _)| o < objective);
         // Proven sub-problems are too easy: grow; unproven ones too hard: shrink.
         let factor = if run.proven { 1.2 } else { 0.8 };
         if by_staff {
@@ -208,7 +215,7 @@ pub fn solve(instance: &Instance, config: &NrpConfig) -> Result<NrpOutcome, Solv
             window_days = (window_days * factor).clamp(2.0, n_days as f64);
         }
         if let Some(better) = improved {
-            improvements += 1;
+            improvements += usize::from(strictly);
             best = Some(better);
         }
     }

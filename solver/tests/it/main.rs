@@ -5,6 +5,7 @@
 
 mod errors;
 mod examples;
+mod nrp;
 mod properties;
 mod rotation;
 mod support;
