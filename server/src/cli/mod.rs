@@ -4,6 +4,7 @@
 //! Leaves out: parsing details of each command (in its module) and process exit (in `main`).
 
 pub mod admin;
+pub mod nrp;
 pub mod roster;
 pub mod serve;
 

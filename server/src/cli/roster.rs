@@ -23,6 +23,10 @@ pub enum RosterCommand {
     Check(CheckArgs),
     /// Print the team file of a synthetic centre (six posts), for trials and benchmarks.
     Generate(GenerateArgs),
+    /// Solve a Curtois & Qu benchmark instance (InstanceN.txt) and print its schedule.
+    Nrp(super::nrp::NrpArgs),
+    /// Judge a schedule of a Curtois & Qu instance: objective and every hard-constraint breach.
+    NrpEval(super::nrp::NrpEvalArgs),
 }
 
 /// Flags of `kefu roster generate`.
@@ -78,6 +82,8 @@ pub fn run(command: RosterCommand) -> anyhow::Result<ExitCode> {
     match command {
         RosterCommand::Solve(args) => solve(&args),
         RosterCommand::Check(args) => check(&args),
+        RosterCommand::Nrp(args) => super::nrp::solve(&args),
+        RosterCommand::NrpEval(args) => super::nrp::eval(&args),
         RosterCommand::Generate(args) => {
             let start = chrono::NaiveDate::from_ymd_opt(2026, 3, 2).context("start date")?;
             let spec = kefu_solver::generate::CentreSpec {
