@@ -4,6 +4,7 @@
 //! Leaves out: parsing details of each command (in its module) and process exit (in `main`).
 
 pub mod admin;
+pub mod demo;
 pub mod nrp;
 pub mod roster;
 pub mod serve;
@@ -28,6 +29,9 @@ pub enum Command {
     Serve(crate::config::ServeArgs),
     /// Create teams and issue or revoke device tokens.
     Admin(admin::AdminArgs),
+    /// Play the field story end to end on one machine: a server and three devices that
+    /// edit offline, reconnect in turn and converge.
+    Demo(demo::DemoArgs),
     /// Solve or check a duty roster.
     #[command(subcommand)]
     Roster(roster::RosterCommand),
@@ -41,6 +45,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Admin(args) => admin::run(args),
+        Command::Demo(args) => demo::run(args),
         Command::Roster(command) => roster::run(command),
     }
 }

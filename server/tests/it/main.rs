@@ -5,6 +5,7 @@
 
 mod admin;
 mod crash;
+mod demo;
 mod http_api;
 mod security;
 mod support;
