@@ -248,21 +248,10 @@ impl DutyLogDoc {
 
     /// Accepts changes from elsewhere, validated on a fork first.
     pub fn receive(&mut self, bytes: &[u8]) -> Result<usize, LoadError> {
-        let (fork, n_new) = crate::case::fork_with(&self.doc, bytes)?;
-        if n_new > 0 {
-            let (log, errors) = read(&fork);
-            if !errors.is_empty() {
-                return Err(LoadError::Schema(SchemaErrors(errors)));
-            }
-            if log.id != self.id {
-                return Err(LoadError::Schema(SchemaErrors(vec![SchemaError {
-                    path: "id".into(),
-                    reason: format!("changes belong to {}, not {}", log.id, self.id),
-                }])));
-            }
-            self.doc = fork;
-        }
-        Ok(n_new)
+        crate::case::receive_validated(&mut self.doc, bytes, &self.id, |doc| match read(doc) {
+            (log, errors) if errors.is_empty() => Ok(log.id),
+            (_, errors) => Err(SchemaErrors(errors)),
+        })
     }
 
     /// Applies one edit atomically.

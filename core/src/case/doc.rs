@@ -179,18 +179,8 @@ impl CaseDoc {
     /// be invalid, nothing changes and the problems are returned. Returns how many
     /// changes were new.
     pub fn receive(&mut self, bytes: &[u8]) -> Result<usize, LoadError> {
-        let (fork, n_new) = fork_with(&self.doc, bytes)?;
-        if n_new > 0 {
-            let id = validate_case(&fork)?;
-            if id != self.id {
-                return Err(LoadError::Schema(SchemaErrors(vec![schema::SchemaError {
-                    path: "id".into(),
-                    reason: format!("changes belong to case {id}, not {}", self.id),
-                }])));
-            }
-            self.doc = fork;
-        }
-        Ok(n_new)
+        let expected = self.id.to_string();
+        receive_validated(&mut self.doc, bytes, &expected, |doc| Ok(validate_case(doc)?.to_string()))
     }
 
     /// Merges another replica of the same case, validated like any received bytes.
@@ -465,6 +455,29 @@ pub(crate) fn fork_with(doc: &Automerge, bytes: &[u8]) -> Result<(Automerge, usi
     fork.load_incremental(bytes)?;
     let n_new = fork.get_changes(&before).len();
     Ok((fork, n_new))
+}
+
+/// Applies received `bytes` to a fork of `doc`, validates the fork with `validate`
+/// (which returns the document's id) and adopts it only if valid and still
+/// `expected_id`: the one path by which every document type accepts outside changes.
+pub(crate) fn receive_validated(
+    doc: &mut Automerge,
+    bytes: &[u8],
+    expected_id: &str,
+    validate: impl FnOnce(&Automerge) -> Result<String, SchemaErrors>,
+) -> Result<usize, LoadError> {
+    let (fork, n_new) = fork_with(doc, bytes)?;
+    if n_new > 0 {
+        let id = validate(&fork)?;
+        if id != expected_id {
+            return Err(LoadError::Schema(SchemaErrors(vec![schema::SchemaError {
+                path: "id".into(),
+                reason: format!("changes belong to {id}, not {expected_id}"),
+            }])));
+        }
+        *doc = fork;
+    }
+    Ok(n_new)
 }
 
 impl From<Vec<schema::SchemaError>> for SchemaErrors {
