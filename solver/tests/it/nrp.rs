@@ -331,8 +331,12 @@ fn crafted_week_reaches_its_optimum_of_two() {
 
 #[test]
 fn instance1_reaches_the_known_optimum() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/benchmarks/nrp-curtois/Instance1.txt");
-    let text = std::fs::read_to_string(path).expect("the shared benchmark folder is beside the repository");
+    // Read at run time: cargo sets CARGO_MANIFEST_DIR for test processes too, and a binary built
+    // in another checkout must not look beside that one.
+    let manifest_dir = std::env::var("CARGO_MANIFEST_DIR").expect("run by cargo test");
+    let path = format!("{manifest_dir}/../../shared/benchmarks/nrp-curtois/Instance1.txt");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{path}: {e} (the shared benchmark folder must sit beside the repository)"));
     let instance = nrp::parse_instance("Instance1.txt", &text).expect("Instance1 parses");
     assert_eq!((instance.n_days, instance.staff.len(), instance.shifts.len()), (14, 8, 1));
     let outcome = solve_checked(&instance, 30.0);
