@@ -29,8 +29,7 @@ use crate::records::{
     Status, SyncRefusal, ffi_count,
 };
 
-/// The core store as the sync client shares it.
-pub(crate) type SharedStore = Arc<Mutex<CaseStore>>;
+pub(crate) use kefu_client::SharedStore;
 
 /// The phone's case store: open it once on an app-private directory and keep it.
 ///
