@@ -8,7 +8,6 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use good_lp::{SolverModel, highs};
 use highs::HighsModelStatus;
 
 use crate::SolveError;
@@ -184,13 +183,7 @@ pub(crate) fn solve(problem: &RosterProblem, config: &SolveConfig) -> Result<Mil
 
     let Model { lp, works, requests, lunch_groups, .. } = model;
     let size = lp.size();
-    let (vars, objective, rows, offset) = lp.into_parts();
-    let mut unsolved = vars.minimise(objective).using(highs);
-    for row in rows {
-        unsolved.add_constraint(row);
-    }
-    let mut highs_model = unsolved.try_into_inner().map_err(|e| SolveError::Solver(e.to_string()))?;
-    highs_model.make_quiet();
+    let (mut highs_model, offset) = lp.into_highs()?;
     let options: [(&str, f64); 2] = [("time_limit", config.time_limit), ("mip_rel_gap", config.mip_gap)];
     for (name, value) in options {
         highs_model.try_set_option(name, value).map_err(|_| SolveError::Solver(format!("cannot set {name}")))?;

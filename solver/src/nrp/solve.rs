@@ -12,7 +12,6 @@
 
 use std::time::Instant;
 
-use good_lp::{SolverModel, highs};
 use highs::{HighsModelStatus, HighsSolutionStatus};
 
 use crate::SolveError;
@@ -99,13 +98,7 @@ fn run_highs(
     let built = model::build(instance, fix);
     let start_values = start.map(|s| built.start_values(instance, s));
     let model::NrpModel { lp, x, .. } = built;
-    let (vars, objective, rows, offset) = lp.into_parts();
-    let mut unsolved = vars.minimise(objective).using(highs);
-    for row in rows {
-        unsolved.add_constraint(row);
-    }
-    let mut highs_model = unsolved.try_into_inner().map_err(|e| SolveError::Solver(e.to_string()))?;
-    highs_model.make_quiet();
+    let (mut highs_model, offset) = lp.into_highs()?;
     let set = |m: &mut highs::Model, name: &str, value: f64| {
         m.try_set_option(name, value).map_err(|_| SolveError::Solver(format!("cannot set {name}")))
     };

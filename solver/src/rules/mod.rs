@@ -13,7 +13,7 @@ pub(crate) mod lunch;
 pub(crate) mod objective;
 pub(crate) mod rotation;
 
-use good_lp::{Constraint, Expression, ProblemVariables, Variable, variable};
+use good_lp::{Constraint, Expression, ProblemVariables, SolverModel, Variable, variable};
 
 /// A column of the linear program: the good_lp variable and its position in HiGHS's column order.
 #[derive(Clone, Copy, Debug)]
@@ -84,9 +84,17 @@ impl Lp {
         (self.n_cols, self.rows.len())
     }
 
-    /// Splits into good_lp parts: variables, objective, rows, constant offset.
-    pub fn into_parts(self) -> (ProblemVariables, Expression, Vec<Constraint>, f64) {
-        (self.vars, self.objective, self.rows, self.offset)
+    /// Hands the program to HiGHS (quiet, objective minimised) and returns the raw model with the
+    /// constant offset HiGHS does not see. The roster solve and the NRP solve both start here, then
+    /// set their own options and warm starts on the raw model.
+    pub fn into_highs(self) -> Result<(highs::Model, f64), crate::SolveError> {
+        let mut unsolved = self.vars.minimise(self.objective).using(good_lp::highs);
+        for row in self.rows {
+            unsolved.add_constraint(row);
+        }
+        let mut model = unsolved.try_into_inner().map_err(|e| crate::SolveError::Solver(e.to_string()))?;
+        model.make_quiet();
+        Ok((model, self.offset))
     }
 }
 
