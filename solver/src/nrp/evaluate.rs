@@ -160,56 +160,64 @@ fn runs(worked: &[bool]) -> Vec<(bool, usize, usize)> {
     out
 }
 
+/// The hard constraints employee `staff_idx`'s row breaks, in the order of the README's numbering;
+/// empty when the row is feasible. [`evaluate`] is this for every row; the search uses it to
+/// check one changed row without judging the whole schedule.
+pub fn row_breaches(instance: &Instance, staff_idx: usize, row: &[Option<usize>]) -> Vec<Breach> {
+    let n_days = instance.n_days;
+    let staff = &instance.staff[staff_idx];
+    let mut breaches = Vec::new();
+    let worked: Vec<bool> = row.iter().map(Option::is_some).collect();
+    for day in 0..n_days.saturating_sub(1) {
+        if let (Some(first), Some(next)) = (row[day], row[day + 1])
+            && instance.shifts[first].forbidden_next.contains(&next)
+        {
+            breaches.push(Breach::ForbiddenSuccession { staff: staff_idx, day, shift: first, next });
+        }
+    }
+    for (shift_idx, &limit) in staff.max_shifts.iter().enumerate() {
+        let count = row.iter().filter(|s| **s == Some(shift_idx)).count() as u32;
+        if count > limit {
+            breaches.push(Breach::TooManyOfShift { staff: staff_idx, shift: shift_idx, count, limit });
+        }
+    }
+    let minutes: u32 = row.iter().flatten().map(|&s| instance.shifts[s].minutes).sum();
+    if minutes < staff.min_minutes || minutes > staff.max_minutes {
+        breaches.push(Breach::TotalMinutes {
+            staff: staff_idx,
+            minutes,
+            min: staff.min_minutes,
+            max: staff.max_minutes,
+        });
+    }
+    for (is_work, first_day, length) in runs(&worked) {
+        let inside = first_day > 0 && first_day + length < n_days;
+        if is_work && length > staff.max_consecutive as usize {
+            breaches.push(Breach::LongWorkRun { staff: staff_idx, first_day, length, max: staff.max_consecutive });
+        }
+        if is_work && inside && length < staff.min_consecutive as usize {
+            breaches.push(Breach::ShortWorkRun { staff: staff_idx, first_day, length, min: staff.min_consecutive });
+        }
+        if !is_work && inside && length < staff.min_days_off as usize {
+            breaches.push(Breach::ShortRestRun { staff: staff_idx, first_day, length, min: staff.min_days_off });
+        }
+    }
+    let weekends = (0..n_days / 7).filter(|week| worked[7 * week + 5] || worked[7 * week + 6]).count() as u32;
+    if weekends > staff.max_weekends {
+        breaches.push(Breach::TooManyWeekends { staff: staff_idx, worked: weekends, max: staff.max_weekends });
+    }
+    for day in (0..n_days).filter(|&d| worked[d] && instance.days_off[staff_idx][d]) {
+        breaches.push(Breach::WorksDayOff { staff: staff_idx, day });
+    }
+    breaches
+}
+
 /// Judges `schedule` (one row per employee, one entry per day) against `instance`.
 ///
 /// The schedule must have the instance's shape (`Schedule` readers check it).
 pub fn evaluate(instance: &Instance, schedule: &Schedule) -> Evaluation {
-    let n_days = instance.n_days;
-    let mut breaches = Vec::new();
-    for (staff_idx, (staff, row)) in instance.staff.iter().zip(schedule).enumerate() {
-        let worked: Vec<bool> = row.iter().map(Option::is_some).collect();
-        for day in 0..n_days.saturating_sub(1) {
-            if let (Some(first), Some(next)) = (row[day], row[day + 1])
-                && instance.shifts[first].forbidden_next.contains(&next)
-            {
-                breaches.push(Breach::ForbiddenSuccession { staff: staff_idx, day, shift: first, next });
-            }
-        }
-        for (shift_idx, &limit) in staff.max_shifts.iter().enumerate() {
-            let count = row.iter().filter(|s| **s == Some(shift_idx)).count() as u32;
-            if count > limit {
-                breaches.push(Breach::TooManyOfShift { staff: staff_idx, shift: shift_idx, count, limit });
-            }
-        }
-        let minutes: u32 = row.iter().flatten().map(|&s| instance.shifts[s].minutes).sum();
-        if minutes < staff.min_minutes || minutes > staff.max_minutes {
-            breaches.push(Breach::TotalMinutes {
-                staff: staff_idx,
-                minutes,
-                min: staff.min_minutes,
-                max: staff.max_minutes,
-            });
-        }
-        for (is_work, first_day, length) in runs(&worked) {
-            let inside = first_day > 0 && first_day + length < n_days;
-            if is_work && length > staff.max_consecutive as usize {
-                breaches.push(Breach::LongWorkRun { staff: staff_idx, first_day, length, max: staff.max_consecutive });
-            }
-            if is_work && inside && length < staff.min_consecutive as usize {
-                breaches.push(Breach::ShortWorkRun { staff: staff_idx, first_day, length, min: staff.min_consecutive });
-            }
-            if !is_work && inside && length < staff.min_days_off as usize {
-                breaches.push(Breach::ShortRestRun { staff: staff_idx, first_day, length, min: staff.min_days_off });
-            }
-        }
-        let weekends = (0..n_days / 7).filter(|week| worked[7 * week + 5] || worked[7 * week + 6]).count() as u32;
-        if weekends > staff.max_weekends {
-            breaches.push(Breach::TooManyWeekends { staff: staff_idx, worked: weekends, max: staff.max_weekends });
-        }
-        for day in (0..n_days).filter(|&d| worked[d] && instance.days_off[staff_idx][d]) {
-            breaches.push(Breach::WorksDayOff { staff: staff_idx, day });
-        }
-    }
+    let breaches =
+        schedule.iter().enumerate().flat_map(|(staff_idx, row)| row_breaches(instance, staff_idx, row)).collect();
     let on_requests = instance
         .on_requests
         .iter()

@@ -8,13 +8,14 @@
 //! - `evaluate`: the independent judge every reported objective comes from.
 //! - `schedule_json`: reading and writing the `{ "schedule": { "<staff>": [...] } }` contract.
 
+mod best_row;
 pub mod evaluate;
 mod model;
 pub mod reader;
 pub mod schedule_json;
 mod solve;
 
-pub use evaluate::{Breach, Evaluation, evaluate};
+pub use evaluate::{Breach, Evaluation, evaluate, row_breaches};
 pub use reader::{ReadError, parse_instance};
 pub use solve::{NrpConfig, NrpOutcome, NrpStatus, solve};
 

@@ -1,25 +1,30 @@
 //! The NRP as a MILP over the roster solver's machinery (`rules::Lp`, `rules::max_consecutive`,
 //! `rules::at_least_with_slack`, `rules::sum`): one binary per allowed (employee, day, shift).
 //!
-//! Formulation choices, each for a tighter LP relaxation than the textbook one:
+//! Formulation choices, each for a tighter LP relaxation or a smaller program than the textbook one:
+//! - a worked-day binary `w = Σ x` per (employee, day), so the consecutive-days rows carry one
+//!   term per day however many shift types there are;
 //! - min consecutive shifts and days off as three-variable start/end inequalities
 //!   (`w[d] − w[d−1] ≤ w[d+j]`, the min-up/min-down rows of unit commitment) instead of one row
 //!   per forbidden short run;
 //! - a weekend binary per employee and week, squeezed from both sides (`max(sat, sun) ≤ y ≤ sat + sun`);
-//! - identical employees ordered by the number of shifts they work (symmetry);
+//! - identical employees ordered by the number of shifts they work (symmetry), in the full model;
 //! - cells that cannot be worked (day off, limit 0, too long) are constants, not columns.
 //!
-//! Cells may also be fixed to a given schedule (`Fix`), which is how the LNS in `solve` frees
-//! only a neighbourhood. Leaves out: judging schedules (`evaluate`).
+//! A model may also be a neighbourhood of a schedule (`Fix`): the fixed (employee, day) cells are
+//! constants, employees with no free day get no columns or rows at all (they only add to cover),
+//! and rows whose every term is fixed are left out, since the schedule already satisfies them.
+//! That keeps a neighbourhood's program as small as the neighbourhood, whatever the instance.
+//! Leaves out: judging schedules (`evaluate`).
 
 use good_lp::Expression;
 
 use crate::nrp::{Instance, Schedule};
 use crate::rules::{Col, Lp, at_least_with_slack, max_consecutive, sum};
 
-/// A decision "employee e works shift s on day d": a column or a known value.
+/// A decision "employee e works shift s on day d" (or "works on day d"): a column or a known value.
 #[derive(Clone, Copy, Debug)]
-pub(crate) enum Cell {
+enum Cell {
     Free(Col),
     Fixed(bool),
 }
@@ -32,11 +37,8 @@ impl Cell {
         }
     }
 
-    fn col(self) -> Option<Col> {
-        match self {
-            Cell::Free(col) => Some(col),
-            Cell::Fixed(_) => None,
-        }
+    fn is_free(self) -> bool {
+        matches!(self, Cell::Free(_))
     }
 }
 
@@ -47,25 +49,34 @@ pub(crate) struct Fix<'a> {
     pub fixed: Vec<Vec<bool>>,
 }
 
-/// The assembled model and the columns a warm start must fill.
+/// The assembled program and where its columns are.
 pub(crate) struct NrpModel {
     pub lp: Lp,
+    pub columns: Columns,
+}
+
+/// Which column holds which decision: what a warm start must fill and a solution is read from.
+pub(crate) struct Columns {
     /// `x[e][d][s]`.
-    pub x: Vec<Vec<Vec<Cell>>>,
+    x: Vec<Vec<Vec<Cell>>>,
+    /// `w[e][d]`: works on day d.
+    w: Vec<Vec<Cell>>,
     /// (day, shift, under slack, over slack).
     cover_slack: Vec<(usize, usize, Col, Col)>,
     /// (employee, week, weekend-worked column).
     weekend: Vec<(usize, usize, Col)>,
 }
 
-fn allowed(instance: &Instance, staff_idx: usize, day: usize, shift_idx: usize) -> bool {
+/// Whether employee e may ever work shift s on day d.
+pub(crate) fn allowed(instance: &Instance, staff_idx: usize, day: usize, shift_idx: usize) -> bool {
     let staff = &instance.staff[staff_idx];
     !instance.days_off[staff_idx][day]
         && staff.max_shifts[shift_idx] > 0
         && instance.shifts[shift_idx].minutes <= staff.max_minutes
 }
 
-/// Groups of employees no rule or request tells apart.
+/// Groups of employees no rule or request tells apart: swapping two rows of a group changes
+/// neither feasibility nor objective.
 fn identical_groups(instance: &Instance) -> Vec<Vec<usize>> {
     let mut requests = vec![Vec::new(); instance.staff.len()];
     for (kind, list) in [(0u8, &instance.on_requests), (1, &instance.off_requests)] {
@@ -94,50 +105,76 @@ fn identical_groups(instance: &Instance) -> Vec<Vec<usize>> {
     groups
 }
 
+/// `schedule` with the rows of each group of identical employees reordered so that earlier
+/// employees work at least as many shifts: the same objective, and a warm start the full model's
+/// symmetry rows accept.
+pub(crate) fn symmetry_ordered(instance: &Instance, schedule: &Schedule) -> Schedule {
+    let mut ordered = schedule.clone();
+    let shifts = |row: &[Option<usize>]| row.iter().flatten().count();
+    for group in identical_groups(instance) {
+        let mut rows: Vec<&Vec<Option<usize>>> = group.iter().map(|&e| &schedule[e]).collect();
+        rows.sort_by_key(|row| std::cmp::Reverse(shifts(row)));
+        for (&e, row) in group.iter().zip(rows) {
+            ordered[e] = row.clone();
+        }
+    }
+    ordered
+}
+
 /// Builds the model; with `fix`, the chosen cells are constants taken from its schedule.
 pub(crate) fn build(instance: &Instance, fix: Option<&Fix>) -> NrpModel {
     let n_days = instance.n_days;
     let n_shifts = instance.shifts.len();
+    let fixed_day = |e: usize, d: usize| fix.filter(|f| f.fixed[e][d]).map(|f| f.schedule[e][d]);
     let mut lp = Lp::default();
-    let x: Vec<Vec<Vec<Cell>>> = (0..instance.staff.len())
-        .map(|staff_idx| {
-            (0..n_days)
-                .map(|day| {
-                    (0..n_shifts)
-                        .map(|shift_idx| match fix {
-                            Some(f) if f.fixed[staff_idx][day] => {
-                                Cell::Fixed(f.schedule[staff_idx][day] == Some(shift_idx))
-                            }
-                            _ if allowed(instance, staff_idx, day, shift_idx) => Cell::Free(lp.binary()),
-                            _ => Cell::Fixed(false),
-                        })
-                        .collect()
-                })
-                .collect()
-        })
-        .collect();
-    let free = |cells: &[Cell]| cells.iter().any(|c| c.col().is_some());
+    let mut x = Vec::with_capacity(instance.staff.len());
+    let mut w = Vec::with_capacity(instance.staff.len());
+    for staff_idx in 0..instance.staff.len() {
+        let mut days = Vec::with_capacity(n_days);
+        let mut worked = Vec::with_capacity(n_days);
+        for day in 0..n_days {
+            if let Some(value) = fixed_day(staff_idx, day) {
+                days.push((0..n_shifts).map(|s| Cell::Fixed(value == Some(s))).collect::<Vec<_>>());
+                worked.push(Cell::Fixed(value.is_some()));
+                continue;
+            }
+            let cells: Vec<Cell> = (0..n_shifts)
+                .map(
+                    |s| if allowed(instance, staff_idx, day, s) { Cell::Free(lp.binary()) } else { Cell::Fixed(false) },
+                )
+                .collect();
+            let free: Vec<Col> =
+                cells.iter().filter_map(|c| if let Cell::Free(col) = c { Some(*col) } else { None }).collect();
+            // [1] one shift a day: the worked-day binary is the sum of the day's shifts.
+            worked.push(if free.is_empty() {
+                Cell::Fixed(false)
+            } else {
+                let col = lp.binary();
+                lp.row((sum(free) - col.var).eq(0.0));
+                Cell::Free(col)
+            });
+            days.push(cells);
+        }
+        x.push(days);
+        w.push(worked);
+    }
 
     for (staff_idx, staff) in instance.staff.iter().enumerate() {
-        let cells = &x[staff_idx];
-        let worked: Vec<Expression> = cells.iter().map(|day| day.iter().map(|c| c.expr()).sum()).collect();
-        // [1] one shift a day.
-        for day in 0..n_days {
-            if free(&cells[day]) {
-                lp.row(worked[day].clone().leq(1.0));
-            }
-        }
+        let (cells, worked) = (&x[staff_idx], &w[staff_idx]);
+        let Some(first_free) = worked.iter().position(|c| c.is_free()) else { continue };
+        let last_free = worked.iter().rposition(|c| c.is_free()).unwrap_or(first_free);
+        let touches = |days: &[usize]| days.iter().any(|&d| worked[d].is_free());
         // [2] forbidden successions: today's shift plus tomorrow's forbidden ones at most 1.
         for day in 0..n_days.saturating_sub(1) {
+            if !touches(&[day, day + 1]) {
+                continue;
+            }
             for (shift_idx, shift) in instance.shifts.iter().enumerate() {
                 if shift.forbidden_next.is_empty() || matches!(cells[day][shift_idx], Cell::Fixed(false)) {
                     continue;
                 }
-                let next: Vec<Cell> = shift.forbidden_next.iter().map(|&s| cells[day + 1][s]).collect();
-                if free(&next) || cells[day][shift_idx].col().is_some() {
-                    let row = cells[day][shift_idx].expr() + next.iter().map(|c| c.expr()).sum::<Expression>();
-                    lp.row(row.leq(1.0));
-                }
+                let next: Expression = shift.forbidden_next.iter().map(|&s| cells[day + 1][s].expr()).sum();
+                lp.row((cells[day][shift_idx].expr() + next).leq(1.0));
             }
         }
         // [3] shifts of each type, [4] total minutes.
@@ -150,34 +187,38 @@ pub(crate) fn build(instance: &Instance, fix: Option<&Fix>) -> NrpModel {
         }
         let minutes: Expression = (0..n_days)
             .flat_map(|d| (0..n_shifts).map(move |s| (d, s)))
+            .filter(|&(d, s)| !matches!(cells[d][s], Cell::Fixed(false)))
             .map(|(d, s)| instance.shifts[s].minutes as f64 * cells[d][s].expr())
             .sum();
         lp.row(minutes.clone().leq(staff.max_minutes as f64));
         if staff.min_minutes > 0 {
             lp.row(minutes.geq(staff.min_minutes as f64));
         }
-        // [5] max consecutive: the roster solver's builder.
-        if (staff.max_consecutive as usize) < n_days {
-            max_consecutive(&mut lp, &worked, staff.max_consecutive as usize);
+        // [5] max consecutive: the roster solver's builder, on the days whose windows reach a free day.
+        let max_run = staff.max_consecutive as usize;
+        if max_run < n_days {
+            let from = first_free.saturating_sub(max_run);
+            let to = (last_free + max_run).min(n_days - 1);
+            let days: Vec<Expression> = worked[from..=to].iter().map(|c| c.expr()).collect();
+            max_consecutive(&mut lp, &days, max_run);
         }
         // [6] min consecutive shifts: a run starting at d ≥ 1 (or ending at d ≤ n−2) carries on
-        // for min − 1 more days unless it reaches the horizon's edge.
-        let w = |d: usize| worked[d].clone();
-        for j in 1..staff.min_consecutive as usize {
-            for d in 1..n_days.saturating_sub(j) {
-                lp.row((w(d) - w(d - 1) - w(d + j)).leq(0.0));
-            }
-            for d in j..n_days.saturating_sub(1) {
-                lp.row((w(d) - w(d + 1) - w(d - j)).leq(0.0));
-            }
-        }
-        // [7] min consecutive days off, the same rows on 1 − w.
-        for j in 1..staff.min_days_off as usize {
-            for d in 1..n_days.saturating_sub(j) {
-                lp.row((w(d - 1) - w(d) + w(d + j)).leq(1.0));
-            }
-            for d in j..n_days.saturating_sub(1) {
-                lp.row((w(d + 1) - w(d) + w(d - j)).leq(1.0));
+        // for min − 1 more days unless it reaches the horizon's edge. [7] the same for days off,
+        // on 1 − w.
+        let e = |d: usize| worked[d].expr();
+        for (min_run, on) in [(staff.min_consecutive as usize, 1.0), (staff.min_days_off as usize, -1.0)] {
+            let rhs = if on > 0.0 { 0.0 } else { 1.0 };
+            for j in 1..min_run {
+                for d in 1..n_days.saturating_sub(j) {
+                    if touches(&[d - 1, d, d + j]) {
+                        lp.row((on * (e(d) - e(d - 1) - e(d + j))).leq(rhs));
+                    }
+                }
+                for d in j..n_days.saturating_sub(1) {
+                    if touches(&[d + 1, d, d - j]) {
+                        lp.row((on * (e(d) - e(d + 1) - e(d - j))).leq(rhs));
+                    }
+                }
             }
         }
     }
@@ -186,28 +227,35 @@ pub(crate) fn build(instance: &Instance, fix: Option<&Fix>) -> NrpModel {
     let n_weeks = n_days / 7;
     let mut weekend = Vec::new();
     for (staff_idx, staff) in instance.staff.iter().enumerate() {
-        if staff.max_weekends as usize >= n_weeks {
+        let worked = &w[staff_idx];
+        if staff.max_weekends as usize >= n_weeks || !worked.iter().any(|c| c.is_free()) {
             continue;
         }
-        let worked = |d: usize| x[staff_idx][d].iter().map(|c| c.expr()).sum::<Expression>();
         let mut total = Expression::from(0.0);
         for week in 0..n_weeks {
-            let (sat, sun) = (worked(7 * week + 5), worked(7 * week + 6));
-            let y = lp.binary();
-            lp.row(sat.clone().leq(y.var));
-            lp.row(sun.clone().leq(y.var));
-            lp.row(Expression::from(y.var).leq(sat + sun));
-            total += y.var;
-            weekend.push((staff_idx, week, y));
+            let (sat, sun) = (worked[7 * week + 5], worked[7 * week + 6]);
+            match (sat, sun) {
+                (Cell::Fixed(a), Cell::Fixed(b)) => total += f64::from(u8::from(a || b)),
+                _ => {
+                    let y = lp.binary();
+                    lp.row(sat.expr().leq(y.var));
+                    lp.row(sun.expr().leq(y.var));
+                    lp.row(Expression::from(y.var).leq(sat.expr() + sun.expr()));
+                    total += y.var;
+                    weekend.push((staff_idx, week, y));
+                }
+            }
         }
         lp.row(total.leq(staff.max_weekends as f64));
     }
 
     // Symmetry: among identical employees, the earlier works at least as many shifts.
-    for group in identical_groups(instance).iter().filter(|g| g.len() > 1) {
-        let shifts_of = |e: usize| x[e].iter().flatten().map(|c| c.expr()).sum::<Expression>();
-        for pair in group.windows(2) {
-            lp.row(shifts_of(pair[0]).geq(shifts_of(pair[1])));
+    if fix.is_none() {
+        for group in identical_groups(instance).iter().filter(|g| g.len() > 1) {
+            let shifts_of = |e: usize| w[e].iter().map(|c| c.expr()).sum::<Expression>();
+            for pair in group.windows(2) {
+                lp.row(shifts_of(pair[0]).geq(shifts_of(pair[1])));
+            }
         }
     }
 
@@ -215,11 +263,29 @@ pub(crate) fn build(instance: &Instance, fix: Option<&Fix>) -> NrpModel {
     let mut cover_slack = Vec::new();
     for (day, day_cover) in instance.cover.iter().enumerate() {
         for (shift_idx, cover) in day_cover.iter().enumerate() {
-            let on_shift: Expression = x.iter().map(|e| e[day][shift_idx].expr()).sum();
-            let under =
-                at_least_with_slack(&mut lp, on_shift.clone(), cover.requirement as f64, cover.under_weight as f64);
+            let (mut on_shift, mut fixed_on, mut any_free) = (Expression::from(0.0), 0u32, false);
+            for cells in &x {
+                match cells[day][shift_idx] {
+                    Cell::Free(col) => {
+                        on_shift += col.var;
+                        any_free = true;
+                    }
+                    Cell::Fixed(value) => fixed_on += u32::from(value),
+                }
+            }
+            if !any_free {
+                let (need, weight) = if fixed_on < cover.requirement {
+                    (cover.requirement - fixed_on, cover.under_weight)
+                } else {
+                    (fixed_on - cover.requirement, cover.over_weight)
+                };
+                lp.add_offset(f64::from(need * weight));
+                continue;
+            }
+            let need = cover.requirement as f64 - fixed_on as f64;
+            let under = at_least_with_slack(&mut lp, on_shift.clone(), need, cover.under_weight as f64);
             let over = lp.nonneg();
-            lp.row((on_shift - over.var).leq(cover.requirement as f64));
+            lp.row((on_shift - over.var).leq(need));
             lp.cost(cover.over_weight as f64, over.var.into());
             cover_slack.push((day, shift_idx, under, over));
         }
@@ -241,19 +307,23 @@ pub(crate) fn build(instance: &Instance, fix: Option<&Fix>) -> NrpModel {
             Cell::Fixed(false) => {}
         }
     }
-    NrpModel { lp, x, cover_slack, weekend }
+    NrpModel { lp, columns: Columns { x, w, cover_slack, weekend } }
 }
 
-impl NrpModel {
-    /// Column values that encode `schedule` (a warm start), in HiGHS's column order.
-    pub(crate) fn start_values(&self, instance: &Instance, schedule: &Schedule) -> Vec<f64> {
-        let mut values = vec![0.0; self.lp.size().0];
+impl Columns {
+    /// Values of the `n_cols` columns that encode `schedule` (a warm start), in HiGHS's order.
+    pub(crate) fn start_values(&self, n_cols: usize, instance: &Instance, schedule: &Schedule) -> Vec<f64> {
+        let mut values = vec![0.0; n_cols];
+        let bit = |b: bool| f64::from(u8::from(b));
         for (staff_idx, days) in self.x.iter().enumerate() {
             for (day, cells) in days.iter().enumerate() {
                 for (shift_idx, cell) in cells.iter().enumerate() {
                     if let Cell::Free(col) = cell {
-                        values[col.idx] = f64::from(u8::from(schedule[staff_idx][day] == Some(shift_idx)));
+                        values[col.idx] = bit(schedule[staff_idx][day] == Some(shift_idx));
                     }
+                }
+                if let Cell::Free(col) = self.w[staff_idx][day] {
+                    values[col.idx] = bit(schedule[staff_idx][day].is_some());
                 }
             }
         }
@@ -265,24 +335,25 @@ impl NrpModel {
         }
         for &(staff_idx, week, y) in &self.weekend {
             let row = &schedule[staff_idx];
-            values[y.idx] = f64::from(u8::from(row[7 * week + 5].is_some() || row[7 * week + 6].is_some()));
+            values[y.idx] = bit(row[7 * week + 5].is_some() || row[7 * week + 6].is_some());
         }
         values
     }
-}
 
-/// The schedule a column vector encodes.
-pub(crate) fn schedule_of(x: &[Vec<Vec<Cell>>], values: &[f64]) -> Schedule {
-    x.iter()
-        .map(|days| {
-            days.iter()
-                .map(|cells| {
-                    cells.iter().position(|c| match c {
-                        Cell::Free(col) => values[col.idx] > 0.5,
-                        Cell::Fixed(value) => *value,
+    /// The schedule a column vector encodes.
+    pub(crate) fn schedule_of(&self, values: &[f64]) -> Schedule {
+        self.x
+            .iter()
+            .map(|days| {
+                days.iter()
+                    .map(|cells| {
+                        cells.iter().position(|c| match c {
+                            Cell::Free(col) => values[col.idx] > 0.5,
+                            Cell::Fixed(value) => *value,
+                        })
                     })
-                })
-                .collect()
-        })
-        .collect()
+                    .collect()
+            })
+            .collect()
+    }
 }

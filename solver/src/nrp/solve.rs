@@ -1,12 +1,19 @@
-//! Solving an NRP instance within a time limit, in three phases:
-//! 1. the full MILP (`model::build`) for 30 % of the time: small instances are proven optimal here,
-//!    and its dual bound is the bound we report;
-//! 2. a large-neighbourhood search from the best schedule: fix every cell outside a neighbourhood
-//!    (a few employees over the whole horizon, or every employee over a window of days), re-solve
-//!    with the incumbent as HiGHS's start, keep schedules at least as good, and grow or shrink the
-//!    neighbourhood by whether HiGHS proved its sub-problem;
-//! 3. the full MILP again for the last 15 % of the time, warm-started from the incumbent, which
-//!    can close the gap phase 1 left and can only raise the bound.
+//! Solving an NRP instance within a time limit:
+//! 1. construction: each employee in turn gets the cheapest row for the cover the earlier ones
+//!    left (`best_row`, a dynamic program; a single-employee MILP when its prices cannot meet the
+//!    budgets), then descent: each employee in turn is re-optimised against all the others until
+//!    no row gets cheaper. A feasible schedule in well under a second on instances 1–19, in
+//!    about 15 s on the year-long 22–24;
+//! 2. on instances whose full model is small enough for HiGHS to make progress
+//!    ([`FULL_MODEL_MAX_CELLS`]), the full MILP, warm-started, for a share of the time: small
+//!    instances are proven optimal here, and its dual bound is the bound we report;
+//! 3. a large-neighbourhood search from the best schedule: fix every cell outside a neighbourhood
+//!    (a few employees over up to eight weeks, or many employees over a window of days), solve
+//!    only the free cells with the incumbent as HiGHS's start, keep schedules at least as good,
+//!    descend again after each gain, and grow or shrink each kind of neighbourhood by whether
+//!    HiGHS proved its sub-problem;
+//! 4. on the same small-enough instances, the full MILP again for the last part of the time,
+//!    warm-started from the incumbent, which can close the gap and raise the bound.
 //!
 //! Every objective reported comes from `evaluate`, never from HiGHS.
 
@@ -15,13 +22,19 @@ use std::time::Instant;
 use highs::{HighsModelStatus, HighsSolutionStatus};
 
 use crate::SolveError;
+use crate::nrp::best_row::{RowCosts, best_row, on_shift_counts};
 use crate::nrp::model::{self, Fix};
 use crate::nrp::{Instance, Schedule, evaluate};
 
-/// Share of the time limit the first full solve may use.
-const PHASE1_SHARE: f64 = 0.3;
-/// Share of the time limit at which the LNS stops and the final full solve starts.
-const LNS_END: f64 = 0.85;
+/// Share of the time limit the warm-started full solve of phase 2 may use.
+const FULL_FIRST_SHARE: f64 = 0.2;
+/// Share of the time limit at which the LNS hands over to the final full solve.
+const LNS_END: f64 = 0.75;
+/// Largest number of (employee, day, shift) columns for which full solves are worth their time;
+/// above it the whole time goes to the LNS (instances 13, 20–24).
+const FULL_MODEL_MAX_CELLS: usize = 25_000;
+/// Free (employee, day) cells of the first neighbourhoods; adapted as the search goes.
+const FIRST_NEIGHBOURHOOD_CELLS: f64 = 120.0;
 
 /// Settings of one NRP solve.
 #[derive(Clone, Debug, PartialEq)]
@@ -49,6 +62,9 @@ pub enum NrpStatus {
     Feasible,
     /// No schedule found in time.
     NoSolution,
+    /// No schedule exists: HiGHS proved some employee's hard constraints, or all of them
+    /// together, contradictory.
+    Infeasible,
 }
 
 impl NrpStatus {
@@ -58,6 +74,7 @@ impl NrpStatus {
             NrpStatus::Optimal => "optimal",
             NrpStatus::Feasible => "feasible",
             NrpStatus::NoSolution => "no_solution",
+            NrpStatus::Infeasible => "infeasible",
         }
     }
 }
@@ -69,7 +86,8 @@ pub struct NrpOutcome {
     pub status: NrpStatus,
     /// The evaluator's objective of `schedule`.
     pub objective: Option<i64>,
-    /// Proven lower bound on the optimum (rounded up: objectives are integers).
+    /// Proven lower bound on the optimum (rounded up: objectives are integers); 0 when no full
+    /// solve ran.
     pub bound: f64,
     /// `(objective − bound) / objective`, when there is a schedule.
     pub gap: Option<f64>,
@@ -85,6 +103,8 @@ pub struct NrpOutcome {
 struct Run {
     schedule: Option<Schedule>,
     proven: bool,
+    /// No schedule exists (with a `Fix`: none that keeps the fixed cells).
+    infeasible: bool,
     bound: f64,
 }
 
@@ -95,14 +115,13 @@ fn run_highs(
     time_limit: f64,
     config: &NrpConfig,
 ) -> Result<Run, SolveError> {
-    let built = model::build(instance, fix);
-    let start_values = start.map(|s| built.start_values(instance, s));
-    let model::NrpModel { lp, x, .. } = built;
+    let model::NrpModel { lp, columns } = model::build(instance, fix);
+    let start_values = start.map(|s| columns.start_values(lp.size().0, instance, s));
     let (mut highs_model, offset) = lp.into_highs()?;
     let set = |m: &mut highs::Model, name: &str, value: f64| {
         m.try_set_option(name, value).map_err(|_| SolveError::Solver(format!("cannot set {name}")))
     };
-    set(&mut highs_model, "time_limit", time_limit.max(0.1))?;
+    set(&mut highs_model, "time_limit", time_limit.max(0.05))?;
     // Objectives are integers: a gap below 1 is a proof.
     set(&mut highs_model, "mip_abs_gap", 0.999)?;
     set(&mut highs_model, "mip_rel_gap", 0.0)?;
@@ -115,11 +134,13 @@ fn run_highs(
             .map_err(|e| SolveError::Solver(format!("warm start refused: {e:?}")))?;
     }
     let solved = highs_model.try_solve().map_err(|e| SolveError::Solver(format!("{e:?}")))?;
-    let proven = matches!(solved.status(), HighsModelStatus::Optimal);
+    let status = solved.status();
+    let proven = matches!(status, HighsModelStatus::Optimal);
+    let infeasible = matches!(status, HighsModelStatus::Infeasible);
     let has_solution = solved.primal_solution_status() == HighsSolutionStatus::Feasible;
     let bound = solved.double_info_value(c"mip_dual_bound").unwrap_or(f64::NEG_INFINITY) + offset;
-    let schedule = has_solution.then(|| model::schedule_of(&x, solved.get_solution().columns()));
-    Ok(Run { schedule, proven, bound: if proven { solved.objective_value() + offset } else { bound } })
+    let schedule = has_solution.then(|| columns.schedule_of(solved.get_solution().columns()));
+    Ok(Run { schedule, proven, infeasible, bound: if proven { solved.objective_value() + offset } else { bound } })
 }
 
 /// A small deterministic generator (splitmix64) for neighbourhood choice.
@@ -137,6 +158,17 @@ impl Rng {
     fn below(&mut self, n: usize) -> usize {
         (self.next() % n.max(1) as u64) as usize
     }
+
+    /// `k` distinct numbers below `n`.
+    fn sample(&mut self, n: usize, k: usize) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..n).collect();
+        for i in 0..k.min(n) {
+            let j = i + self.below(n - i);
+            order.swap(i, j);
+        }
+        order.truncate(k.min(n));
+        order
+    }
 }
 
 /// The objective of a schedule when it breaks no hard constraint.
@@ -145,91 +177,214 @@ fn feasible_objective(instance: &Instance, schedule: &Schedule) -> Option<i64> {
     judged.breaches.is_empty().then_some(judged.objective)
 }
 
+/// The two shapes of neighbourhood, each with its own adaptive size in free (employee, day) cells.
+#[derive(Clone, Copy)]
+enum Neighbourhood {
+    /// A few employees over a long stretch of days (the whole horizon up to eight weeks).
+    Staff,
+    /// Many employees over a short window of days.
+    Days,
+}
+
+/// The state of one solve: the clock, the incumbent and what is proven.
+struct Search<'a> {
+    instance: &'a Instance,
+    config: &'a NrpConfig,
+    started: Instant,
+    best: Option<(i64, Schedule)>,
+    bound: f64,
+    proven: bool,
+    /// HiGHS proved that no schedule exists.
+    infeasible: bool,
+    rounds: usize,
+    improvements: usize,
+}
+
+impl Search<'_> {
+    /// Seconds left until `share` of the time limit.
+    fn left(&self, share: f64) -> f64 {
+        self.config.time_limit * share - self.started.elapsed().as_secs_f64()
+    }
+
+    /// Keeps `schedule` if it is feasible and at least as good as the incumbent; equal objectives
+    /// are taken too, since moving on a plateau diversifies the search. True on a strict gain.
+    fn offer(&mut self, schedule: Option<Schedule>) -> bool {
+        let Some(candidate) = schedule.and_then(|s| feasible_objective(self.instance, &s).map(|o| (o, s))) else {
+            return false;
+        };
+        let strictly = self.best.as_ref().is_none_or(|(o, _)| candidate.0 < *o);
+        if strictly || self.best.as_ref().is_some_and(|(o, s)| candidate.0 == *o && candidate.1 != *s) {
+            self.best = Some(candidate);
+        }
+        strictly
+    }
+
+    /// Phase 1: each employee in turn gets the cheapest row for the cover the earlier ones left
+    /// (`best_row`; the single-employee MILP when its prices cannot meet the budgets). `None` when
+    /// some employee has no feasible row within the time given.
+    fn construct(&mut self) -> Result<Option<Schedule>, SolveError> {
+        let instance = self.instance;
+        let (n_staff, n_days) = (instance.staff.len(), instance.n_days);
+        let mut schedule: Schedule = vec![vec![None; n_days]; n_staff];
+        let mut on_shift = on_shift_counts(instance, &schedule);
+        for staff_idx in 0..n_staff {
+            let costs = RowCosts::given_others(instance, staff_idx, &on_shift);
+            let row = match best_row(instance, staff_idx, &costs) {
+                Some(row) => row,
+                None => {
+                    let mut fixed = vec![vec![true; n_days]; n_staff];
+                    fixed[staff_idx].fill(false);
+                    let limit = (self.left(0.5) / (n_staff - staff_idx) as f64).max(1.0);
+                    let run = run_highs(instance, Some(&Fix { schedule: &schedule, fixed }), None, limit, self.config)?;
+                    match run.schedule {
+                        Some(mut rows) => std::mem::take(&mut rows[staff_idx]),
+                        None => {
+                            // Only this employee's rules are in that program: if they contradict
+                            // each other, no schedule exists.
+                            self.infeasible = run.infeasible;
+                            return Ok(None);
+                        }
+                    }
+                }
+            };
+            for (day, shift) in row.iter().enumerate() {
+                if let Some(shift) = shift {
+                    on_shift[day][*shift] += 1;
+                }
+            }
+            schedule[staff_idx] = row;
+        }
+        Ok(Some(schedule))
+    }
+
+    /// Gives each employee in turn the cheapest row for the cover the others leave, until no row
+    /// gets cheaper or `share` of the time is spent. True when the incumbent improved.
+    fn descend(&mut self, share: f64) -> bool {
+        let instance = self.instance;
+        let Some((_, mut schedule)) = self.best.clone() else { return false };
+        let mut on_shift = on_shift_counts(instance, &schedule);
+        let count = |on_shift: &mut Vec<Vec<u32>>, row: &[Option<usize>], delta: i32| {
+            for (day, shift) in row.iter().enumerate() {
+                if let Some(shift) = shift {
+                    on_shift[day][*shift] = on_shift[day][*shift].saturating_add_signed(delta);
+                }
+            }
+        };
+        let mut improved = false;
+        loop {
+            let mut changed = false;
+            for (staff_idx, current) in schedule.iter_mut().enumerate() {
+                if self.left(share) <= 0.0 {
+                    break;
+                }
+                count(&mut on_shift, current, -1);
+                let costs = RowCosts::given_others(instance, staff_idx, &on_shift);
+                if let Some(row) = best_row(instance, staff_idx, &costs)
+                    && costs.of(&row) < costs.of(current) - 0.5
+                {
+                    *current = row;
+                    changed = true;
+                }
+                count(&mut on_shift, current, 1);
+            }
+            improved |= changed;
+            if !changed || self.left(share) <= 0.0 {
+                break;
+            }
+        }
+        improved && self.offer(Some(schedule))
+    }
+
+    /// A full-model HiGHS run until `share` of the time, warm-started from the incumbent.
+    fn full_solve(&mut self, share: f64) -> Result<(), SolveError> {
+        let start = self.best.as_ref().map(|(_, s)| model::symmetry_ordered(self.instance, s));
+        let run = run_highs(self.instance, None, start.as_ref(), self.left(share), self.config)?;
+        self.bound = self.bound.max(run.bound);
+        self.proven |= run.proven;
+        self.infeasible |= run.infeasible;
+        self.offer(run.schedule);
+        Ok(())
+    }
+
+    /// Phase 3: large-neighbourhood search until `share` of the time.
+    fn lns(&mut self, share: f64) -> Result<(), SolveError> {
+        let (n_staff, n_days) = (self.instance.staff.len(), self.instance.n_days);
+        let total_cells = (n_staff * n_days) as f64;
+        let mut rng = Rng(self.config.seed ^ 0x5EED);
+        let mut cells = [FIRST_NEIGHBOURHOOD_CELLS.min(total_cells); 2];
+        let sub_limit = (self.config.time_limit / 120.0).clamp(0.25, 1.0);
+        while !self.proven && self.left(share) > 0.2 {
+            let Some((_, incumbent)) = self.best.as_ref() else { return Ok(()) };
+            let kind = if self.rounds.is_multiple_of(2) { Neighbourhood::Staff } else { Neighbourhood::Days };
+            let size = cells[kind as usize];
+            let (staff, window) = match kind {
+                Neighbourhood::Staff => {
+                    let window = n_days.min(56);
+                    ((size / window as f64).round() as usize, window)
+                }
+                Neighbourhood::Days => {
+                    let window = ((size / n_staff as f64).round() as usize).clamp(3.min(n_days), n_days);
+                    ((size / window as f64).round() as usize, window)
+                }
+            };
+            let staff = rng.sample(n_staff, staff.clamp(2.min(n_staff), n_staff));
+            let first_day = rng.below(n_days - window + 1);
+            let mut fixed = vec![vec![true; n_days]; n_staff];
+            for &e in &staff {
+                fixed[e][first_day..first_day + window].fill(false);
+            }
+            let fix = Fix { schedule: incumbent, fixed };
+            let run =
+                run_highs(self.instance, Some(&fix), Some(incumbent), sub_limit.min(self.left(share)), self.config)?;
+            self.rounds += 1;
+            if self.offer(run.schedule) {
+                self.improvements += 1;
+                self.descend(share);
+            }
+            // Proven sub-problems are too easy: grow; unproven ones too hard: shrink.
+            let factor = if run.proven { 1.15 } else { 0.85 };
+            cells[kind as usize] = (size * factor).clamp(4.0_f64.min(total_cells), total_cells);
+        }
+        Ok(())
+    }
+}
+
 /// Solves `instance` within `config.time_limit` seconds.
 pub fn solve(instance: &Instance, config: &NrpConfig) -> Result<NrpOutcome, SolveError> {
-    let started = Instant::now();
-    let remaining = |share: f64| config.time_limit * share - started.elapsed().as_secs_f64();
+    let mut search = Search {
+        instance,
+        config,
+        started: Instant::now(),
+        best: None,
+        bound: f64::NEG_INFINITY,
+        proven: false,
+        infeasible: false,
+        rounds: 0,
+        improvements: 0,
+    };
+    let n_cells = (0..instance.staff.len())
+        .flat_map(|e| (0..instance.n_days).flat_map(move |d| (0..instance.shifts.len()).map(move |s| (e, d, s))))
+        .filter(|&(e, d, s)| model::allowed(instance, e, d, s))
+        .count();
+    let full_fits = n_cells <= FULL_MODEL_MAX_CELLS;
 
-    // Phase 1: the full model.
-    let first = run_highs(instance, None, None, remaining(PHASE1_SHARE), config)?;
-    let mut bound = first.bound;
-    let mut best: Option<(i64, Schedule)> =
-        first.schedule.and_then(|s| feasible_objective(instance, &s).map(|objective| (objective, s)));
-    let mut proven = first.proven;
-    if best.is_none() && !proven {
-        // No schedule yet: give the full model the rest of the time.
-        let again = run_highs(instance, None, None, remaining(1.0), config)?;
-        bound = bound.max(again.bound);
-        best = again.schedule.and_then(|s| feasible_objective(instance, &s).map(|objective| (objective, s)));
-        proven = again.proven;
+    let constructed = search.construct()?;
+    search.offer(constructed);
+    search.descend(0.5);
+    if full_fits && !search.infeasible {
+        let share = if search.best.is_some() { FULL_FIRST_SHARE } else { 1.0 };
+        search.full_solve(share)?;
+    }
+    search.lns(if full_fits { LNS_END } else { 1.0 })?;
+    if full_fits && !search.proven && search.left(1.0) > 0.5 {
+        search.full_solve(1.0)?;
     }
 
-    // Phase 2: large-neighbourhood search.
-    let (mut rounds, mut improvements) = (0, 0);
-    let n_staff = instance.staff.len();
-    let n_days = instance.n_days;
-    let mut rng = Rng(config.seed ^ 0x5EED);
-    let mut staff_share = 0.25_f64;
-    let mut window_days = 7.0_f64.min(n_days as f64);
-    let sub_limit = (config.time_limit / 30.0).clamp(0.7, 4.0);
-    while let Some((objective, schedule)) = best.as_ref().filter(|_| !proven)
-        && remaining(LNS_END) > 0.3
-    {
-        let by_staff = rounds % 2 == 0;
-        let mut fixed = vec![vec![true; n_days]; n_staff];
-        if by_staff {
-            let k = ((n_staff as f64 * staff_share).round() as usize).clamp(2.min(n_staff), n_staff);
-            let mut order: Vec<usize> = (0..n_staff).collect();
-            for i in 0..k {
-                let j = i + rng.below(n_staff - i);
-                order.swap(i, j);
-                fixed[order[i]] = vec![false; n_days];
-            }
-        } else {
-            let length = (window_days.round() as usize).clamp(1, n_days);
-            let first_day = rng.below(n_days - length + 1);
-            for row in &mut fixed {
-                row[first_day..first_day + length].fill(false);
-            }
-        }
-        let fix = Fix { schedule, fixed };
-        let limit = sub_limit.min(remaining(LNS_END));
-        let run = run_highs(instance, Some(&fix), Some(schedule), limit, config)?;
-        rounds += 1;
-        let candidate = run.schedule.and_then(|s| feasible_objective(instance, &s).map(|o| (o, s)));
-        // Equal objectives are accepted too: moving on a plateau diversifies the search.
-        let improved = candidate.filter(|(o, s)| o < objective || (o == objective && s != schedule));
-        let strictly = improved.as_ref().is_some_and(|(o, _)| o < objective);
-        // Proven sub-problems are too easy: grow; unproven ones too hard: shrink.
-        let factor = if run.proven { 1.2 } else { 0.8 };
-        if by_staff {
-            staff_share = (staff_share * factor).clamp(1.0 / n_staff as f64, 1.0);
-        } else {
-            window_days = (window_days * factor).clamp(2.0, n_days as f64);
-        }
-        if let Some(better) = improved {
-            improvements += usize::from(strictly);
-            best = Some(better);
-        }
-    }
-
-    // Phase 3: the full model again, from the incumbent.
-    if let Some((objective, schedule)) = best.as_ref().filter(|_| !proven)
-        && remaining(1.0) > 0.5
-    {
-        let last = run_highs(instance, None, Some(schedule), remaining(1.0), config)?;
-        bound = bound.max(last.bound);
-        proven = last.proven;
-        if let Some(candidate) = last.schedule.and_then(|s| feasible_objective(instance, &s).map(|o| (o, s)))
-            && candidate.0 < *objective
-        {
-            best = Some(candidate);
-        }
-    }
-
+    let Search { best, bound, proven, infeasible, rounds, improvements, started, .. } = search;
     let bound = if bound.is_finite() { (bound - 1e-6).ceil().max(0.0) } else { 0.0 };
     let objective = best.as_ref().map(|(o, _)| *o);
     let status = match objective {
+        None if infeasible => NrpStatus::Infeasible,
         None => NrpStatus::NoSolution,
         Some(o) if proven || o as f64 <= bound => NrpStatus::Optimal,
         Some(_) => NrpStatus::Feasible,

@@ -330,6 +330,15 @@ fn crafted_week_reaches_its_optimum_of_two() {
 }
 
 #[test]
+fn contradictory_rules_are_reported_infeasible() {
+    // B must work 3360 minutes (seven D shifts) in a week with day 3 off: no row exists.
+    let text = WEEK.replace("B,D=7|N=0,2400,960,3,2,2,1", "B,D=7|N=0,3360,3360,3,2,2,1");
+    let instance = nrp::parse_instance("week.txt", &text).expect("valid format");
+    let outcome = nrp::solve(&instance, &NrpConfig { time_limit: 20.0, ..NrpConfig::default() }).expect("solves");
+    assert_eq!((outcome.status, outcome.objective, outcome.schedule), (NrpStatus::Infeasible, None, None));
+}
+
+#[test]
 fn instance1_reaches_the_known_optimum() {
     // Read at run time: cargo sets CARGO_MANIFEST_DIR for test processes too, and a binary built
     // in another checkout must not look beside that one.
