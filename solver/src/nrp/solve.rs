@@ -27,9 +27,9 @@ use crate::nrp::model::{self, Fix};
 use crate::nrp::{Instance, Schedule, evaluate};
 
 /// Share of the time limit the warm-started full solve of phase 2 may use.
-const FULL_FIRST_SHARE: f64 = 0.2;
+const FULL_FIRST_SHARE: f64 = 0.1;
 /// Share of the time limit at which the LNS hands over to the final full solve.
-const LNS_END: f64 = 0.75;
+const LNS_END: f64 = 0.85;
 /// Largest number of (employee, day, shift) columns for which full solves are worth their time;
 /// above it the whole time goes to the LNS (instances 13, 20–24).
 const FULL_MODEL_MAX_CELLS: usize = 25_000;
@@ -159,15 +159,9 @@ impl Rng {
         (self.next() % n.max(1) as u64) as usize
     }
 
-    /// `k` distinct numbers below `n`.
-    fn sample(&mut self, n: usize, k: usize) -> Vec<usize> {
-        let mut order: Vec<usize> = (0..n).collect();
-        for i in 0..k.min(n) {
-            let j = i + self.below(n - i);
-            order.swap(i, j);
-        }
-        order.truncate(k.min(n));
-        order
+    /// A number in [0, 1).
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
     }
 }
 
@@ -175,6 +169,26 @@ impl Rng {
 fn feasible_objective(instance: &Instance, schedule: &Schedule) -> Option<i64> {
     let judged = evaluate(instance, schedule);
     judged.breaches.is_empty().then_some(judged.objective)
+}
+
+/// `k` employees: one at random, and others drawn with a weight that grows with the number of
+/// shift types they share with it, since only employees who can work the same shifts can trade
+/// them (weighted sampling without replacement: the `k` largest of `u^(1/weight)`).
+fn related_staff(instance: &Instance, rng: &mut Rng, k: usize) -> Vec<usize> {
+    let n_staff = instance.staff.len();
+    let seed = rng.below(n_staff);
+    let works = |e: usize, s: usize| instance.staff[e].max_shifts[s] > 0;
+    let mut keyed: Vec<(f64, usize)> = (0..n_staff)
+        .map(|e| {
+            if e == seed {
+                return (f64::INFINITY, e);
+            }
+            let shared = (0..instance.shifts.len()).filter(|&s| works(seed, s) && works(e, s)).count() as f64;
+            (rng.unit().powf(1.0 / (shared * shared + 0.05)), e)
+        })
+        .collect();
+    keyed.sort_by(|a, b| b.0.total_cmp(&a.0));
+    keyed.into_iter().take(k).map(|(_, e)| e).collect()
 }
 
 /// The two shapes of neighbourhood, each with its own adaptive size in free (employee, day) cells.
@@ -312,10 +326,15 @@ impl Search<'_> {
         let total_cells = (n_staff * n_days) as f64;
         let mut rng = Rng(self.config.seed ^ 0x5EED);
         let mut cells = [FIRST_NEIGHBOURHOOD_CELLS.min(total_cells); 2];
+        // Objective gained per second, a moving average per kind; equal to start with.
+        let mut rate = [1.0_f64; 2];
         let sub_limit = (self.config.time_limit / 120.0).clamp(0.25, 1.0);
         while !self.proven && self.left(share) > 0.2 {
             let Some((_, incumbent)) = self.best.as_ref() else { return Ok(()) };
-            let kind = if self.rounds.is_multiple_of(2) { Neighbourhood::Staff } else { Neighbourhood::Days };
+            // Each kind is chosen in proportion to its recent gain per second, neither below 20 %.
+            let days_share = (rate[1] / (rate[0] + rate[1])).clamp(0.2, 0.8);
+            let kind = if rng.unit() < days_share { Neighbourhood::Days } else { Neighbourhood::Staff };
+            let (round_started, objective_before) = (Instant::now(), self.best.as_ref().map_or(0, |b| b.0));
             let size = cells[kind as usize];
             let (staff, window) = match kind {
                 Neighbourhood::Staff => {
@@ -327,7 +346,8 @@ impl Search<'_> {
                     ((size / window as f64).round() as usize, window)
                 }
             };
-            let staff = rng.sample(n_staff, staff.clamp(2.min(n_staff), n_staff));
+            let k = staff.clamp(2.min(n_staff), n_staff);
+            let staff = related_staff(self.instance, &mut rng, k);
             let first_day = rng.below(n_days - window + 1);
             let mut fixed = vec![vec![true; n_days]; n_staff];
             for &e in &staff {
@@ -341,6 +361,9 @@ impl Search<'_> {
                 self.improvements += 1;
                 self.descend(share);
             }
+            let gain = objective_before - self.best.as_ref().map_or(0, |b| b.0);
+            let rate_now = gain as f64 / round_started.elapsed().as_secs_f64().max(1e-3);
+            rate[kind as usize] = 0.8 * rate[kind as usize] + 0.2 * rate_now;
             // Proven sub-problems are too easy: grow; unproven ones too hard: shrink.
             let factor = if run.proven { 1.15 } else { 0.85 };
             cells[kind as usize] = (size * factor).clamp(4.0_f64.min(total_cells), total_cells);
