@@ -76,13 +76,18 @@ impl RowCosts {
 pub(crate) fn on_shift_counts(instance: &Instance, schedule: &Schedule) -> Vec<Vec<u32>> {
     let mut counts = vec![vec![0; instance.shifts.len()]; instance.n_days];
     for row in schedule {
-        for (day, choice) in row.iter().enumerate() {
-            if let Some(shift) = choice {
-                counts[day][*shift] += 1;
-            }
-        }
+        count_row(&mut counts, row, 1);
     }
     counts
+}
+
+/// Adds (`delta` 1) or removes (`delta` −1) one row's shifts from `on_shift` counts.
+pub(crate) fn count_row(on_shift: &mut [Vec<u32>], row: &[Option<usize>], delta: i32) {
+    for (day, choice) in row.iter().enumerate() {
+        if let Some(shift) = *choice {
+            on_shift[day][shift] = on_shift[day][shift].saturating_add_signed(delta);
+        }
+    }
 }
 
 /// Multiplier rounds before giving up on the budgets.

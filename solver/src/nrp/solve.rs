@@ -22,7 +22,7 @@ use std::time::Instant;
 use highs::{HighsModelStatus, HighsSolutionStatus};
 
 use crate::SolveError;
-use crate::nrp::best_row::{RowCosts, best_row, on_shift_counts};
+use crate::nrp::best_row::{RowCosts, best_row, count_row, on_shift_counts};
 use crate::nrp::model::{self, Fix};
 use crate::nrp::{Instance, Schedule, evaluate};
 
@@ -261,29 +261,18 @@ impl Search<'_> {
                     }
                 }
             };
-            for (day, shift) in row.iter().enumerate() {
-                if let Some(shift) = shift {
-                    on_shift[day][*shift] += 1;
-                }
-            }
+            count_row(&mut on_shift, &row, 1);
             schedule[staff_idx] = row;
         }
         Ok(Some(schedule))
     }
 
     /// Gives each employee in turn the cheapest row for the cover the others leave, until no row
-    /// gets cheaper or `share` of the time is spent. True when the incumbent improved.
-    fn descend(&mut self, share: f64) -> bool {
+    /// gets cheaper or `share` of the time is spent.
+    fn descend(&mut self, share: f64) {
         let instance = self.instance;
-        let Some((_, mut schedule)) = self.best.clone() else { return false };
+        let Some((_, mut schedule)) = self.best.clone() else { return };
         let mut on_shift = on_shift_counts(instance, &schedule);
-        let count = |on_shift: &mut Vec<Vec<u32>>, row: &[Option<usize>], delta: i32| {
-            for (day, shift) in row.iter().enumerate() {
-                if let Some(shift) = shift {
-                    on_shift[day][*shift] = on_shift[day][*shift].saturating_add_signed(delta);
-                }
-            }
-        };
         let mut improved = false;
         loop {
             let mut changed = false;
@@ -291,7 +280,7 @@ impl Search<'_> {
                 if self.left(share) <= 0.0 {
                     break;
                 }
-                count(&mut on_shift, current, -1);
+                count_row(&mut on_shift, current, -1);
                 let costs = RowCosts::given_others(instance, staff_idx, &on_shift);
                 if let Some(row) = best_row(instance, staff_idx, &costs)
                     && costs.of(&row) < costs.of(current) - 0.5
@@ -299,14 +288,16 @@ impl Search<'_> {
                     *current = row;
                     changed = true;
                 }
-                count(&mut on_shift, current, 1);
+                count_row(&mut on_shift, current, 1);
             }
             improved |= changed;
             if !changed || self.left(share) <= 0.0 {
                 break;
             }
         }
-        improved && self.offer(Some(schedule))
+        if improved {
+            self.offer(Some(schedule));
+        }
     }
 
     /// A full-model HiGHS run until `share` of the time, warm-started from the incumbent.
