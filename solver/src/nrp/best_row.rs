@@ -334,7 +334,6 @@ pub(crate) fn best_row(instance: &Instance, staff_idx: usize, costs: &RowCosts) 
         };
         let row = cheapest(instance, staff, &priced, per_weekend)?;
         let used = usage(instance, &row);
-        let mut keeps = true;
         let direction = if used.minutes < staff.min_minutes {
             1.0
         } else if used.minutes > staff.max_minutes {
@@ -343,7 +342,6 @@ pub(crate) fn best_row(instance: &Instance, staff_idx: usize, costs: &RowCosts) 
             0.0
         };
         if direction != 0.0 {
-            keeps = false;
             if direction == last_minute_direction {
                 minute_step *= 1.5;
             } else if last_minute_direction != 0.0 {
@@ -368,15 +366,15 @@ pub(crate) fn best_row(instance: &Instance, staff_idx: usize, costs: &RowCosts) 
                 true
             }
         };
+        let mut other_budgets_kept = true;
         for (s, &count) in used.per_shift.iter().enumerate() {
-            keeps &= adjust(&mut per_shift[s], &mut shift_step[s], count, staff.max_shifts[s]);
+            other_budgets_kept &= adjust(&mut per_shift[s], &mut shift_step[s], count, staff.max_shifts[s]);
         }
-        keeps &= adjust(&mut per_weekend, &mut weekend_step, used.weekends, staff.max_weekends.min(n_weeks));
-        if keeps {
+        other_budgets_kept &=
+            adjust(&mut per_weekend, &mut weekend_step, used.weekends, staff.max_weekends.min(n_weeks));
+        if direction == 0.0 && other_budgets_kept {
             return Some(row);
         }
-        let other_budgets_kept = used.per_shift.iter().zip(&staff.max_shifts).all(|(c, m)| c <= m)
-            && used.weekends <= staff.max_weekends.min(n_weeks);
         let off_by = minutes_off(staff, used.minutes);
         if other_budgets_kept && closest.as_ref().is_none_or(|(d, _)| off_by < *d) {
             closest = Some((off_by, row));
