@@ -3,12 +3,16 @@
 //!
 //! - `reader`: the text format → [`Instance`], refusing malformed files with file, line and field.
 //! - `model`: the MILP, built from the shared constraint builders in `rules`.
-//! - `solve`: full MILP, then a large-neighbourhood search with warm starts, then a final
-//!   warm-started full solve for the bound.
+//! - `best_row`: the cheapest row of one employee for given per-day costs (a dynamic program),
+//!   used to construct, to descend and to price.
+//! - `colgen`: column generation over whole rows, for the bound and a restricted integer master.
+//! - `solve`: construction and descent, column generation, full MILP, then a large-neighbourhood
+//!   search with warm starts, then a final warm-started full solve for the bound.
 //! - `evaluate`: the independent judge every reported objective comes from.
 //! - `schedule_json`: reading and writing the `{ "schedule": { "<staff>": [...] } }` contract.
 
 mod best_row;
+mod colgen;
 pub mod evaluate;
 mod model;
 pub mod reader;

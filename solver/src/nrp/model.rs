@@ -19,6 +19,7 @@
 
 use good_lp::Expression;
 
+use crate::nrp::best_row::RowCosts;
 use crate::nrp::{Instance, Schedule};
 use crate::rules::{Col, Lp, at_least_with_slack, max_consecutive, sum};
 
@@ -121,116 +122,96 @@ pub(crate) fn symmetry_ordered(instance: &Instance, schedule: &Schedule) -> Sche
     ordered
 }
 
-/// Builds the model; with `fix`, the chosen cells are constants taken from its schedule.
-pub(crate) fn build(instance: &Instance, fix: Option<&Fix>) -> NrpModel {
-    let n_days = instance.n_days;
-    let n_shifts = instance.shifts.len();
-    let fixed_day = |e: usize, d: usize| fix.filter(|f| f.fixed[e][d]).map(|f| f.schedule[e][d]);
-    let mut lp = Lp::default();
-    let mut x = Vec::with_capacity(instance.staff.len());
-    let mut w = Vec::with_capacity(instance.staff.len());
-    for staff_idx in 0..instance.staff.len() {
-        let mut days = Vec::with_capacity(n_days);
-        let mut worked = Vec::with_capacity(n_days);
-        for day in 0..n_days {
-            if let Some(value) = fixed_day(staff_idx, day) {
-                days.push((0..n_shifts).map(|s| Cell::Fixed(value == Some(s))).collect::<Vec<_>>());
-                worked.push(Cell::Fixed(value.is_some()));
-                continue;
-            }
-            let cells: Vec<Cell> = (0..n_shifts)
-                .map(
-                    |s| if allowed(instance, staff_idx, day, s) { Cell::Free(lp.binary()) } else { Cell::Fixed(false) },
-                )
-                .collect();
-            let free: Vec<Col> =
-                cells.iter().filter_map(|c| if let Cell::Free(col) = c { Some(*col) } else { None }).collect();
-            // [1] one shift a day: the worked-day binary is the sum of the day's shifts.
-            worked.push(if free.is_empty() {
-                Cell::Fixed(false)
-            } else {
-                let col = lp.binary();
-                lp.row((sum(free) - col.var).eq(0.0));
-                Cell::Free(col)
-            });
-            days.push(cells);
-        }
-        x.push(days);
-        w.push(worked);
+/// One employee's columns for one day: a binary per shift it may work, and the worked-day
+/// binary that is their sum (row [1], one shift a day). A day it can work nothing is all constants.
+fn day_cells(lp: &mut Lp, instance: &Instance, staff_idx: usize, day: usize) -> (Vec<Cell>, Cell) {
+    let cells: Vec<Cell> = (0..instance.shifts.len())
+        .map(|s| if allowed(instance, staff_idx, day, s) { Cell::Free(lp.binary()) } else { Cell::Fixed(false) })
+        .collect();
+    let free: Vec<Col> = cells.iter().filter_map(|c| if let Cell::Free(col) = c { Some(*col) } else { None }).collect();
+    if free.is_empty() {
+        return (cells, Cell::Fixed(false));
     }
+    let col = lp.binary();
+    lp.row((sum(free) - col.var).eq(0.0));
+    (cells, Cell::Free(col))
+}
 
-    for (staff_idx, staff) in instance.staff.iter().enumerate() {
-        let (cells, worked) = (&x[staff_idx], &w[staff_idx]);
-        let Some(first_free) = worked.iter().position(|c| c.is_free()) else { continue };
-        let last_free = worked.iter().rposition(|c| c.is_free()).unwrap_or(first_free);
-        let touches = |days: &[usize]| days.iter().any(|&d| worked[d].is_free());
-        // [2] forbidden successions: today's shift plus tomorrow's forbidden ones at most 1.
-        for day in 0..n_days.saturating_sub(1) {
-            if !touches(&[day, day + 1]) {
+/// Rows [2]–[8]: every hard rule of employee `staff_idx` over its cells `x[d][s]` and worked days
+/// `w[d]`, leaving out rows that touch no free cell. Returns the weekend columns it made, by week.
+fn employee_rules(
+    lp: &mut Lp,
+    instance: &Instance,
+    staff_idx: usize,
+    cells: &[Vec<Cell>],
+    worked: &[Cell],
+) -> Vec<(usize, Col)> {
+    let (n_days, n_shifts) = (instance.n_days, instance.shifts.len());
+    let staff = &instance.staff[staff_idx];
+    let Some(first_free) = worked.iter().position(|c| c.is_free()) else { return Vec::new() };
+    let last_free = worked.iter().rposition(|c| c.is_free()).unwrap_or(first_free);
+    let touches = |days: &[usize]| days.iter().any(|&d| worked[d].is_free());
+    // [2] forbidden successions: today's shift plus tomorrow's forbidden ones at most 1.
+    for day in 0..n_days.saturating_sub(1) {
+        if !touches(&[day, day + 1]) {
+            continue;
+        }
+        for (shift_idx, shift) in instance.shifts.iter().enumerate() {
+            if shift.forbidden_next.is_empty() || matches!(cells[day][shift_idx], Cell::Fixed(false)) {
                 continue;
             }
-            for (shift_idx, shift) in instance.shifts.iter().enumerate() {
-                if shift.forbidden_next.is_empty() || matches!(cells[day][shift_idx], Cell::Fixed(false)) {
-                    continue;
+            let next: Expression = shift.forbidden_next.iter().map(|&s| cells[day + 1][s].expr()).sum();
+            lp.row((cells[day][shift_idx].expr() + next).leq(1.0));
+        }
+    }
+    // [3] shifts of each type, [4] total minutes.
+    for (shift_idx, &limit) in staff.max_shifts.iter().enumerate() {
+        let n_possible = (0..n_days).filter(|&d| !matches!(cells[d][shift_idx], Cell::Fixed(false))).count();
+        if (limit as usize) < n_possible {
+            let count: Expression = (0..n_days).map(|d| cells[d][shift_idx].expr()).sum();
+            lp.row(count.leq(limit as f64));
+        }
+    }
+    let minutes: Expression = (0..n_days)
+        .flat_map(|d| (0..n_shifts).map(move |s| (d, s)))
+        .filter(|&(d, s)| !matches!(cells[d][s], Cell::Fixed(false)))
+        .map(|(d, s)| instance.shifts[s].minutes as f64 * cells[d][s].expr())
+        .sum();
+    lp.row(minutes.clone().leq(staff.max_minutes as f64));
+    if staff.min_minutes > 0 {
+        lp.row(minutes.geq(staff.min_minutes as f64));
+    }
+    // [5] max consecutive: the roster solver's builder, on the days whose windows reach a free day.
+    let max_run = staff.max_consecutive as usize;
+    if max_run < n_days {
+        let from = first_free.saturating_sub(max_run);
+        let to = (last_free + max_run).min(n_days - 1);
+        let days: Vec<Expression> = worked[from..=to].iter().map(|c| c.expr()).collect();
+        max_consecutive(lp, &days, max_run);
+    }
+    // [6] min consecutive shifts: a run starting at d ≥ 1 (or ending at d ≤ n−2) carries on
+    // for min − 1 more days unless it reaches the horizon's edge. [7] the same for days off,
+    // on 1 − w.
+    let e = |d: usize| worked[d].expr();
+    for (min_run, on) in [(staff.min_consecutive as usize, 1.0), (staff.min_days_off as usize, -1.0)] {
+        let rhs = if on > 0.0 { 0.0 } else { 1.0 };
+        for j in 1..min_run {
+            for d in 1..n_days.saturating_sub(j) {
+                if touches(&[d - 1, d, d + j]) {
+                    lp.row((on * (e(d) - e(d - 1) - e(d + j))).leq(rhs));
                 }
-                let next: Expression = shift.forbidden_next.iter().map(|&s| cells[day + 1][s].expr()).sum();
-                lp.row((cells[day][shift_idx].expr() + next).leq(1.0));
             }
-        }
-        // [3] shifts of each type, [4] total minutes.
-        for (shift_idx, &limit) in staff.max_shifts.iter().enumerate() {
-            let n_possible = (0..n_days).filter(|&d| !matches!(cells[d][shift_idx], Cell::Fixed(false))).count();
-            if (limit as usize) < n_possible {
-                let count: Expression = (0..n_days).map(|d| cells[d][shift_idx].expr()).sum();
-                lp.row(count.leq(limit as f64));
-            }
-        }
-        let minutes: Expression = (0..n_days)
-            .flat_map(|d| (0..n_shifts).map(move |s| (d, s)))
-            .filter(|&(d, s)| !matches!(cells[d][s], Cell::Fixed(false)))
-            .map(|(d, s)| instance.shifts[s].minutes as f64 * cells[d][s].expr())
-            .sum();
-        lp.row(minutes.clone().leq(staff.max_minutes as f64));
-        if staff.min_minutes > 0 {
-            lp.row(minutes.geq(staff.min_minutes as f64));
-        }
-        // [5] max consecutive: the roster solver's builder, on the days whose windows reach a free day.
-        let max_run = staff.max_consecutive as usize;
-        if max_run < n_days {
-            let from = first_free.saturating_sub(max_run);
-            let to = (last_free + max_run).min(n_days - 1);
-            let days: Vec<Expression> = worked[from..=to].iter().map(|c| c.expr()).collect();
-            max_consecutive(&mut lp, &days, max_run);
-        }
-        // [6] min consecutive shifts: a run starting at d ≥ 1 (or ending at d ≤ n−2) carries on
-        // for min − 1 more days unless it reaches the horizon's edge. [7] the same for days off,
-        // on 1 − w.
-        let e = |d: usize| worked[d].expr();
-        for (min_run, on) in [(staff.min_consecutive as usize, 1.0), (staff.min_days_off as usize, -1.0)] {
-            let rhs = if on > 0.0 { 0.0 } else { 1.0 };
-            for j in 1..min_run {
-                for d in 1..n_days.saturating_sub(j) {
-                    if touches(&[d - 1, d, d + j]) {
-                        lp.row((on * (e(d) - e(d - 1) - e(d + j))).leq(rhs));
-                    }
-                }
-                for d in j..n_days.saturating_sub(1) {
-                    if touches(&[d + 1, d, d - j]) {
-                        lp.row((on * (e(d) - e(d + 1) - e(d - j))).leq(rhs));
-                    }
+            for d in j..n_days.saturating_sub(1) {
+                if touches(&[d + 1, d, d - j]) {
+                    lp.row((on * (e(d) - e(d + 1) - e(d - j))).leq(rhs));
                 }
             }
         }
     }
-
     // [8] weekends.
     let n_weeks = n_days / 7;
     let mut weekend = Vec::new();
-    for (staff_idx, staff) in instance.staff.iter().enumerate() {
-        let worked = &w[staff_idx];
-        if staff.max_weekends as usize >= n_weeks || !worked.iter().any(|c| c.is_free()) {
-            continue;
-        }
+    if (staff.max_weekends as usize) < n_weeks {
         let mut total = Expression::from(0.0);
         for week in 0..n_weeks {
             let (sat, sun) = (worked[7 * week + 5], worked[7 * week + 6]);
@@ -242,11 +223,59 @@ pub(crate) fn build(instance: &Instance, fix: Option<&Fix>) -> NrpModel {
                     lp.row(sun.expr().leq(y.var));
                     lp.row(Expression::from(y.var).leq(sat.expr() + sun.expr()));
                     total += y.var;
-                    weekend.push((staff_idx, week, y));
+                    weekend.push((week, y));
                 }
             }
         }
         lp.row(total.leq(staff.max_weekends as f64));
+    }
+    weekend
+}
+
+/// One employee alone, with the caller's costs for its choices: the exact pricing problem of
+/// the column generation, when the dynamic program's prices leave a gap. Its schedule has one row.
+pub(crate) fn single(instance: &Instance, staff_idx: usize, costs: &RowCosts) -> NrpModel {
+    let mut lp = Lp::default();
+    let (cells, worked): (Vec<Vec<Cell>>, Vec<Cell>) =
+        (0..instance.n_days).map(|day| day_cells(&mut lp, instance, staff_idx, day)).unzip();
+    let weekend = employee_rules(&mut lp, instance, staff_idx, &cells, &worked);
+    // A day's cost is its off cost, plus the difference for the shift worked.
+    lp.add_offset(costs.off.iter().sum());
+    for (day, day_cells) in cells.iter().enumerate() {
+        for (shift, cell) in day_cells.iter().enumerate() {
+            if let Cell::Free(col) = cell {
+                lp.cost(costs.work[day][shift] - costs.off[day], sum([*col]));
+            }
+        }
+    }
+    let weekend = weekend.into_iter().map(|(week, y)| (0, week, y)).collect();
+    NrpModel { lp, columns: Columns { x: vec![cells], w: vec![worked], cover_slack: Vec::new(), weekend } }
+}
+
+/// Builds the model; with `fix`, the chosen cells are constants taken from its schedule.
+pub(crate) fn build(instance: &Instance, fix: Option<&Fix>) -> NrpModel {
+    let n_days = instance.n_days;
+    let n_shifts = instance.shifts.len();
+    let fixed_day = |e: usize, d: usize| fix.filter(|f| f.fixed[e][d]).map(|f| f.schedule[e][d]);
+    let mut lp = Lp::default();
+    let mut x = Vec::with_capacity(instance.staff.len());
+    let mut w = Vec::with_capacity(instance.staff.len());
+    for staff_idx in 0..instance.staff.len() {
+        let (days, worked): (Vec<Vec<Cell>>, Vec<Cell>) = (0..n_days)
+            .map(|day| match fixed_day(staff_idx, day) {
+                Some(value) => {
+                    ((0..n_shifts).map(|s| Cell::Fixed(value == Some(s))).collect(), Cell::Fixed(value.is_some()))
+                }
+                None => day_cells(&mut lp, instance, staff_idx, day),
+            })
+            .unzip();
+        x.push(days);
+        w.push(worked);
+    }
+    let mut weekend = Vec::new();
+    for staff_idx in 0..instance.staff.len() {
+        let weeks = employee_rules(&mut lp, instance, staff_idx, &x[staff_idx], &w[staff_idx]);
+        weekend.extend(weeks.into_iter().map(|(week, y)| (staff_idx, week, y)));
     }
 
     // Symmetry: among identical employees, the earlier works at least as many shifts.

@@ -4,29 +4,38 @@
 //!    budgets), then descent: each employee in turn is re-optimised against all the others until
 //!    no row gets cheaper. A feasible schedule in well under a second on instances 1–19, in
 //!    about 15 s on the year-long 22–24;
-//! 2. on instances whose full model is small enough for HiGHS to make progress
-//!    ([`FULL_MODEL_MAX_CELLS`]), the full MILP, warm-started, for a share of the time: small
-//!    instances are proven optimal here, and its dual bound is the bound we report;
-//! 3. a large-neighbourhood search from the best schedule: fix every cell outside a neighbourhood
+//! 2. on instances whose full model is small enough ([`FULL_MODEL_MAX_CELLS`]), column
+//!    generation over whole rows (`colgen`) until it converges or [`COLUMN_GENERATION_END`]: its
+//!    bound is the convex hull's, which proves instances 1–4 optimal; when it converged, the
+//!    restricted integer master over the rows it gathered, for [`INTEGER_MASTER_SHARE`];
+//! 3. on the same instances, the full MILP, warm-started, for [`FULL_FIRST_SHARE`]: its dual
+//!    bound counts too;
+//! 4. a large-neighbourhood search from the best schedule: fix every cell outside a neighbourhood
 //!    (a few employees over up to eight weeks, or many employees over a window of days), solve
 //!    only the free cells with the incumbent as HiGHS's start, keep schedules at least as good,
 //!    descend again after each gain, and grow or shrink each kind of neighbourhood by whether
 //!    HiGHS proved its sub-problem;
-//! 4. on the same small-enough instances, the full MILP again for the last part of the time,
+//! 5. on the same small-enough instances, the full MILP again for the last part of the time,
 //!    warm-started from the incumbent, which can close the gap and raise the bound.
 //!
-//! Every objective reported comes from `evaluate`, never from HiGHS.
+//! Every phase stops as soon as the incumbent meets the bound. Every objective reported comes
+//! from `evaluate`, never from HiGHS.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use highs::{HighsModelStatus, HighsSolutionStatus};
 
 use crate::SolveError;
 use crate::nrp::best_row::{RowCosts, best_row, count_row, on_shift_counts};
+use crate::nrp::colgen::ColumnGeneration;
 use crate::nrp::model::{self, Fix};
 use crate::nrp::{Instance, Schedule, evaluate};
 
-/// Share of the time limit the warm-started full solve of phase 2 may use.
+/// Share of the time limit at which the column generation stops if it has not converged.
+const COLUMN_GENERATION_END: f64 = 0.1;
+/// Share of the time limit the restricted integer master may use after the column generation.
+const INTEGER_MASTER_SHARE: f64 = 0.1;
+/// Share of the time limit the first warm-started full solve may use.
 const FULL_FIRST_SHARE: f64 = 0.1;
 /// Share of the time limit at which the LNS hands over to the final full solve.
 const LNS_END: f64 = 0.85;
@@ -215,6 +224,11 @@ struct Search<'a> {
 }
 
 impl Search<'_> {
+    /// Share of the time limit spent so far.
+    fn spent(&self) -> f64 {
+        self.started.elapsed().as_secs_f64() / self.config.time_limit
+    }
+
     /// Seconds left until `share` of the time limit.
     fn left(&self, share: f64) -> f64 {
         self.config.time_limit * share - self.started.elapsed().as_secs_f64()
@@ -300,6 +314,33 @@ impl Search<'_> {
         }
     }
 
+    /// Whether the incumbent is proven optimal, by HiGHS or by a bound it meets.
+    fn closed(&self) -> bool {
+        self.proven || self.best.as_ref().is_some_and(|(o, _)| *o as f64 <= (self.bound - 1e-6).ceil())
+    }
+
+    /// Phase 2: column generation until it converges, stalls or `share` of the time is spent,
+    /// for its bound; then the restricted integer master over the rows it gathered for
+    /// `ip_share` more of the time.
+    fn column_generation(&mut self, share: f64, ip_share: f64) -> Result<(), SolveError> {
+        let Some((_, incumbent)) = self.best.clone() else { return Ok(()) };
+        let mut master = ColumnGeneration::new(self.instance, &incumbent, self.config.threads);
+        let deadline = self.started + Duration::from_secs_f64((self.config.time_limit * share).max(0.0));
+        // A round that adds no row leaves the duals as they were: the next would repeat it.
+        while !master.converged && self.left(share) > 0.0 && master.round(deadline)? > 0 {}
+        self.bound = self.bound.max(master.bound);
+        // A master that has not converged holds rows priced on duals still moving: its integer
+        // program is not worth the time.
+        let ip_end = self.spent() + ip_share;
+        if master.converged && !self.closed() && self.left(ip_end) > 0.1 {
+            let found = master.integer_solve(&incumbent, self.left(ip_end))?;
+            if self.offer(found) {
+                self.descend(ip_end);
+            }
+        }
+        Ok(())
+    }
+
     /// A full-model HiGHS run until `share` of the time, warm-started from the incumbent.
     fn full_solve(&mut self, share: f64) -> Result<(), SolveError> {
         let start = self.best.as_ref().map(|(_, s)| model::symmetry_ordered(self.instance, s));
@@ -320,7 +361,7 @@ impl Search<'_> {
         // Objective gained per second, a moving average per kind; equal to start with.
         let mut rate = [1.0_f64; 2];
         let sub_limit = (self.config.time_limit / 120.0).clamp(0.25, 1.0);
-        while !self.proven && self.left(share) > 0.2 {
+        while !self.closed() && self.left(share) > 0.2 {
             let Some((_, incumbent)) = self.best.as_ref() else { return Ok(()) };
             // Each kind is chosen in proportion to its recent gain per second, neither below 20 %.
             let days_share = (rate[1] / (rate[0] + rate[1])).clamp(0.2, 0.8);
@@ -385,12 +426,15 @@ pub fn solve(instance: &Instance, config: &NrpConfig) -> Result<NrpOutcome, Solv
     let constructed = search.construct()?;
     search.offer(constructed);
     search.descend(0.5);
-    if full_fits && !search.infeasible {
-        let share = if search.best.is_some() { FULL_FIRST_SHARE } else { 1.0 };
+    if full_fits {
+        search.column_generation(COLUMN_GENERATION_END, INTEGER_MASTER_SHARE)?;
+    }
+    if full_fits && !search.infeasible && !search.closed() {
+        let share = if search.best.is_some() { search.spent() + FULL_FIRST_SHARE } else { 1.0 };
         search.full_solve(share)?;
     }
     search.lns(if full_fits { LNS_END } else { 1.0 })?;
-    if full_fits && !search.proven && search.left(1.0) > 0.5 {
+    if full_fits && !search.closed() && search.left(1.0) > 0.5 {
         search.full_solve(1.0)?;
     }
 
