@@ -167,66 +167,94 @@ fn usage(instance: &Instance, row: &[Option<usize>]) -> Usage {
     Usage { minutes, per_shift, weekends }
 }
 
-/// Budgets the program keeps exactly by carrying what a row has spent of them in its state, when
-/// that keeps the state space small; the others are priced. Exact budgets make the program an
-/// exact pricing problem, which the column generation's bound needs.
-struct Tracked {
-    /// Minutes per unit (the shift lengths' greatest common divisor) and the most units a row
-    /// may spend; `None` when minutes are priced.
-    minutes: Option<(u32, usize)>,
-    /// The most weekends a row may work; `None` when weekends are priced.
-    weekends: Option<usize>,
+/// One budget carried in the program's state: what working each shift type, and starting a
+/// weekend, spends of it, and the most a row may spend.
+struct Dim {
+    per_shift: Vec<usize>,
+    per_weekend: usize,
+    most: usize,
 }
 
-/// Largest (state, spent, day) space for which the budgets are tracked rather than priced.
+/// Budgets the program keeps exactly by carrying what a row has spent of them in its state
+/// (mixed radix over the `dims`), as far as that keeps the state space small; the others are
+/// priced. Exact budgets make the program an exact pricing problem, which the column
+/// generation's bound needs: weekends first, then total minutes (in units of the shift lengths'
+/// greatest common divisor), then the tightest shift-type limits.
+struct Tracked {
+    dims: Vec<Dim>,
+    /// Position in `dims` of the minutes, and minutes per unit.
+    minutes: Option<(usize, u32)>,
+}
+
+/// Largest (state, spent, day) space for which a budget is tracked rather than priced.
 const TRACKED_SPACE: usize = 4_000_000;
 
 impl Tracked {
     fn new(instance: &Instance, staff: &Staff, states: &States) -> Tracked {
-        let n_weeks = instance.n_days / 7;
-        let unit = instance.shifts.iter().map(|s| s.minutes).filter(|&m| m > 0).fold(0, gcd);
-        let units = (unit > 0).then(|| (staff.max_minutes / unit) as usize);
-        let weekends = ((staff.max_weekends as usize) < n_weeks).then_some(staff.max_weekends as usize);
-        let space = |units: Option<usize>, weekends: Option<usize>| {
-            units.map_or(1, |u| u + 1) * weekends.map_or(1, |w| w + 1) * states.count() * instance.n_days
+        let (n_days, n_shifts) = (instance.n_days, instance.shifts.len());
+        let mut tracked = Tracked { dims: Vec::new(), minutes: None };
+        let push = |tracked: &mut Tracked, dim: Dim| {
+            let space = tracked.count() * (dim.most + 1) * states.count() * n_days;
+            if space <= TRACKED_SPACE {
+                tracked.dims.push(dim);
+                true
+            } else {
+                false
+            }
         };
-        // Weekends first: their dimension is small and they bind often.
-        let weekends = weekends.filter(|&w| space(None, Some(w)) <= TRACKED_SPACE);
-        let units = units.filter(|&u| space(Some(u), weekends) <= TRACKED_SPACE);
-        Tracked { minutes: units.map(|u| (unit, u)), weekends }
+        if (staff.max_weekends as usize) < n_days / 7 {
+            push(&mut tracked, Dim { per_shift: vec![0; n_shifts], per_weekend: 1, most: staff.max_weekends as usize });
+        }
+        let unit = instance.shifts.iter().map(|s| s.minutes).filter(|&m| m > 0).fold(0, gcd);
+        if let Some(most) = staff.max_minutes.checked_div(unit) {
+            let per_shift = instance.shifts.iter().map(|s| (s.minutes / unit) as usize).collect();
+            let at = tracked.dims.len();
+            if push(&mut tracked, Dim { per_shift, per_weekend: 0, most: most as usize }) {
+                tracked.minutes = Some((at, unit));
+            }
+        }
+        // Limits that can bind (above zero, below the horizon), tightest first.
+        let mut limits: Vec<(usize, usize)> = (0..n_shifts)
+            .map(|s| (staff.max_shifts[s] as usize, s))
+            .filter(|&(most, _)| most > 0 && most < n_days)
+            .collect();
+        limits.sort_unstable();
+        for (most, shift) in limits {
+            let per_shift = (0..n_shifts).map(|s| usize::from(s == shift)).collect();
+            push(&mut tracked, Dim { per_shift, per_weekend: 0, most });
+        }
+        tracked
     }
 
     /// Distinct amounts spent.
     fn count(&self) -> usize {
-        self.minutes.map_or(1, |(_, u)| u + 1) * self.weekends.map_or(1, |w| w + 1)
+        self.dims.iter().map(|d| d.most + 1).product()
     }
 
-    /// What is spent after `spent` and a day working a shift of `minutes`, starting a weekend or
-    /// not; `None` when that breaks a tracked budget.
-    fn spend(&self, spent: usize, minutes: u32, new_weekend: bool) -> Option<usize> {
-        let slots = self.weekends.map_or(1, |w| w + 1);
-        let (mut units, mut weekends) = (spent / slots, spent % slots);
-        if let Some((unit, most)) = self.minutes {
-            units += (minutes / unit) as usize;
-            if units > most {
+    /// What is spent after `spent` and a day working `shift`, starting a weekend or not; `None`
+    /// when that breaks a tracked budget.
+    fn spend(&self, spent: usize, shift: usize, new_weekend: bool) -> Option<usize> {
+        let (mut rest, mut after, mut scale) = (spent, 0, 1);
+        for dim in &self.dims {
+            let radix = dim.most + 1;
+            let used = rest % radix + dim.per_shift[shift] + if new_weekend { dim.per_weekend } else { 0 };
+            if used > dim.most {
                 return None;
             }
+            rest /= radix;
+            after += used * scale;
+            scale *= radix;
         }
-        if let Some(most) = self.weekends
-            && new_weekend
-        {
-            weekends += 1;
-            if weekends > most {
-                return None;
-            }
-        }
-        Some(units * slots + weekends)
+        Some(after)
     }
 
     /// Whether a row that spent `spent` works enough minutes.
     fn enough(&self, staff: &Staff, spent: usize) -> bool {
-        let slots = self.weekends.map_or(1, |w| w + 1);
-        self.minutes.is_none_or(|(unit, _)| (spent / slots) as u32 * unit >= staff.min_minutes)
+        self.minutes.is_none_or(|(at, unit)| {
+            let below: usize = self.dims[..at].iter().map(|d| d.most + 1).product();
+            let units = spent / below % (self.dims[at].most + 1);
+            units as u32 * unit >= staff.min_minutes
+        })
     }
 }
 
@@ -264,13 +292,13 @@ fn cheapest(
     let starts_weekend = |day: usize, last: Option<Last>| {
         day < full_weeks_end && (day % 7 == 5 || (day % 7 == 6 && !matches!(last, Some(Last::Work(_)))))
     };
-    let weekend_cost = |new: bool| if new && tracked.weekends.is_none() { weekend } else { 0.0 };
-    let minutes = |shift: usize| instance.shifts[shift].minutes;
+    // A tracked budget is never broken, so its price stays zero.
+    let weekend_cost = |new: bool| if new { weekend } else { 0.0 };
     // Day 0: every run starts at the horizon's edge.
     value[states.index(Last::Off, 1, true) * n_spent] = costs.off[0];
     for (shift, &cost) in costs.work[0].iter().enumerate() {
         let new = starts_weekend(0, None);
-        if let Some(spent) = tracked.spend(0, minutes(shift), new)
+        if let Some(spent) = tracked.spend(0, shift, new)
             && cost.is_finite()
             && max_run >= 1
         {
@@ -297,7 +325,7 @@ fn cheapest(
             // Working `shift` into `to_state`: where that leads and at what cost, if allowed.
             let work = |shift: usize, to_state: usize| {
                 let cost = costs.work[day][shift];
-                let spent = tracked.spend(spent, minutes(shift), new).filter(|_| cost.is_finite())?;
+                let spent = tracked.spend(spent, shift, new).filter(|_| cost.is_finite())?;
                 Some((to_state * n_spent + spent, v + cost + weekend_cost(new)))
             };
             match last {

@@ -6,8 +6,9 @@
 //!    about 15 s on the year-long 22–24;
 //! 2. on instances whose full model is small enough ([`FULL_MODEL_MAX_CELLS`]), column
 //!    generation over whole rows (`colgen`) until it converges or [`COLUMN_GENERATION_END`]: its
-//!    bound is the convex hull's, which proves instances 1–4 optimal; when it converged, the
-//!    restricted integer master over the rows it gathered, for [`INTEGER_MASTER_SHARE`];
+//!    bound is the convex hull's, which proves instances 1–4 optimal; when it converged, a dive
+//!    (fix the employees the LP has decided, price again, repeat) for [`DIVE_SHARE`] and the
+//!    restricted integer master over the rows gathered, for [`INTEGER_MASTER_SHARE`];
 //! 3. on the same instances, the full MILP, warm-started, for [`FULL_FIRST_SHARE`]: its dual
 //!    bound counts too;
 //! 4. a large-neighbourhood search from the best schedule: fix every cell outside a neighbourhood
@@ -32,9 +33,11 @@ use crate::nrp::model::{self, Fix};
 use crate::nrp::{Instance, Schedule, evaluate};
 
 /// Share of the time limit at which the column generation stops if it has not converged.
-const COLUMN_GENERATION_END: f64 = 0.1;
-/// Share of the time limit the restricted integer master may use after the column generation.
-const INTEGER_MASTER_SHARE: f64 = 0.1;
+const COLUMN_GENERATION_END: f64 = 0.25;
+/// Share of the time limit a dive through the master may use after the column generation.
+const DIVE_SHARE: f64 = 0.15;
+/// Share of the time limit the restricted integer master may use after the dive.
+const INTEGER_MASTER_SHARE: f64 = 0.05;
 /// Share of the time limit the first warm-started full solve may use.
 const FULL_FIRST_SHARE: f64 = 0.1;
 /// Share of the time limit at which the LNS hands over to the final full solve.
@@ -319,23 +322,38 @@ impl Search<'_> {
         self.proven || self.best.as_ref().is_some_and(|(o, _)| *o as f64 <= (self.bound - 1e-6).ceil())
     }
 
+    /// The instant at which `share` of the time limit is spent.
+    fn deadline(&self, share: f64) -> Instant {
+        self.started + Duration::from_secs_f64((self.config.time_limit * share).max(0.0))
+    }
+
     /// Phase 2: column generation until it converges, stalls or `share` of the time is spent,
-    /// for its bound; then the restricted integer master over the rows it gathered for
-    /// `ip_share` more of the time.
-    fn column_generation(&mut self, share: f64, ip_share: f64) -> Result<(), SolveError> {
+    /// for its bound; then, if it converged, a dive through the master for `dive_share` more of
+    /// the time and the restricted integer master for `ip_share` more.
+    fn column_generation(&mut self, share: f64, dive_share: f64, ip_share: f64) -> Result<(), SolveError> {
         let Some((_, incumbent)) = self.best.clone() else { return Ok(()) };
         let mut master = ColumnGeneration::new(self.instance, &incumbent, self.config.threads);
-        let deadline = self.started + Duration::from_secs_f64((self.config.time_limit * share).max(0.0));
         // A round that adds no row leaves the duals as they were: the next would repeat it.
-        while !master.converged && self.left(share) > 0.0 && master.round(deadline)? > 0 {}
+        while !master.converged && self.left(share) > 0.0 && master.round(self.deadline(share))? > 0 {}
         self.bound = self.bound.max(master.bound);
-        // A master that has not converged holds rows priced on duals still moving: its integer
-        // program is not worth the time.
-        let ip_end = self.spent() + ip_share;
-        if master.converged && !self.closed() && self.left(ip_end) > 0.1 {
-            let found = master.integer_solve(&incumbent, self.left(ip_end))?;
+        // A master that has not converged holds rows priced on duals still moving: neither its
+        // dive nor its integer program is worth the time.
+        if !master.converged {
+            return Ok(());
+        }
+        for (extra, integer) in [(dive_share, false), (ip_share, true)] {
+            let end = self.spent() + extra;
+            let Some((_, incumbent)) = self.best.clone() else { return Ok(()) };
+            if self.closed() || self.left(end) < 0.1 {
+                continue;
+            }
+            let found = if integer {
+                master.integer_solve(&incumbent, self.left(end))?
+            } else {
+                master.dive(self.deadline(end))?
+            };
             if self.offer(found) {
-                self.descend(ip_end);
+                self.descend(end);
             }
         }
         Ok(())
@@ -427,7 +445,7 @@ pub fn solve(instance: &Instance, config: &NrpConfig) -> Result<NrpOutcome, Solv
     search.offer(constructed);
     search.descend(0.5);
     if full_fits {
-        search.column_generation(COLUMN_GENERATION_END, INTEGER_MASTER_SHARE)?;
+        search.column_generation(COLUMN_GENERATION_END, DIVE_SHARE, INTEGER_MASTER_SHARE)?;
     }
     if full_fits && !search.infeasible && !search.closed() {
         let share = if search.best.is_some() { search.spent() + FULL_FIRST_SHARE } else { 1.0 };
