@@ -19,7 +19,7 @@ use std::time::Instant;
 use highs::{ColProblem, HighsModelStatus, HighsSolutionStatus, Model, Row, Sense};
 
 use crate::SolveError;
-use crate::nrp::best_row::{Priced, RowCosts, price_row};
+use crate::nrp::best_row::{Budgets, Priced, RowCosts, price_row};
 use crate::nrp::model;
 use crate::nrp::{Instance, Schedule};
 
@@ -382,7 +382,7 @@ fn price_all(
                     part.iter()
                         .map(|&e| {
                             let costs = pricing_costs(&requests[e], cover_duals);
-                            let priced = price_row(instance, e, &costs);
+                            let priced = price_row(instance, e, &costs, Budgets::Tracked);
                             (e, costs, priced)
                         })
                         .collect::<Vec<_>>()
