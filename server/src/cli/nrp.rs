@@ -83,6 +83,7 @@ pub fn solve(args: &NrpArgs) -> anyhow::Result<ExitCode> {
             "solve_seconds": (outcome.solve_seconds * 1000.0).round() / 1000.0,
             "lns_rounds": outcome.lns_rounds.0,
             "lns_improvements": outcome.lns_rounds.1,
+            "branch_nodes": outcome.branch_nodes,
             "schedule": schedule_value.unwrap_or_else(|| json!({})),
         });
         println!("{}", serde_json::to_string_pretty(&body)?);

@@ -12,6 +12,12 @@
 //! pricing is heuristic where a budget binds, so the bound is the Lagrangian one, the master's
 //! value plus each employee's lowest possible reduced cost, using the pricing's own lower bound
 //! and, where that leaves a gap, the exact single-employee MILP (`model::single`).
+//!
+//! The master can be restricted, for the branch and price (`branch`): [`ColumnGeneration::restrict`]
+//! puts cell decisions in force, holding the rows that break them at zero and barring their
+//! choices in the pricing. An artificial column per employee keeps the LP feasible when no row
+//! it holds keeps them. A restricted round reports its own bound ([`Round::lower`]) and leaves
+//! [`ColumnGeneration::bound`], the root's, alone.
 
 use std::collections::HashSet;
 use std::time::Instant;
@@ -45,6 +51,39 @@ const DIVE_STEP: usize = 4;
 /// A dive fixes every employee whose heaviest row carries at least this much of the LP's mix.
 const DIVE_FIX: f64 = 0.99;
 
+/// Cost of an employee's artificial column (in its convexity row only), which keeps the master
+/// feasible when a branch has barred every row it holds for that employee. Far above any
+/// objective of these instances, so an LP leaning on one is pruned; the bound stays valid
+/// whatever the value (see [`ColumnGeneration::round`]).
+const ARTIFICIAL_COST: f64 = 1e6;
+
+/// A branching decision on one (employee, day) cell of the schedule: the employee works
+/// `choice` (a shift, or `None` for a day off) that day, or (`keep` false) does anything else.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Branch {
+    pub staff: usize,
+    pub day: usize,
+    pub choice: Option<usize>,
+    pub keep: bool,
+}
+
+/// Index of a day's choice among the employee's options: 0 for a day off, 1 + s for shift s.
+pub(crate) fn choice_index(choice: Option<usize>) -> usize {
+    choice.map_or(0, |s| s + 1)
+}
+
+/// What one pricing round found.
+pub(crate) struct Round {
+    /// Rows added to the master.
+    pub added: usize,
+    /// A proven lower bound on every schedule the master's current restriction (branches, dive
+    /// fixings) allows: the LP's value plus each employee's lowest reduced cost.
+    /// `f64::NEG_INFINITY` when the LP was not solved in time.
+    pub lower: f64,
+    /// No row can lower the master LP: its value is `lower`, and its mix is the LP optimum.
+    pub settled: bool,
+}
+
 /// An optimal master LP's value and duals: per cover constraint (day * n_shifts + shift), and
 /// per employee ("one row").
 struct Duals {
@@ -66,6 +105,10 @@ pub(crate) struct ColumnGeneration<'a> {
     mix: Vec<f64>,
     /// Per employee, the index in `rows` a dive has fixed it to.
     fixed: Vec<Option<usize>>,
+    /// `open[e][d][choice_index(c)]`: the branches in force let employee e take choice c on day d.
+    open: Vec<Vec<Vec<bool>>>,
+    /// Some branch is in force (`open` is not all true).
+    restricted: bool,
     known: HashSet<(usize, StaffRow)>,
     /// The LP between solves, keeping HiGHS's basis for the next one.
     lp: Option<Model>,
@@ -86,21 +129,10 @@ impl<'a> ColumnGeneration<'a> {
     /// A master holding the rows of `seed` (any schedule keeping every hard rule, so that every
     /// employee has a row from the start).
     pub(crate) fn new(instance: &'a Instance, seed: &Schedule, threads: u32) -> Self {
-        let mut problem = ColProblem::default();
-        let mut cover = Vec::new();
-        let mut slacks = Vec::new();
-        for day_cover in &instance.cover {
-            for c in day_cover {
-                let row = problem.add_row(c.requirement as f64..=c.requirement as f64);
-                cover.push(row);
-                slacks.push((row, c.under_weight, c.over_weight));
-            }
+        let (mut problem, cover, convexity) = skeleton(instance);
+        for &row in &convexity {
+            problem.add_column(ARTIFICIAL_COST, 0.0.., [(row, 1.0)]);
         }
-        for (row, under, over) in slacks {
-            problem.add_column(f64::from(under), 0.0.., [(row, 1.0)]);
-            problem.add_column(f64::from(over), 0.0.., [(row, -1.0)]);
-        }
-        let convexity = (0..instance.staff.len()).map(|_| problem.add_row(1.0..=1.0)).collect();
         let mut lp = problem.optimise(Sense::Minimise);
         lp.make_quiet();
         // Each round adds columns to an LP HiGHS has just solved: the kept basis stays primal
@@ -117,6 +149,8 @@ impl<'a> ColumnGeneration<'a> {
             handles: Vec::new(),
             mix: Vec::new(),
             fixed: vec![None; instance.staff.len()],
+            open: vec![vec![vec![true; instance.shifts.len() + 1]; instance.n_days]; instance.staff.len()],
+            restricted: false,
             known: HashSet::new(),
             lp: Some(lp),
             cover,
@@ -132,39 +166,91 @@ impl<'a> ColumnGeneration<'a> {
         master
     }
 
-    /// Adds a row of employee `staff_idx` unless the master has it. True when added.
+    /// Adds a row of employee `staff_idx` unless the master has it. True when added. A row the
+    /// branches in force bar is added at zero.
     pub(crate) fn add(&mut self, staff_idx: usize, row: StaffRow) -> bool {
         if self.known.contains(&(staff_idx, row.clone())) {
             return false;
         }
-        let n_shifts = self.instance.shifts.len();
-        let factors: Vec<(Row, f64)> = row
-            .iter()
-            .enumerate()
-            .filter_map(|(day, choice)| choice.map(|s| (self.cover[day * n_shifts + s], 1.0)))
-            .chain([(self.convexity[staff_idx], 1.0)])
-            .collect();
+        let factors = row_factors(self.instance, &self.cover, self.convexity[staff_idx], &row);
         let cost = self.requests[staff_idx].of(&row);
+        let open = self.keeps_branches(staff_idx, &row);
         let lp = self.lp.as_mut().expect("the master LP is kept between solves");
-        self.handles.push(lp.add_col(cost, 0.0.., factors));
+        let handle = lp.add_col(cost, 0.0.., factors);
+        if !open {
+            lp.change_column_bounds(handle, 0.0..=0.0);
+        }
+        self.handles.push(handle);
         self.known.insert((staff_idx, row.clone()));
         self.rows.push((staff_idx, row));
         true
     }
 
+    /// Whether the branches in force let employee `staff_idx` work `row`.
+    fn keeps_branches(&self, staff_idx: usize, row: &[Option<usize>]) -> bool {
+        row.iter().zip(&self.open[staff_idx]).all(|(&choice, open)| open[choice_index(choice)])
+    }
+
+    /// Puts `branches` in force, in place of those before (for a node of the branch and price):
+    /// rows breaking one are held at zero and the pricing no longer offers them. An empty list
+    /// lifts every restriction. Bounds change, the basis stays dual feasible: dual simplex
+    /// re-solves while a restriction holds.
+    pub(crate) fn restrict(&mut self, branches: &[Branch]) -> Result<(), SolveError> {
+        for choices in self.open.iter_mut().flatten() {
+            choices.fill(true);
+        }
+        for branch in branches {
+            let choices = &mut self.open[branch.staff][branch.day];
+            let idx = choice_index(branch.choice);
+            if branch.keep {
+                choices.iter_mut().enumerate().for_each(|(i, open)| *open &= i == idx);
+            } else {
+                choices[idx] = false;
+            }
+        }
+        let open: Vec<bool> = self.rows.iter().map(|(staff_idx, row)| self.keeps_branches(*staff_idx, row)).collect();
+        let lp = self.lp.as_mut().expect("the master LP is kept between solves");
+        for (&handle, open) in self.handles.iter().zip(open) {
+            if open {
+                lp.change_column_bounds(handle, 0.0..);
+            } else {
+                lp.change_column_bounds(handle, 0.0..=0.0);
+            }
+        }
+        self.restricted = !branches.is_empty();
+        self.simplex_strategy(if self.restricted { DUAL_SIMPLEX } else { PRIMAL_SIMPLEX })
+    }
+
+    /// The instance the master is over.
+    pub(crate) fn instance(&self) -> &'a Instance {
+        self.instance
+    }
+
+    /// The rows the last solved LP gives a positive value, with that value: (employee, row,
+    /// value). Empty when the last LP was not solved to optimality.
+    pub(crate) fn mix(&self) -> impl Iterator<Item = (usize, &[Option<usize>], f64)> {
+        self.rows.iter().zip(&self.mix).filter(|(_, v)| **v > EPSILON).map(|((e, row), &v)| (*e, row.as_slice(), v))
+    }
+
     /// Solves the master LP, prices every employee on its duals and adds the rows that would
-    /// lower it; returns how many rows it added. When the heuristic pricing finds nothing,
+    /// lower it. When the heuristic pricing finds nothing,
     /// employees whose pricing bound leaves a gap get the exact MILP, until `deadline`. Raises
-    /// [`Self::bound`] unless a dive has fixed rows (the bound would then be the dive's only).
-    pub(crate) fn round(&mut self, deadline: Instant) -> Result<usize, SolveError> {
+    /// [`Self::bound`] unless a dive has fixed rows or a branch is in force (the bound would then
+    /// be theirs only).
+    ///
+    /// Why the bound holds: with `lowest[e]` the least reduced cost of any row of e (at most 0),
+    /// the cover duals and each convexity dual plus `lowest[e]` are feasible for the dual of the
+    /// master over every row, so their dual value, the LP's value plus `Σ lowest`, is a lower
+    /// bound. The artificial columns only add dual constraints the shifted duals still meet.
+    pub(crate) fn round(&mut self, deadline: Instant) -> Result<Round, SolveError> {
         let Some(Duals { value, cover: cover_duals, staff: staff_duals }) = self.solve_lp(deadline)? else {
-            return Ok(0);
+            return Ok(Round { added: 0, lower: f64::NEG_INFINITY, settled: false });
         };
         let n_staff = self.instance.staff.len();
         let mut lowest = vec![0.0_f64; n_staff];
         let mut added = 0;
         let free: Vec<usize> = (0..n_staff).filter(|&e| self.fixed[e].is_none()).collect();
-        for (staff_idx, costs, priced) in price_all(self.instance, &self.requests, &free, &cover_duals, self.threads) {
+        for (staff_idx, costs, priced) in self.pricing(&cover_duals).all(&free, self.threads) {
             lowest[staff_idx] = (priced.lower - staff_duals[staff_idx]).min(0.0);
             if let Some(row) = priced.row
                 && costs.of(&row) - staff_duals[staff_idx] < -EPSILON
@@ -181,7 +267,7 @@ impl<'a> ColumnGeneration<'a> {
                 if left < 0.05 {
                     break;
                 }
-                let costs = pricing_costs(&self.requests[staff_idx], &cover_duals);
+                let costs = self.pricing(&cover_duals).costs(staff_idx);
                 let (lower, row) =
                     exact_pricing(self.instance, staff_idx, &costs, left.min(EXACT_PRICING_LIMIT), self.threads)?;
                 lowest[staff_idx] = (lower - staff_duals[staff_idx]).min(0.0);
@@ -192,11 +278,18 @@ impl<'a> ColumnGeneration<'a> {
                 }
             }
         }
-        if self.fixed.iter().all(Option::is_none) {
-            self.bound = self.bound.max(value + lowest.iter().sum::<f64>());
-            self.converged = added == 0 && lowest.iter().all(|&l| l >= -EPSILON);
+        let lower = value + lowest.iter().sum::<f64>();
+        let settled = added == 0 && lowest.iter().all(|&l| l >= -EPSILON);
+        if self.fixed.iter().all(Option::is_none) && !self.restricted {
+            self.bound = self.bound.max(lower);
+            self.converged = settled;
         }
-        Ok(added)
+        Ok(Round { added, lower, settled })
+    }
+
+    /// The pricing problems on `cover_duals` under the branches in force.
+    fn pricing<'p>(&'p self, cover_duals: &'p [f64]) -> Pricing<'p> {
+        Pricing { instance: self.instance, requests: &self.requests, open: &self.open, cover_duals }
     }
 
     /// Solves the master LP until `deadline`, keeping its row values in `mix`; its value and
@@ -218,7 +311,8 @@ impl<'a> ColumnGeneration<'a> {
         let solution = solved.get_solution();
         let (cover, staff) = solution.dual_rows().split_at(self.cover.len());
         let duals = Duals { value: solved.objective_value(), cover: cover.to_vec(), staff: staff.to_vec() };
-        self.mix = solution.columns()[2 * self.cover.len()..].to_vec();
+        // Columns: two slacks per cover row, one artificial per employee, then the rows.
+        self.mix = solution.columns()[2 * self.cover.len() + self.convexity.len()..].to_vec();
         self.lp = Some(solved.into());
         Ok(Some(duals))
     }
@@ -235,7 +329,7 @@ impl<'a> ColumnGeneration<'a> {
         let schedule = loop {
             // Pricing to convergence after each fixing would cost the dive most of its time.
             for _ in 0..DIVE_ROUNDS {
-                if self.round(deadline)? == 0 {
+                if self.round(deadline)?.added == 0 {
                     break;
                 }
             }
@@ -285,47 +379,38 @@ impl<'a> ColumnGeneration<'a> {
     }
 
     /// The restricted master with one whole row per employee (price and branch), warm-started
-    /// from `incumbent`, whose rows it adds first. The best schedule HiGHS finds within
-    /// `time_limit`, if any.
+    /// from `incumbent`, whose rows it adds first. The best schedule HiGHS finds before
+    /// `deadline`, if any.
     pub(crate) fn integer_solve(
         &mut self,
         incumbent: &Schedule,
-        time_limit: f64,
+        deadline: Instant,
     ) -> Result<Option<Schedule>, SolveError> {
         for (staff_idx, row) in incumbent.iter().enumerate() {
             self.add(staff_idx, row.clone());
         }
-        let mut problem = ColProblem::default();
         let instance = self.instance;
-        let mut cover = Vec::new();
-        let mut start = Vec::new();
+        let (mut problem, cover, convexity) = skeleton(instance);
+        // The incumbent's slack values, in the skeleton's column order, then its rows.
         let on_shift = crate::nrp::best_row::on_shift_counts(instance, incumbent);
-        for (day, day_cover) in instance.cover.iter().enumerate() {
-            for (shift, c) in day_cover.iter().enumerate() {
-                cover.push((problem.add_row(c.requirement as f64..=c.requirement as f64), *c));
-                let (need, have) = (f64::from(c.requirement), f64::from(on_shift[day][shift]));
-                start.push((need - have).max(0.0));
-                start.push((have - need).max(0.0));
-            }
-        }
-        for &(row, c) in &cover {
-            problem.add_column(f64::from(c.under_weight), 0.0.., [(row, 1.0)]);
-            problem.add_column(f64::from(c.over_weight), 0.0.., [(row, -1.0)]);
-        }
-        let convexity: Vec<Row> = (0..instance.staff.len()).map(|_| problem.add_row(1.0..=1.0)).collect();
-        let n_shifts = instance.shifts.len();
+        let mut start: Vec<f64> = instance
+            .cover
+            .iter()
+            .zip(&on_shift)
+            .flat_map(|(day_cover, day_counts)| day_cover.iter().zip(day_counts))
+            .flat_map(|(c, &have)| {
+                let (need, have) = (f64::from(c.requirement), f64::from(have));
+                [(need - have).max(0.0), (have - need).max(0.0)]
+            })
+            .collect();
         for (staff_idx, row) in &self.rows {
-            let factors: Vec<(Row, f64)> = row
-                .iter()
-                .enumerate()
-                .filter_map(|(day, choice)| choice.map(|s| (cover[day * n_shifts + s].0, 1.0)))
-                .chain([(convexity[*staff_idx], 1.0)])
-                .collect();
+            let factors = row_factors(instance, &cover, convexity[*staff_idx], row);
             problem.add_integer_column(self.requests[*staff_idx].of(row), 0.0..=1.0, factors);
             start.push(f64::from(u8::from(incumbent[*staff_idx] == *row)));
         }
         let mut ip = problem.optimise(Sense::Minimise);
         ip.make_quiet();
+        let time_limit = deadline.saturating_duration_since(Instant::now()).as_secs_f64();
         for (name, value) in [("time_limit", time_limit.max(0.05)), ("mip_abs_gap", 0.999), ("mip_rel_gap", 0.0)] {
             ip.try_set_option(name, value).map_err(|_| SolveError::Solver(format!("cannot set {name}")))?;
         }
@@ -349,55 +434,100 @@ impl<'a> ColumnGeneration<'a> {
     }
 }
 
-/// An employee's own costs less the cover duals: a row's reduced cost is its cost under these
-/// less the employee's convexity dual.
-fn pricing_costs(own: &RowCosts, cover_duals: &[f64]) -> RowCosts {
-    let n_shifts = own.work.first().map_or(0, Vec::len);
-    RowCosts {
-        work: own
-            .work
-            .iter()
-            .enumerate()
-            .map(|(day, shifts)| shifts.iter().enumerate().map(|(s, &c)| c - cover_duals[day * n_shifts + s]).collect())
-            .collect(),
-        off: own.off.clone(),
+/// The frame every master shares: one cover row per (day, shift) held at its requirement, with
+/// an under and an over slack column after it (costing the cover weights; columns 2i and
+/// 2i + 1 for cover row i), and one convexity row per employee ("one row each"). Returns the
+/// problem, the cover rows (at `day * n_shifts + shift`) and the convexity rows.
+fn skeleton(instance: &Instance) -> (ColProblem, Vec<Row>, Vec<Row>) {
+    let mut problem = ColProblem::default();
+    let mut cover = Vec::new();
+    for c in instance.cover.iter().flatten() {
+        let row = problem.add_row(f64::from(c.requirement)..=f64::from(c.requirement));
+        problem.add_column(f64::from(c.under_weight), 0.0.., [(row, 1.0)]);
+        problem.add_column(f64::from(c.over_weight), 0.0.., [(row, -1.0)]);
+        cover.push(row);
     }
+    let convexity = (0..instance.staff.len()).map(|_| problem.add_row(1.0..=1.0)).collect();
+    (problem, cover, convexity)
 }
 
-/// `price_row` for each of `staff` on the cover duals, spread over `threads` threads (the pricing
-/// is most of a round's time, and the employees are independent).
-fn price_all(
-    instance: &Instance,
-    requests: &[RowCosts],
-    staff: &[usize],
-    cover_duals: &[f64],
-    threads: u32,
-) -> Vec<(usize, RowCosts, Priced)> {
-    let chunk = staff.len().div_ceil(threads.max(1) as usize).max(1);
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = staff
-            .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || {
-                    part.iter()
-                        .map(|&e| {
-                            let costs = pricing_costs(&requests[e], cover_duals);
-                            let priced = price_row(instance, e, &costs, Budgets::Tracked);
-                            (e, costs, priced)
-                        })
-                        .collect::<Vec<_>>()
+/// A row's column in a master: 1 in the cover row of each (day, shift) it works and in its
+/// employee's convexity row.
+fn row_factors(instance: &Instance, cover: &[Row], convexity: Row, row: &[Option<usize>]) -> Vec<(Row, f64)> {
+    let n_shifts = instance.shifts.len();
+    row.iter()
+        .enumerate()
+        .filter_map(|(day, choice)| choice.map(|s| (cover[day * n_shifts + s], 1.0)))
+        .chain([(convexity, 1.0)])
+        .collect()
+}
+
+/// One round's pricing problems: each employee's own costs less the cover duals, with the choices
+/// the branches in force bar made impossible.
+struct Pricing<'p> {
+    instance: &'p Instance,
+    requests: &'p [RowCosts],
+    open: &'p [Vec<Vec<bool>>],
+    cover_duals: &'p [f64],
+}
+
+impl Pricing<'_> {
+    /// Employee `staff_idx`'s pricing costs: a row's reduced cost is its cost under these less
+    /// the employee's convexity dual.
+    fn costs(&self, staff_idx: usize) -> RowCosts {
+        let own = &self.requests[staff_idx];
+        let open = &self.open[staff_idx];
+        let n_shifts = self.instance.shifts.len();
+        let barred = |day: usize, choice: Option<usize>, cost: f64| {
+            if open[day][choice_index(choice)] { cost } else { f64::INFINITY }
+        };
+        RowCosts {
+            work: own
+                .work
+                .iter()
+                .enumerate()
+                .map(|(day, shifts)| {
+                    shifts
+                        .iter()
+                        .enumerate()
+                        .map(|(s, &c)| barred(day, Some(s), c - self.cover_duals[day * n_shifts + s]))
+                        .collect()
                 })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|worker| worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
-            .collect()
-    })
+                .collect(),
+            off: own.off.iter().enumerate().map(|(day, &c)| barred(day, None, c)).collect(),
+        }
+    }
+
+    /// `price_row` for each of `staff`, spread over `threads` threads (the pricing is most of a
+    /// round's time, and the employees are independent).
+    fn all(&self, staff: &[usize], threads: u32) -> Vec<(usize, RowCosts, Priced)> {
+        let chunk = staff.len().div_ceil(threads.max(1) as usize).max(1);
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = staff
+                .chunks(chunk)
+                .map(|part| {
+                    scope.spawn(move || {
+                        part.iter()
+                            .map(|&e| {
+                                let costs = self.costs(e);
+                                let priced = price_row(self.instance, e, &costs, Budgets::Tracked);
+                                (e, costs, priced)
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .flat_map(|worker| worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+                .collect()
+        })
+    }
 }
 
 /// The cheapest row of one employee under `costs` by the single-employee MILP: a proven lower
 /// bound on its cost (HiGHS's dual bound when the time runs out) and the best row found.
+/// Infinite costs bar a choice; a day with every choice barred has no row at all.
 fn exact_pricing(
     instance: &Instance,
     staff_idx: usize,
@@ -405,6 +535,10 @@ fn exact_pricing(
     time_limit: f64,
     threads: u32,
 ) -> Result<(f64, Option<StaffRow>), SolveError> {
+    let no_choice = |day: usize| !costs.off[day].is_finite() && costs.work[day].iter().all(|c| !c.is_finite());
+    if (0..instance.n_days).any(no_choice) {
+        return Ok((f64::INFINITY, None));
+    }
     let model::NrpModel { lp, columns } = model::single(instance, staff_idx, costs);
     let (mut highs_model, offset) = lp.into_highs()?;
     for (name, value) in [("time_limit", time_limit.max(0.05)), ("mip_rel_gap", 1e-9), ("mip_abs_gap", 1e-7)] {
@@ -425,8 +559,9 @@ fn exact_pricing(
 }
 
 #[cfg(test)]
-mod tests {
-    //! The master against brute force: two employees over one week, every schedule listed.
+pub(crate) mod tests {
+    //! The master against brute force: two employees over one week, every schedule listed. The
+    //! branch and price's test draws its cases here too.
 
     use proptest::prelude::*;
 
@@ -436,7 +571,7 @@ mod tests {
 
     /// Two employees with random rules over one week and one or two shift types, random cover
     /// and random requests.
-    fn case() -> impl Strategy<Value = Instance> {
+    pub(crate) fn case() -> impl Strategy<Value = Instance> {
         (
             1usize..=2,
             prop::collection::vec((2u32..=7, 0u32..=3, 1u32..=4, 1u32..=2, 1u32..=2, 0u32..=1), 2),
@@ -506,25 +641,30 @@ mod tests {
             .collect()
     }
 
+    /// The optimum of a [`case`] by enumeration, and a schedule to seed a master with (each
+    /// employee's cheapest row on its requests alone); `None` when no schedule exists.
+    pub(crate) fn optimum_and_seed(instance: &Instance) -> Option<(i64, Schedule)> {
+        let (first, second) = (feasible_rows(instance, 0), feasible_rows(instance, 1));
+        let optimum = first
+            .iter()
+            .flat_map(|a| second.iter().map(move |b| vec![a.clone(), b.clone()]))
+            .map(|schedule| evaluate(instance, &schedule).objective)
+            .min();
+        let seed: Option<Schedule> = (0..2).map(|e| best_row(instance, e, &RowCosts::requests(instance, e))).collect();
+        assert_eq!(seed.is_some(), optimum.is_some(), "a row exists for each employee iff a schedule does");
+        optimum.zip(seed)
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(32))]
 
         #[test]
         fn bound_never_passes_the_optimum_and_dive_and_integer_master_keep_the_rules(instance in case()) {
-            let (first, second) = (feasible_rows(&instance, 0), feasible_rows(&instance, 1));
-            let optimum = first
-                .iter()
-                .flat_map(|a| second.iter().map(move |b| vec![a.clone(), b.clone()]))
-                .map(|schedule| evaluate(&instance, &schedule).objective)
-                .min();
-            let seed: Option<Schedule> =
-                (0..2).map(|e| best_row(&instance, e, &RowCosts::requests(&instance, e))).collect();
-            prop_assert_eq!(seed.is_some(), optimum.is_some(), "a row exists for each employee iff a schedule does");
-            let (Some(optimum), Some(seed)) = (optimum, seed) else { return Ok(()) };
+            let Some((optimum, seed)) = optimum_and_seed(&instance) else { return Ok(()) };
 
             let mut master = ColumnGeneration::new(&instance, &seed, 1);
             let deadline = Instant::now() + std::time::Duration::from_secs(30);
-            while master.round(deadline).expect("the master solves") > 0 {}
+            while master.round(deadline).expect("the master solves").added > 0 {}
             prop_assert!(master.converged, "pricing found nothing, yet the bound has a gap");
             prop_assert!(master.bound <= optimum as f64 + 1e-6, "bound {} above the optimum {optimum}", master.bound);
 
@@ -535,7 +675,7 @@ mod tests {
             prop_assert!(judged.objective as f64 >= bound - 1e-6);
             prop_assert_eq!(master.bound, bound, "a dive's fixings moved the proven bound");
 
-            let found = master.integer_solve(&seed, 30.0).expect("the integer master solves").expect("a schedule");
+            let found = master.integer_solve(&seed, deadline).expect("the integer master solves").expect("a schedule");
             let judged = evaluate(&instance, &found);
             prop_assert!(judged.breaches.is_empty(), "{:?}", judged.breaches);
             prop_assert!(judged.objective <= evaluate(&instance, &seed).objective);

@@ -6,12 +6,14 @@
 //! - `best_row`: the cheapest row of one employee for given per-day costs (a dynamic program),
 //!   used to construct, to descend and to price.
 //! - `colgen`: column generation over whole rows, for the bound and a restricted integer master.
+//! - `branch`: branch and price over that master, to close the gap its bound leaves.
 //! - `solve`: construction and descent, column generation, full MILP, then a large-neighbourhood
 //!   search with warm starts, then a final warm-started full solve for the bound.
 //! - `evaluate`: the independent judge every reported objective comes from.
 //! - `schedule_json`: reading and writing the `{ "schedule": { "<staff>": [...] } }` contract.
 
 mod best_row;
+mod branch;
 mod colgen;
 pub mod evaluate;
 mod model;

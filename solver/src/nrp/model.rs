@@ -239,12 +239,24 @@ pub(crate) fn single(instance: &Instance, staff_idx: usize, costs: &RowCosts) ->
     let (cells, worked): (Vec<Vec<Cell>>, Vec<Cell>) =
         (0..instance.n_days).map(|day| day_cells(&mut lp, instance, staff_idx, day)).unzip();
     let weekend = employee_rules(&mut lp, instance, staff_idx, &cells, &worked);
-    // A day's cost is its off cost, plus the difference for the shift worked.
-    lp.add_offset(costs.off.iter().sum());
-    for (day, day_cells) in cells.iter().enumerate() {
+    // A day's cost is its off cost, plus the difference for the shift worked. An infinite cost
+    // bars the choice (a branch of the branch and price): a barred day off is a day worked.
+    for (day, (day_cells, day_worked)) in cells.iter().zip(&worked).enumerate() {
+        let base = if costs.off[day].is_finite() {
+            costs.off[day]
+        } else {
+            lp.row(day_worked.expr().geq(1.0));
+            0.0
+        };
+        lp.add_offset(base);
         for (shift, cell) in day_cells.iter().enumerate() {
             if let Cell::Free(col) = cell {
-                lp.cost(costs.work[day][shift] - costs.off[day], sum([*col]));
+                let cost = costs.work[day][shift];
+                if cost.is_finite() {
+                    lp.cost(cost - base, sum([*col]));
+                } else {
+                    lp.row(Expression::from(col.var).leq(0.0));
+                }
             }
         }
     }

@@ -6,9 +6,11 @@
 //!    about 15 s on the year-long 22–24;
 //! 2. on instances whose full model is small enough ([`FULL_MODEL_MAX_CELLS`]), column
 //!    generation over whole rows (`colgen`) until it converges or [`COLUMN_GENERATION_END`]: its
-//!    bound is the convex hull's, which proves instances 1–4 optimal; when it converged, a dive
-//!    (fix the employees the LP has decided, price again, repeat) for [`DIVE_SHARE`] and the
-//!    restricted integer master over the rows gathered, for [`INTEGER_MASTER_SHARE`];
+//!    bound is the convex hull's, which proves instances 2–4 optimal; when it converged, a dive
+//!    (fix the employees the LP has decided, price again, repeat) for [`DIVE_SHARE`], the
+//!    restricted integer master over the rows gathered for [`INTEGER_MASTER_SHARE`], and, when
+//!    the incumbent is within [`BRANCH_AND_PRICE_GAP`] of the bound, branch and price (`branch`)
+//!    until [`BRANCH_AND_PRICE_END`], which proves instances 1, 5 and 6 optimal;
 //! 3. on the same instances, the full MILP, warm-started, for [`FULL_FIRST_SHARE`]: its dual
 //!    bound counts too;
 //! 4. a large-neighbourhood search from the best schedule: fix every cell outside a neighbourhood
@@ -16,8 +18,10 @@
 //!    only the free cells with the incumbent as HiGHS's start, keep schedules at least as good,
 //!    descend again after each gain, and grow or shrink each kind of neighbourhood by whether
 //!    HiGHS proved its sub-problem;
-//! 5. on the same small-enough instances, the full MILP again for the last part of the time,
-//!    warm-started from the incumbent, which can close the gap and raise the bound.
+//! 5. for the last part of the time, branch and price again where the master converged and the
+//!    LNS has brought the incumbent within [`BRANCH_AND_PRICE_GAP`] of its bound; elsewhere on
+//!    the small-enough instances the full MILP again, warm-started from the incumbent, which can
+//!    close the gap and raise the bound.
 //!
 //! Every phase stops as soon as the incumbent meets the bound. Every objective reported comes
 //! from `evaluate`, never from HiGHS.
@@ -28,6 +32,7 @@ use highs::{HighsModelStatus, HighsSolutionStatus};
 
 use crate::SolveError;
 use crate::nrp::best_row::{RowCosts, best_row, count_row, on_shift_counts};
+use crate::nrp::branch;
 use crate::nrp::colgen::ColumnGeneration;
 use crate::nrp::model::{self, Fix};
 use crate::nrp::{Instance, Schedule, evaluate};
@@ -38,6 +43,11 @@ const COLUMN_GENERATION_END: f64 = 0.25;
 const DIVE_SHARE: f64 = 0.15;
 /// Share of the time limit the restricted integer master may use after the dive.
 const INTEGER_MASTER_SHARE: f64 = 0.05;
+/// Share of the time limit at which branch and price stops if its tree is not exhausted.
+const BRANCH_AND_PRICE_END: f64 = 0.6;
+/// Branch and price runs only when the incumbent is within this share of the bound: a wider gap
+/// leaves it a tree too large to close, and the LNS uses the time better (on Instance8).
+const BRANCH_AND_PRICE_GAP: f64 = 0.02;
 /// Share of the time limit the first warm-started full solve may use.
 const FULL_FIRST_SHARE: f64 = 0.1;
 /// Share of the time limit at which the LNS hands over to the final full solve.
@@ -109,6 +119,8 @@ pub struct NrpOutcome {
     pub schedule: Option<Schedule>,
     /// Neighbourhoods solved, and how many of them improved the schedule.
     pub lns_rounds: (usize, usize),
+    /// Nodes of the branch and price whose master was priced.
+    pub branch_nodes: usize,
 }
 
 /// One HiGHS run on a (possibly partly fixed) model.
@@ -224,9 +236,11 @@ struct Search<'a> {
     infeasible: bool,
     rounds: usize,
     improvements: usize,
+    /// Branch-and-price nodes priced.
+    nodes: usize,
 }
 
-impl Search<'_> {
+impl<'a> Search<'a> {
     /// Share of the time limit spent so far.
     fn spent(&self) -> f64 {
         self.started.elapsed().as_secs_f64() / self.config.time_limit
@@ -317,6 +331,12 @@ impl Search<'_> {
         }
     }
 
+    /// The incumbent's distance from the bound, as a share of its objective (infinite without
+    /// an incumbent).
+    fn gap(&self) -> f64 {
+        self.best.as_ref().map_or(f64::INFINITY, |(o, _)| (*o as f64 - self.bound) / (*o).max(1) as f64)
+    }
+
     /// Whether the incumbent is proven optimal, by HiGHS or by a bound it meets.
     fn closed(&self) -> bool {
         self.proven || self.best.as_ref().is_some_and(|(o, _)| *o as f64 <= (self.bound - 1e-6).ceil())
@@ -328,33 +348,51 @@ impl Search<'_> {
     }
 
     /// Phase 2: column generation until it converges, stalls or `share` of the time is spent,
-    /// for its bound; then, if it converged, a dive through the master for `dive_share` more of
-    /// the time and the restricted integer master for `ip_share` more.
-    fn column_generation(&mut self, share: f64, dive_share: f64, ip_share: f64) -> Result<(), SolveError> {
-        let Some((_, incumbent)) = self.best.clone() else { return Ok(()) };
+    /// for its bound. The master when it converged: one that has not holds rows priced on duals
+    /// still moving, and neither its dive nor its integer program nor its tree is worth the time.
+    fn column_generation(&mut self, share: f64) -> Result<Option<ColumnGeneration<'a>>, SolveError> {
+        let Some((_, incumbent)) = self.best.clone() else { return Ok(None) };
         let mut master = ColumnGeneration::new(self.instance, &incumbent, self.config.threads);
         // A round that adds no row leaves the duals as they were: the next would repeat it.
-        while !master.converged && self.left(share) > 0.0 && master.round(self.deadline(share))? > 0 {}
+        while !master.converged && self.left(share) > 0.0 && master.round(self.deadline(share))?.added > 0 {}
         self.bound = self.bound.max(master.bound);
-        // A master that has not converged holds rows priced on duals still moving: neither its
-        // dive nor its integer program is worth the time.
-        if !master.converged {
+        Ok(master.converged.then_some(master))
+    }
+
+    /// Runs `phase` from the incumbent until `extra` more of the time is spent (unless the
+    /// incumbent is proven optimal), keeps what it finds and descends from it.
+    fn improve(
+        &mut self,
+        extra: f64,
+        phase: impl FnOnce(&Schedule, Instant) -> Result<Option<Schedule>, SolveError>,
+    ) -> Result<(), SolveError> {
+        let end = self.spent() + extra;
+        let Some((_, incumbent)) = &self.best else { return Ok(()) };
+        if self.closed() || self.left(end) < 0.1 {
             return Ok(());
         }
-        for (extra, integer) in [(dive_share, false), (ip_share, true)] {
-            let end = self.spent() + extra;
-            let Some((_, incumbent)) = self.best.clone() else { return Ok(()) };
-            if self.closed() || self.left(end) < 0.1 {
-                continue;
-            }
-            let found = if integer {
-                master.integer_solve(&incumbent, self.left(end))?
-            } else {
-                master.dive(self.deadline(end))?
-            };
-            if self.offer(found) {
-                self.descend(end);
-            }
+        let found = phase(incumbent, self.deadline(end))?;
+        if self.offer(found) {
+            self.descend(end);
+        }
+        Ok(())
+    }
+
+    /// Branch and price from the converged `master` until `share` of the time: a better
+    /// schedule, and the optimum proven when the tree is exhausted.
+    fn branch_and_price(&mut self, master: &mut ColumnGeneration, share: f64) -> Result<(), SolveError> {
+        let Some(incumbent) = self.best.clone() else { return Ok(()) };
+        if self.closed() || self.left(share) < 0.1 || self.gap() > BRANCH_AND_PRICE_GAP {
+            return Ok(());
+        }
+        let tree = branch::search(master, incumbent, self.deadline(share))?;
+        self.nodes += tree.nodes;
+        let (objective, schedule) = tree.best;
+        if self.offer(Some(schedule)) && !tree.exhausted {
+            self.descend(share);
+        }
+        if tree.exhausted {
+            self.bound = self.bound.max(objective as f64);
         }
         Ok(())
     }
@@ -434,6 +472,7 @@ pub fn solve(instance: &Instance, config: &NrpConfig) -> Result<NrpOutcome, Solv
         infeasible: false,
         rounds: 0,
         improvements: 0,
+        nodes: 0,
     };
     let n_cells = (0..instance.staff.len())
         .flat_map(|e| (0..instance.n_days).flat_map(move |d| (0..instance.shifts.len()).map(move |s| (e, d, s))))
@@ -444,8 +483,11 @@ pub fn solve(instance: &Instance, config: &NrpConfig) -> Result<NrpOutcome, Solv
     let constructed = search.construct()?;
     search.offer(constructed);
     search.descend(0.5);
-    if full_fits {
-        search.column_generation(COLUMN_GENERATION_END, DIVE_SHARE, INTEGER_MASTER_SHARE)?;
+    let mut master = if full_fits { search.column_generation(COLUMN_GENERATION_END)? } else { None };
+    if let Some(master) = &mut master {
+        search.improve(DIVE_SHARE, |_, deadline| master.dive(deadline))?;
+        search.improve(INTEGER_MASTER_SHARE, |incumbent, deadline| master.integer_solve(incumbent, deadline))?;
+        search.branch_and_price(master, BRANCH_AND_PRICE_END)?;
     }
     if full_fits && !search.infeasible && !search.closed() {
         let share = if search.best.is_some() { search.spent() + FULL_FIRST_SHARE } else { 1.0 };
@@ -453,10 +495,14 @@ pub fn solve(instance: &Instance, config: &NrpConfig) -> Result<NrpOutcome, Solv
     }
     search.lns(if full_fits { LNS_END } else { 1.0 })?;
     if full_fits && !search.closed() && search.left(1.0) > 0.5 {
-        search.full_solve(1.0)?;
+        // The tree where the LNS has brought the gap within reach, the full MILP elsewhere.
+        match &mut master {
+            Some(master) if search.gap() <= BRANCH_AND_PRICE_GAP => search.branch_and_price(master, 1.0)?,
+            _ => search.full_solve(1.0)?,
+        }
     }
 
-    let Search { best, bound, proven, infeasible, rounds, improvements, started, .. } = search;
+    let Search { best, bound, proven, infeasible, rounds, improvements, nodes, started, .. } = search;
     let bound = if bound.is_finite() { (bound - 1e-6).ceil().max(0.0) } else { 0.0 };
     let objective = best.as_ref().map(|(o, _)| *o);
     let status = match objective {
@@ -474,5 +520,6 @@ pub fn solve(instance: &Instance, config: &NrpConfig) -> Result<NrpOutcome, Solv
         solve_seconds: started.elapsed().as_secs_f64(),
         schedule: best.map(|(_, s)| s),
         lns_rounds: (rounds, improvements),
+        branch_nodes: nodes,
     })
 }

@@ -364,6 +364,14 @@ fn instance3_is_proven_optimal_by_the_column_generation_bound() {
 }
 
 #[test]
+fn instance5_is_proven_optimal_by_branch_and_price() {
+    // The master's bound stops at 1140.58 here: only the tree over its cells reaches 1143.
+    let outcome = solve_checked(&benchmark_instance("Instance5.txt"), 300.0);
+    assert_eq!((outcome.status, outcome.objective, outcome.bound), (NrpStatus::Optimal, Some(1143), 1143.0));
+    assert!(outcome.branch_nodes > 0, "proven without the tree: {outcome:?}");
+}
+
+#[test]
 fn regression_minus_zero_requirement() {
     // Instance15 line 858 writes a requirement of "-0"; a real negative is still refused.
     let instance = nrp::parse_instance("week.txt", &WEEK.replace("6,N,0,100,1", "6,N,-0,100,1")).expect("-0 is 0");
