@@ -14,7 +14,8 @@
 //! 3. on the same instances, the full MILP, warm-started, for [`FULL_FIRST_SHARE`]: its dual
 //!    bound counts too;
 //! 4. a large-neighbourhood search from the best schedule: fix every cell outside a neighbourhood
-//!    (a few employees over up to eight weeks, or many employees over a window of days), solve
+//!    (a few employees over up to eight weeks, many employees over a window of days, or a few of
+//!    those who could fill an under-covered shift over up to eight weeks around it), solve
 //!    only the free cells with the incumbent as HiGHS's start, keep schedules at least as good,
 //!    descend again after each gain, and grow or shrink each kind of neighbourhood by whether
 //!    HiGHS proved its sub-problem;
@@ -215,13 +216,51 @@ fn related_staff(instance: &Instance, rng: &mut Rng, k: usize) -> Vec<usize> {
     keyed.into_iter().take(k).map(|(_, e)| e).collect()
 }
 
-/// The two shapes of neighbourhood, each with its own adaptive size in free (employee, day) cells.
+/// The shapes of neighbourhood, each with its own adaptive size in free (employee, day) cells.
 #[derive(Clone, Copy)]
 enum Neighbourhood {
     /// A few employees over a long stretch of days (the whole horizon up to eight weeks).
     Staff,
     /// Many employees over a short window of days.
     Days,
+    /// A few of the employees who could fill one under-covered (day, shift), over a long stretch
+    /// of days around it. Filling a gap often means reshaping several rows at once (the one who
+    /// takes the shift must give up another, which someone else takes), which neither the
+    /// descent (one row at a time) nor a random pick of employees aims at.
+    Cover,
+}
+
+impl Neighbourhood {
+    const ALL: [Neighbourhood; 3] = [Neighbourhood::Staff, Neighbourhood::Days, Neighbourhood::Cover];
+}
+
+/// Up to `k` employees, at random, who may work one under-covered (day, shift) of `schedule` and
+/// do not, with that day; `None` when no cover is short.
+fn short_cover_staff(instance: &Instance, schedule: &Schedule, rng: &mut Rng, k: usize) -> Option<(Vec<usize>, usize)> {
+    let on_shift = on_shift_counts(instance, schedule);
+    let short: Vec<(usize, usize)> = instance
+        .cover
+        .iter()
+        .enumerate()
+        .flat_map(|(day, day_cover)| day_cover.iter().enumerate().map(move |(shift, c)| (day, shift, c.requirement)))
+        .filter(|&(day, shift, requirement)| on_shift[day][shift] < requirement)
+        .map(|(day, shift, _)| (day, shift))
+        .collect();
+    if short.is_empty() {
+        return None;
+    }
+    let (day, shift) = short[rng.below(short.len())];
+    let mut able: Vec<usize> = (0..instance.staff.len())
+        .filter(|&e| model::allowed(instance, e, day, shift) && schedule[e][day] != Some(shift))
+        .collect();
+    // The first `k` of a partial shuffle.
+    let k = k.min(able.len());
+    for i in 0..k {
+        let j = i + rng.below(able.len() - i);
+        able.swap(i, j);
+    }
+    able.truncate(k);
+    Some((able, day))
 }
 
 /// The state of one solve: the clock, the incumbent and what is proven.
@@ -413,30 +452,51 @@ impl<'a> Search<'a> {
         let (n_staff, n_days) = (self.instance.staff.len(), self.instance.n_days);
         let total_cells = (n_staff * n_days) as f64;
         let mut rng = Rng(self.config.seed ^ 0x5EED);
-        let mut cells = [FIRST_NEIGHBOURHOOD_CELLS.min(total_cells); 2];
+        let mut cells = [FIRST_NEIGHBOURHOOD_CELLS.min(total_cells); 3];
         // Objective gained per second, a moving average per kind; equal to start with.
-        let mut rate = [1.0_f64; 2];
+        let mut rate = [1.0_f64; 3];
         let sub_limit = (self.config.time_limit / 120.0).clamp(0.25, 1.0);
         while !self.closed() && self.left(share) > 0.2 {
             let Some((_, incumbent)) = self.best.as_ref() else { return Ok(()) };
-            // Each kind is chosen in proportion to its recent gain per second, neither below 20 %.
-            let days_share = (rate[1] / (rate[0] + rate[1])).clamp(0.2, 0.8);
-            let kind = if rng.unit() < days_share { Neighbourhood::Days } else { Neighbourhood::Staff };
+            // Each kind is chosen in proportion to its recent gain per second, plus half the
+            // mean so that none falls below about a ninth.
+            let floor = 0.5 * rate.iter().sum::<f64>() / 3.0 + 1e-9;
+            let mut pick = rng.unit() * (rate.iter().sum::<f64>() + 3.0 * floor);
+            let mut kind = Neighbourhood::ALL
+                .into_iter()
+                .find(|&k| {
+                    pick -= rate[k as usize] + floor;
+                    pick < 0.0
+                })
+                .unwrap_or(Neighbourhood::Cover);
             let (round_started, objective_before) = (Instant::now(), self.best.as_ref().map_or(0, |b| b.0));
-            let size = cells[kind as usize];
-            let (staff, window) = match kind {
-                Neighbourhood::Staff => {
-                    let window = n_days.min(56);
-                    ((size / window as f64).round() as usize, window)
+            let long_window = n_days.min(56);
+            let mut size = cells[kind as usize];
+            let k = |size: f64, window: usize| ((size / window as f64).round() as usize).clamp(2.min(n_staff), n_staff);
+            let short = match kind {
+                Neighbourhood::Cover => short_cover_staff(self.instance, incumbent, &mut rng, k(size, long_window)),
+                _ => None,
+            };
+            if matches!(kind, Neighbourhood::Cover) && short.is_none() {
+                kind = Neighbourhood::Staff;
+                size = cells[kind as usize];
+            }
+            let (staff, window, first_day) = match (kind, short) {
+                (Neighbourhood::Cover, Some((staff, day))) => {
+                    // A window of the long length that holds the short day.
+                    let earliest = (day + 1).saturating_sub(long_window);
+                    let latest = day.min(n_days - long_window);
+                    (staff, long_window, earliest + rng.below(latest - earliest + 1))
                 }
-                Neighbourhood::Days => {
+                (Neighbourhood::Days, _) => {
                     let window = ((size / n_staff as f64).round() as usize).clamp(3.min(n_days), n_days);
-                    ((size / window as f64).round() as usize, window)
+                    (related_staff(self.instance, &mut rng, k(size, window)), window, rng.below(n_days - window + 1))
+                }
+                _ => {
+                    let staff = related_staff(self.instance, &mut rng, k(size, long_window));
+                    (staff, long_window, rng.below(n_days - long_window + 1))
                 }
             };
-            let k = staff.clamp(2.min(n_staff), n_staff);
-            let staff = related_staff(self.instance, &mut rng, k);
-            let first_day = rng.below(n_days - window + 1);
             let mut fixed = vec![vec![true; n_days]; n_staff];
             for &e in &staff {
                 fixed[e][first_day..first_day + window].fill(false);
