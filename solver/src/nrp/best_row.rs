@@ -76,6 +76,20 @@ impl RowCosts {
         costs
     }
 
+    /// These costs with each shift's cost replaced by `work(day, shift, cost)` and each day
+    /// off's by `off(day, cost)`: how the pricing and the budget prices derive theirs.
+    pub(crate) fn mapped(&self, work: impl Fn(usize, usize, f64) -> f64, off: impl Fn(usize, f64) -> f64) -> RowCosts {
+        RowCosts {
+            work: self
+                .work
+                .iter()
+                .enumerate()
+                .map(|(day, shifts)| shifts.iter().enumerate().map(|(s, &c)| work(day, s, c)).collect())
+                .collect(),
+            off: self.off.iter().enumerate().map(|(day, &c)| off(day, c)).collect(),
+        }
+    }
+
     /// The cost of a row.
     pub(crate) fn of(&self, row: &[Option<usize>]) -> f64 {
         row.iter().enumerate().map(|(day, choice)| choice.map_or(self.off[day], |s| self.work[day][s])).sum()
@@ -475,27 +489,16 @@ pub(crate) fn price_row(instance: &Instance, staff_idx: usize, costs: &RowCosts,
     // No weekends at all is a per-day rule, not a budget: Saturdays and Sundays are closed.
     let closed = |day: usize| staff.max_weekends == 0 && day % 7 >= 5;
     for _ in 0..PRICE_ROUNDS {
-        let priced = RowCosts {
-            work: costs
-                .work
-                .iter()
-                .enumerate()
-                .map(|(day, shifts)| {
-                    shifts
-                        .iter()
-                        .enumerate()
-                        .map(|(s, &c)| {
-                            if closed(day) {
-                                f64::INFINITY
-                            } else {
-                                c - per_minute * f64::from(instance.shifts[s].minutes) + per_shift[s]
-                            }
-                        })
-                        .collect()
-                })
-                .collect(),
-            off: costs.off.clone(),
-        };
+        let priced = costs.mapped(
+            |day, s, c| {
+                if closed(day) {
+                    f64::INFINITY
+                } else {
+                    c - per_minute * f64::from(instance.shifts[s].minutes) + per_shift[s]
+                }
+            },
+            |_, c| c,
+        );
         let Some((value, row)) = cheapest(instance, staff, &priced, per_weekend, &tracked) else {
             return Priced { row: None, lower: f64::INFINITY };
         };

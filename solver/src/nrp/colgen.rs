@@ -481,21 +481,10 @@ impl Pricing<'_> {
         let barred = |day: usize, choice: Option<usize>, cost: f64| {
             if open[day][choice_index(choice)] { cost } else { f64::INFINITY }
         };
-        RowCosts {
-            work: own
-                .work
-                .iter()
-                .enumerate()
-                .map(|(day, shifts)| {
-                    shifts
-                        .iter()
-                        .enumerate()
-                        .map(|(s, &c)| barred(day, Some(s), c - self.cover_duals[day * n_shifts + s]))
-                        .collect()
-                })
-                .collect(),
-            off: own.off.iter().enumerate().map(|(day, &c)| barred(day, None, c)).collect(),
-        }
+        own.mapped(
+            |day, s, c| barred(day, Some(s), c - self.cover_duals[day * n_shifts + s]),
+            |day, c| barred(day, None, c),
+        )
     }
 
     /// `price_row` for each of `staff`, spread over `threads` threads (the pricing is most of a
