@@ -34,6 +34,7 @@ impl SyncClient {
     /// Runs rounds until the device has nothing left to send and the server nothing
     /// left to send back (or a document is refused and cannot go until it changes).
     pub async fn sync(&self, store: &SharedStore) -> Result<SyncReport, ClientError> {
+        with_store(store, |store| crate::bind(store, &self.config))?;
         let mut report = SyncReport::default();
         let mut more = false;
         while report.rounds < self.config.max_rounds {

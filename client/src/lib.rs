@@ -42,6 +42,14 @@ pub struct ClientConfig {
     /// Stop after this many rounds in one sync (default 10,000), so a confused
     /// server cannot keep a phone busy forever.
     pub max_rounds: usize,
+    /// A live session pings this often (default 30 s), well inside the server's idle
+    /// timeout, and gives a connection up after two silent intervals.
+    pub heartbeat: Duration,
+    /// The first wait before a live session reconnects (default 1 s); it doubles per
+    /// failed attempt up to `reconnect_max` (default 60 s).
+    pub reconnect_min: Duration,
+    /// The longest wait between reconnect attempts.
+    pub reconnect_max: Duration,
 }
 
 impl ClientConfig {
@@ -54,6 +62,9 @@ impl ClientConfig {
             round_timeout: Duration::from_secs(60),
             max_docs_per_round: 200,
             max_rounds: 10_000,
+            heartbeat: Duration::from_secs(30),
+            reconnect_min: Duration::from_secs(1),
+            reconnect_max: Duration::from_secs(60),
         }
     }
 }
@@ -106,6 +117,17 @@ pub enum ClientError {
     /// The store lock was poisoned by a panic elsewhere in the app.
     #[error("the case store is unusable after an earlier crash in the app")]
     Poisoned,
+}
+
+/// Binds `store` to the device the config's token names, so every change it writes is
+/// one the server accepts as this device's (`CaseStore::bind_device`). Apps call it
+/// right after opening the store, before the first edit; syncing calls it too.
+pub fn bind(store: &mut CaseStore, config: &ClientConfig) -> Result<(), StoreError> {
+    match kefu_core::ids::DeviceId::of_token(&config.token) {
+        Some(device) => store.bind_device(device),
+        // Not a kefu token: the server will refuse it, and nothing is bound.
+        None => Ok(()),
+    }
 }
 
 /// Runs `work` with the store locked.

@@ -49,6 +49,33 @@ impl DeviceId {
         ActorId::from(self.0.as_bytes().as_slice())
     }
 
+    /// The actor a store installed under this device writes as: the device's first eight
+    /// bytes, then eight of the install's own. The server checks the prefix
+    /// ([`Self::owns`]), so a change is bound to the token that pushed it; the suffix keeps
+    /// a reinstalled app from reusing the old install's actor (automerge requires each
+    /// actor's sequence numbers to be unique).
+    pub fn install(&self, nonce: [u8; 8]) -> DeviceId {
+        let mut bytes = *self.0.as_bytes();
+        bytes[8..].copy_from_slice(&nonce);
+        DeviceId(Uuid::from_bytes(bytes))
+    }
+
+    /// Whether `actor` is one of this device's installs (see [`Self::install`]).
+    pub fn owns(&self, actor: &ActorId) -> bool {
+        let actor = actor.to_bytes();
+        actor.len() == 16 && actor[..8] == self.0.as_bytes()[..8]
+    }
+
+    /// The device a token names. Tokens are `kefu_<device id, 32 hex>_<secret, 64 hex>`:
+    /// the server checks the secret; a device store reads the id to bind its actor to it.
+    pub fn of_token(token: &str) -> Option<DeviceId> {
+        let (device_hex, secret_hex) = token.strip_prefix("kefu_")?.split_once('_')?;
+        if device_hex.len() != 32 || secret_hex.len() != 64 {
+            return None;
+        }
+        Uuid::try_parse(device_hex).ok().map(DeviceId)
+    }
+
     /// Four upper-case hex digits naming the device inside provisional case numbers.
     pub fn short_tag(&self) -> String {
         let hex = self.0.simple().to_string().to_uppercase();
@@ -141,6 +168,13 @@ impl Timestamp {
     /// As a chrono UTC date-time, for calendar arithmetic (months, local dates).
     pub fn to_utc(self) -> chrono::DateTime<chrono::Utc> {
         chrono::DateTime::from_timestamp_millis(self.0).unwrap_or_default()
+    }
+
+    /// The calendar year at this instant for a team `offset_minutes` east of UTC: a case
+    /// opened at 00:30 on 1 January in Beijing belongs to the new year.
+    pub fn year_at_offset(self, offset_minutes: i32) -> i32 {
+        use chrono::Datelike;
+        Timestamp(self.0.saturating_add(i64::from(offset_minutes) * 60_000)).to_utc().year()
     }
 }
 

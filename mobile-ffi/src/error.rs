@@ -89,6 +89,7 @@ impl From<StoreError> for KefuError {
             | StoreError::TooNew { .. }
             | StoreError::Refused { .. }
             | StoreError::Corrupt(_)) => KefuError::Storage { message: other.to_string() },
+            StoreError::Protocol(message) => KefuError::Internal { message },
         }
     }
 }

@@ -128,7 +128,17 @@ impl KefuStore {
         }))
     }
 
-    /// This phone's device id (a UUID, fixed when the store was created).
+    /// Binds the store to this phone's `device_token` (from `kefu admin device issue`).
+    /// Call it at sign-in, before the first edit: the server accepts only changes written
+    /// under the token's device, so edits made before binding would be refused
+    /// (`doc.foreign_actor`). Syncing binds too; binding again to the same token does nothing.
+    pub fn bind_device(&self, device_token: String) -> Result<(), KefuError> {
+        let device = kefu_core::ids::DeviceId::of_token(&device_token)
+            .ok_or_else(|| KefuError::InvalidInput { message: "the device token is not a kefu token".into() })?;
+        self.with_store(|store| Ok(store.bind_device(device)?))
+    }
+
+    /// The actor this phone writes as now (a UUID: the device's first half, this opening's second).
     pub fn device_id(&self) -> Result<String, KefuError> {
         self.with_store(|store| Ok(store.device().to_string()))
     }

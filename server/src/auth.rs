@@ -115,12 +115,8 @@ fn hash_secret(salt: &[u8], secret: &[u8]) -> [u8; 32] {
 
 /// Splits a token into the device it names and its secret; `None` if it is not shaped like one.
 fn parse_token(token: &str) -> Option<(DeviceId, Vec<u8>)> {
-    let rest = token.strip_prefix(PREFIX)?;
-    let (device_hex, secret_hex) = rest.split_once('_')?;
-    if device_hex.len() != 32 || secret_hex.len() != 64 {
-        return None;
-    }
-    let device = uuid::Uuid::try_parse(device_hex).ok()?.to_string().parse().ok()?;
+    let device = DeviceId::of_token(token)?;
+    let (_, secret_hex) = token.strip_prefix(PREFIX)?.split_once('_')?;
     Some((device, hex::decode(secret_hex).ok()?))
 }
 

@@ -14,6 +14,7 @@ use kefu_core::case::{
 };
 use kefu_core::ids::{CaseId, DeviceId, StaffId, Timestamp};
 use kefu_core::sync::server::RoundContext;
+use kefu_core::sync::session::SessionHeads;
 use kefu_core::sync::{DocPush, Push};
 
 use crate::auth::Role;
@@ -54,7 +55,8 @@ impl Seeded {
 }
 
 /// Seeds the sample team if the database has no team yet; `None` if it already had one.
-pub fn seed_if_new(storage: &dyn Storage) -> anyhow::Result<Option<Seeded>> {
+/// `utc_offset_minutes` is the team's offset, for the year of the sample cases' numbers.
+pub fn seed_if_new(storage: &dyn Storage, utc_offset_minutes: i32) -> anyhow::Result<Option<Seeded>> {
     if storage.n_teams()? > 0 {
         return Ok(None);
     }
@@ -66,19 +68,31 @@ pub fn seed_if_new(storage: &dyn Storage) -> anyhow::Result<Option<Seeded>> {
     let docs = sample_cases(writer, now)?;
     let n_cases = docs.len();
     let push = Push {
-        cursor: 0,
         docs: docs
             .iter()
             .map(|doc| DocPush { id: doc.id().to_string(), heads: doc.heads(), changes: doc.save() })
             .collect(),
+        ..Push::default()
     };
-    let ctx = RoundContext { server_device: storage.server_device(), now, max_docs: n_cases, max_updates: n_cases };
-    let outcome = storage.sync_round(team.id, writer, &push, &ctx).context("cannot store the sample cases")?;
+    let ctx = RoundContext {
+        server_device: storage.server_device(),
+        seal_key: storage.seal_key(),
+        device: writer,
+        staff: None,
+        now,
+        utc_offset_minutes,
+        max_docs: n_cases,
+        max_updates: n_cases,
+        fan_out: false,
+    };
+    let outcome = storage
+        .sync_round(team.id, writer, &push, &ctx, &mut SessionHeads::default())
+        .context("cannot store the sample cases")?;
     if let Some(refused) = outcome.reply.refusals.first() {
         anyhow::bail!("a sample case was refused: {}", refused.refusal);
     }
-    let supervisor_token = issue(storage, TEAM, Role::Supervisor, "sample supervisor", now)?;
-    let staff_token = issue(storage, TEAM, Role::Staff, "sample staff", now)?;
+    let supervisor_token = issue(storage, TEAM, Role::Supervisor, "sample supervisor", None, now)?;
+    let staff_token = issue(storage, TEAM, Role::Staff, "sample staff", None, now)?;
     Ok(Some(Seeded { n_cases, supervisor_token, staff_token }))
 }
 
@@ -201,7 +215,7 @@ mod tests {
     #[test]
     fn seeding_stores_numbered_cases_once() {
         let storage = open_memory();
-        let seeded = seed_if_new(&storage).unwrap().expect("a new database is seeded");
+        let seeded = seed_if_new(&storage, 480).unwrap().expect("a new database is seeded");
         assert_eq!(seeded.n_cases, 6);
         assert!(seeded.supervisor_token.starts_with("kefu_") && seeded.staff_token.starts_with("kefu_"));
         let team = storage.team_by_name(TEAM).unwrap().unwrap();
@@ -210,6 +224,6 @@ mod tests {
         statuses.sort();
         assert_eq!(statuses, ["closed", "completed", "completed", "in_progress", "new", "new"]);
         assert!(rows.iter().all(|row| row.assigned.as_deref().is_some_and(kefu_core::case::is_server_number)));
-        assert!(seed_if_new(&storage).unwrap().is_none(), "an existing database is left alone");
+        assert!(seed_if_new(&storage, 480).unwrap().is_none(), "an existing database is left alone");
     }
 }

@@ -15,9 +15,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket};
-use kefu_core::ids::Timestamp;
+use kefu_core::ids::{StaffId, Timestamp};
 use kefu_core::sync::server::{RoundContext, RoundError};
-use kefu_core::sync::{Message, Push, Refusal, RefusalCode, Reply, decode, encode};
+use kefu_core::sync::session::SessionHeads;
+use kefu_core::sync::{Cursor, Message, Push, Refusal, RefusalCode, Reply, decode, encode};
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::auth::Principal;
@@ -55,10 +56,11 @@ pub async fn run_round(
     frame: &[u8],
     transport: &'static str,
     origin: Option<u64>,
+    session: &mut SessionHeads,
 ) -> RoundResult {
     let started = Instant::now();
     state.metrics.bytes.with_label_values(&["in"]).inc_by(frame.len() as u64);
-    let result = round_inner(state, principal, frame, origin).await;
+    let result = round_inner(state, principal, frame, origin, session).await;
     let outcome = match &result {
         RoundResult::Reply(reply) => {
             for refused in &reply.refusals {
@@ -79,7 +81,13 @@ pub async fn run_round(
     result
 }
 
-async fn round_inner(state: &AppState, principal: &Principal, frame: &[u8], origin: Option<u64>) -> RoundResult {
+async fn round_inner(
+    state: &AppState,
+    principal: &Principal,
+    frame: &[u8],
+    origin: Option<u64>,
+    session: &mut SessionHeads,
+) -> RoundResult {
     if !state.rate.try_acquire(principal.device, Instant::now()) {
         return RoundResult::Refused(Refusal::new(
             RefusalCode::RateLimited,
@@ -91,30 +99,54 @@ async fn round_inner(state: &AppState, principal: &Principal, frame: &[u8], orig
         Ok(_) => return RoundResult::Refused(Refusal::new(RefusalCode::Malformed, "expected a push frame")),
         Err(err) => return RoundResult::Refused(err.refusal()),
     };
-    execute(state, principal, push, origin).await
+    execute(state, principal, push, origin, session, false).await
 }
 
-/// The storage part of a round (also used for fan-out pulls, which have no frame).
-async fn execute(state: &AppState, principal: &Principal, push: Push, origin: Option<u64>) -> RoundResult {
+/// The storage part of a round (also used for fan-out pulls, which have no frame). `session` is
+/// what the connection delivered so far; it comes back with this round's reply added.
+async fn execute(
+    state: &AppState,
+    principal: &Principal,
+    push: Push,
+    origin: Option<u64>,
+    session: &mut SessionHeads,
+    fan_out: bool,
+) -> RoundResult {
     let storage = Arc::clone(&state.storage);
-    let ctx = RoundContext {
-        server_device: storage.server_device(),
-        now: Timestamp::now(),
-        max_docs: state.limits.max_docs_per_round,
-        max_updates: state.limits.max_updates_per_reply,
-    };
     let principal_for_task = principal.clone();
+    let utc_offset_minutes = state.report_offset.local_minus_utc() / 60;
+    let limits = (state.limits.max_docs_per_round, state.limits.max_updates_per_reply);
+    let mut heads = std::mem::take(session);
     let outcome = tokio::task::spawn_blocking(move || {
         // Checked inside the round's task so a revocation committed before this instant is seen
         // even by a session opened earlier (the session's poll may not have fired yet).
-        match storage.device(principal_for_task.device) {
-            Ok(Some(record)) if record.revoked_at.is_none() => {}
-            Ok(_) => return Err(RoundError::Refused(revoked())),
-            Err(err) => return Err(RoundError::Storage(err.to_string())),
-        }
-        storage.sync_round(principal_for_task.team_id, principal_for_task.device, &push, &ctx)
+        let record = match storage.device(principal_for_task.device) {
+            Ok(Some(record)) if record.revoked_at.is_none() => record,
+            Ok(_) => return (Err(RoundError::Refused(revoked())), heads),
+            Err(err) => return (Err(RoundError::Storage(err.to_string())), heads),
+        };
+        let ctx = RoundContext {
+            server_device: storage.server_device(),
+            seal_key: storage.seal_key(),
+            device: principal_for_task.device,
+            staff: record.staff.as_deref().and_then(|staff| StaffId::new(staff).ok()),
+            now: Timestamp::now(),
+            utc_offset_minutes,
+            max_docs: limits.0,
+            max_updates: limits.1,
+            fan_out,
+        };
+        let result = storage.sync_round(principal_for_task.team_id, principal_for_task.device, &push, &ctx, &mut heads);
+        (result, heads)
     })
     .await;
+    let outcome = match outcome {
+        Ok((result, heads)) => {
+            *session = heads;
+            Ok(result)
+        }
+        Err(join_error) => Err(join_error),
+    };
     match outcome {
         Ok(Ok(outcome)) => {
             if outcome.stored_any {
@@ -149,7 +181,9 @@ pub async fn run_session(state: AppState, principal: Principal, mut socket: WebS
     state.metrics.connections.inc();
     // The device's position in the team's sequence, known after its first push; pushes of
     // others' changes start only then.
-    let mut cursor: Option<u64> = None;
+    let mut cursor: Option<Cursor> = None;
+    // What this connection delivered: fan-outs send only what is new since (see SessionHeads).
+    let mut delivered = SessionHeads::default();
     // Only frames from the device count as activity: pushes to it do not keep a dead link open.
     let mut idle_deadline = tokio::time::Instant::now() + state.limits.idle_timeout;
     let close = loop {
@@ -175,7 +209,7 @@ pub async fn run_session(state: AppState, principal: Principal, mut socket: WebS
                     }
                     Some(Ok(WsMessage::Close(_))) | None | Some(Err(_)) => break None,
                 };
-                let result = run_round(&state, &principal, &frame, "ws", Some(handle.conn_id)).await;
+                let result = run_round(&state, &principal, &frame, "ws", Some(handle.conn_id), &mut delivered).await;
                 if let RoundResult::Reply(reply) = &result {
                     cursor = Some(reply.cursor);
                 }
@@ -199,7 +233,8 @@ pub async fn run_session(state: AppState, principal: Principal, mut socket: WebS
                 // A pull round: no documents, the session's cursor. Lagged notices are
                 // coalesced into this one pull, which catches up on everything anyway.
                 let started = Instant::now();
-                let result = execute(&state, &principal, Push { cursor: known, docs: Vec::new() }, Some(handle.conn_id)).await;
+                let pull = Push { cursor: known, ..Push::default() };
+                let result = execute(&state, &principal, pull, Some(handle.conn_id), &mut delivered, true).await;
                 state.metrics.round_seconds.with_label_values(&["fanout"]).observe(started.elapsed().as_secs_f64());
                 match result {
                     RoundResult::Reply(reply) if reply.updates.is_empty() && reply.cursor == known => {}

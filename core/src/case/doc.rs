@@ -5,7 +5,7 @@
 //! written and rolled back on error, so a refused edit leaves no trace. IO is left
 //! to the store; time arrives in the [`EditContext`].
 
-use automerge::transaction::Transactable;
+use automerge::transaction::{CommitOptions, Transactable};
 use automerge::{
     Automerge, AutomergeError, ChangeHash, LoadOptions, ObjId, OnPartialLoad, ROOT, ReadDoc, ScalarValue, TextEncoding,
     Value, VerificationMode,
@@ -220,20 +220,43 @@ impl CaseDoc {
     /// Applies one edit atomically; returns the id of the timeline entry it added, if
     /// it added one.
     pub fn apply(&mut self, ctx: &EditContext<'_>, edit: &CaseEdit) -> Result<Option<EntryId>, EditError> {
+        self.apply_committed(ctx, edit, CommitOptions::default())
+    }
+
+    /// [`Self::apply`] with a commit message on the change: the server seals the case
+    /// numbers it assigns this way (`crate::sync::server::seal`).
+    pub fn apply_with_message(
+        &mut self,
+        ctx: &EditContext<'_>,
+        edit: &CaseEdit,
+        message: &str,
+    ) -> Result<Option<EntryId>, EditError> {
+        self.apply_committed(ctx, edit, CommitOptions::default().with_message(message.to_string()))
+    }
+
+    fn apply_committed(
+        &mut self,
+        ctx: &EditContext<'_>,
+        edit: &CaseEdit,
+        options: CommitOptions,
+    ) -> Result<Option<EntryId>, EditError> {
         check_edit(edit)?;
         let case = self.read();
         let entry_body = self.entry_for(&case, ctx, edit)?;
         let entry_id = entry_body.as_ref().map(|_| self.mint_entry_id(ctx.at));
         let timeline = self.container("timeline")?;
-        let result = self.doc.transact(|tx| {
-            apply_fields(tx, &case, edit)?;
-            if let (Some(body), Some(id)) = (entry_body, entry_id.clone()) {
-                let entry = TimelineEntry { id, at: ctx.at, by: ctx.by.clone(), body };
-                schema::write_entry(tx, &timeline, &entry)?;
-            }
-            tx.put(ROOT, "updated_at", ScalarValue::Timestamp(ctx.at.0.max(case.updated_at.0)))?;
-            Ok::<_, EditError>(())
-        });
+        let result = self.doc.transact_with(
+            |_| options,
+            |tx| {
+                apply_fields(tx, &case, edit)?;
+                if let (Some(body), Some(id)) = (entry_body, entry_id.clone()) {
+                    let entry = TimelineEntry { id, at: ctx.at, by: ctx.by.clone(), body };
+                    schema::write_entry(tx, &timeline, &entry)?;
+                }
+                tx.put(ROOT, "updated_at", ScalarValue::Timestamp(ctx.at.0.max(case.updated_at.0)))?;
+                Ok::<_, EditError>(())
+            },
+        );
         result.map_err(|failure| failure.error)?;
         Ok(entry_id)
     }

@@ -32,7 +32,7 @@ pub use index::{CaseFilter, CaseSummary};
 pub use sync_state::SyncOutcome;
 
 /// The on-disk format version; a store written by a newer build is refused.
-pub const STORE_FORMAT: i64 = 1;
+pub const STORE_FORMAT: i64 = 2;
 const FILE_NAME: &str = "kefu-store.sqlite3";
 
 /// Store settings.
@@ -96,6 +96,9 @@ pub enum StoreError {
     /// A stored document or index row is unreadable.
     #[error("store is damaged: {0}")]
     Corrupt(String),
+    /// A sync message does not fit the exchange it arrived in.
+    #[error("sync protocol error: {0}")]
+    Protocol(String),
 }
 
 /// A loaded document of either type.
@@ -135,6 +138,10 @@ pub struct CaseStore {
     conn: Connection,
     dir: PathBuf,
     device: DeviceId,
+    /// Made once when the store is created; a backup restored keeps it, a reinstall does not.
+    store_id: [u8; 16],
+    /// Tags the pushes of this process (`Push::round`), so a session matches each reply.
+    last_round: u64,
     config: StoreConfig,
     cache: DocCache<Doc>,
 }
@@ -159,16 +166,62 @@ impl CaseStore {
             tx.execute("INSERT INTO meta (key, value) VALUES ('device_id', ?1)", [DeviceId::random().to_string()])?;
             tx.execute("INSERT INTO meta (key, value) VALUES ('next_provisional', '1')", [])?;
             tx.execute("INSERT INTO meta (key, value) VALUES ('server_cursor', '0')", [])?;
+            tx.execute("INSERT INTO meta (key, value) VALUES ('server_stamp', '0')", [])?;
+            tx.execute("INSERT INTO meta (key, value) VALUES ('store_id', ?1)", [random_hex_16()])?;
+            tx.pragma_update(None, "user_version", STORE_FORMAT)?;
+            tx.commit()?;
+        } else if version == 1 {
+            // Format 2: the sync protocol confirms what the device holds (`report`), names
+            // the store (`store_id`) and stamps the cursor. A format-1 cursor has no stamp,
+            // so the store starts again from 0: the server resends from what it knows.
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Exclusive)?;
+            tx.execute_batch(
+                "ALTER TABLE sync_docs ADD COLUMN report INTEGER NOT NULL DEFAULT 0;
+                 CREATE INDEX sync_docs_report ON sync_docs (report) WHERE report = 1;
+                 UPDATE meta SET value = '0' WHERE key = 'server_cursor';
+                 INSERT INTO meta (key, value) VALUES ('server_stamp', '0');",
+            )?;
+            tx.execute("INSERT INTO meta (key, value) VALUES ('store_id', ?1)", [random_hex_16()])?;
             tx.pragma_update(None, "user_version", STORE_FORMAT)?;
             tx.commit()?;
         }
-        let device: String = conn.query_row("SELECT value FROM meta WHERE key = 'device_id'", [], |row| row.get(0))?;
-        let device = device.parse().map_err(|_| StoreError::Corrupt("device id in meta".into()))?;
+        let meta = |key: &str| -> Result<String, StoreError> {
+            Ok(conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |row| row.get(0))?)
+        };
+        let device: DeviceId =
+            meta("device_id")?.parse().map_err(|_| StoreError::Corrupt("device id in meta".into()))?;
+        let store_id =
+            parse_hex_16(&meta("store_id")?).ok_or_else(|| StoreError::Corrupt("store id in meta".into()))?;
         let cache = DocCache::new(config.cache_capacity);
-        Ok(CaseStore { conn, dir: dir.to_path_buf(), device, config, cache })
+        Ok(CaseStore {
+            conn,
+            dir: dir.to_path_buf(),
+            device: fresh_install(device),
+            store_id,
+            last_round: 0,
+            config,
+            cache,
+        })
     }
 
-    /// This device's id (its automerge actor in every document it writes).
+    /// Makes this store write as an install of `device`, the device id of the token it
+    /// syncs with: the server accepts only changes whose actor the pushing token owns
+    /// ([`DeviceId::owns`]). A store already bound to `device` is left as it is. Changes
+    /// written before binding, under an unbound actor, will be refused by the server
+    /// (`doc.foreign_actor`), so apps bind before the first edit.
+    pub fn bind_device(&mut self, device: DeviceId) -> Result<(), StoreError> {
+        if device.owns(&self.device.actor()) {
+            return Ok(());
+        }
+        self.conn.execute("UPDATE meta SET value = ?1 WHERE key = 'device_id'", [device.to_string()])?;
+        self.device = fresh_install(device);
+        // Loaded documents carry the old actor.
+        self.cache = DocCache::new(self.config.cache_capacity);
+        Ok(())
+    }
+
+    /// The actor this store writes as now: an install of the device it is bound to
+    /// ([`DeviceId::install`]); its [`DeviceId::short_tag`] is the device's.
     pub fn device(&self) -> DeviceId {
         self.device
     }
@@ -457,6 +510,23 @@ impl CaseStore {
         self.cache.insert(id.to_string(), doc);
         Ok(())
     }
+}
+
+/// The actor of this opening of the store: the device's prefix and a suffix of its own.
+/// A new actor every time the store opens, because automerge needs each actor's change
+/// numbers to be unique: a phone restored from a backup, or a reinstalled app, would
+/// otherwise number new changes the server already holds under the same actor.
+fn fresh_install(device: DeviceId) -> DeviceId {
+    let nonce: [u8; 16] = *uuid::Uuid::new_v4().as_bytes();
+    device.install(nonce[..8].try_into().expect("8 of 16 bytes"))
+}
+
+fn random_hex_16() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+fn parse_hex_16(text: &str) -> Option<[u8; 16]> {
+    uuid::Uuid::try_parse(text).ok().map(|id| *id.as_bytes())
 }
 
 fn not_found(what: &'static str, id: String) -> StoreError {

@@ -1,4 +1,4 @@
--- Device store, format 1. One SQLite file in WAL mode with synchronous=FULL:
+-- Device store, format 2 (a format-1 store is migrated in CaseStore::open). One SQLite file in WAL mode with synchronous=FULL:
 -- a commit returns only after the WAL is fsync'd, so a returned write survives
 -- a crash at any instant (SQLite's own atomic-commit guarantee).
 
@@ -68,6 +68,8 @@ CREATE TABLE sync_docs (
     dirty           INTEGER NOT NULL,
     refused_code    TEXT,             -- last refusal, kept until the document changes
     refused_message TEXT,
-    refused_heads   BLOB
+    refused_heads   BLOB,
+    report          INTEGER NOT NULL DEFAULT 0  -- received since the server was last told what we hold
 ) WITHOUT ROWID;
 CREATE INDEX sync_docs_dirty ON sync_docs (dirty) WHERE dirty = 1;
+CREATE INDEX sync_docs_report ON sync_docs (report) WHERE report = 1;

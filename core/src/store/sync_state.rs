@@ -6,12 +6,18 @@
 //! server last acknowledged. Applying the reply stores the server's updates first
 //! (validated, durable), then records acknowledgements and advances the cursor: a
 //! crash in between only means the server resends what the device already has.
+//!
+//! The server records as held only what the device tells it: every document that
+//! arrived (or could not be applied) is flagged `report`, and the next push lists its
+//! heads in `have`; the flag is cleared once a reply to that push is applied. A reply
+//! saying `resync` (the server lost history in a restore) makes every document
+//! unacknowledged and the cursor 0, so everything is pushed again.
 
-use automerge::ChangeHash;
+use automerge::{ChangeHash, ReadDoc};
 use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::{CaseStore, StoreError};
-use crate::sync::{DocPush, Push, Refusal, RefusalCode, Reply};
+use crate::sync::{Cursor, DocHave, DocPush, Push, Refusal, RefusalCode, Reply};
 
 /// What one round did, for the app to show.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -28,6 +34,8 @@ pub struct SyncOutcome {
     pub rejected_updates: Vec<(String, String)>,
     /// The server has more updates: run another round.
     pub more: bool,
+    /// The server lost history (restored from a backup): every document will be pushed again.
+    pub resync: bool,
 }
 
 pub(super) fn mark_dirty(tx: &Transaction<'_>, doc_id: &str) -> Result<(), StoreError> {
@@ -63,15 +71,17 @@ impl CaseStore {
     }
 
     /// The server sequence this device has caught up to.
-    pub fn server_cursor(&self) -> Result<u64, StoreError> {
-        let text: String =
-            self.conn.query_row("SELECT value FROM meta WHERE key = 'server_cursor'", [], |row| row.get(0))?;
-        text.parse().map_err(|_| StoreError::Corrupt("server cursor".into()))
+    pub fn server_cursor(&self) -> Result<Cursor, StoreError> {
+        let number = |key: &str| -> Result<u64, StoreError> {
+            let text: String = self.conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |row| row.get(0))?;
+            text.parse().map_err(|_| StoreError::Corrupt(format!("{key} in meta")))
+        };
+        Ok(Cursor { seq: number("server_cursor")?, stamp: number("server_stamp")? })
     }
 
     /// Builds the next push: at most `max_docs` dirty documents, each with its changes
-    /// since the server's acknowledged heads. A document the server refused is not
-    /// sent again until it changes.
+    /// since the server's acknowledged heads, and at most `max_docs` reports of what this
+    /// device now holds. A document the server refused is not sent again until it changes.
     pub fn prepare_push(&mut self, max_docs: usize) -> Result<Push, StoreError> {
         let cursor = self.server_cursor()?;
         // (document, acknowledged heads, heads when last refused)
@@ -98,14 +108,41 @@ impl CaseStore {
             {
                 continue;
             }
+            // Acknowledged heads this device never received (an update it could not
+            // apply) say nothing of what it must send: leave them out.
+            let acked: Vec<ChangeHash> =
+                acked.into_iter().filter(|head| doc.get_change_by_hash(head).is_some()).collect();
             docs.push(DocPush { id: doc_id, heads, changes: doc.save_after(&acked) });
         }
-        Ok(Push { cursor, docs })
+        let reported: Vec<String> = {
+            let mut statement =
+                self.conn.prepare_cached("SELECT doc_id FROM sync_docs WHERE report = 1 ORDER BY doc_id LIMIT ?1")?;
+            statement.query_map([max_docs as i64], |row| row.get(0))?.collect::<Result<_, _>>()?
+        };
+        let mut have = Vec::with_capacity(reported.len());
+        for id in reported {
+            let heads = if self.doc_exists(&id)? { self.doc(&id, "document")?.automerge().get_heads() } else { vec![] };
+            have.push(DocHave { id, heads });
+        }
+        self.last_round += 1;
+        Ok(Push { store: self.store_id, round: self.last_round, cursor, docs, have })
     }
 
     /// Applies the server's reply to `push`. Durable when this returns.
     pub fn apply_reply(&mut self, push: &Push, reply: &Reply) -> Result<SyncOutcome, StoreError> {
+        if reply.round != push.round {
+            return Err(StoreError::Protocol(format!(
+                "the reply answers round {}, the push was round {}",
+                reply.round, push.round
+            )));
+        }
         let mut outcome = SyncOutcome { sent_docs: push.docs.len(), more: reply.more, ..SyncOutcome::default() };
+        if reply.resync {
+            self.forget_server()?;
+            outcome.resync = true;
+            outcome.more = true;
+            return Ok(outcome);
+        }
         // Updates first, all in one transaction; if one is refused, fall back to one
         // at a time so a single bad document does not block the rest.
         let batch: Vec<(String, Vec<u8>)> =
@@ -127,11 +164,21 @@ impl CaseStore {
         }
         let heads_of = |id: &str| current.iter().find(|(doc_id, _)| doc_id == id).map(|(_, heads)| heads.clone());
         let tx = self.conn.transaction()?;
+        // The server has recorded these reports; what arrives below is reported anew.
+        for have in &push.have {
+            tx.execute("UPDATE sync_docs SET report = 0 WHERE doc_id = ?1", [&have.id])?;
+        }
         for ack in &reply.acks {
             record_server_heads(&tx, &ack.id, &ack.heads, &heads_of(&ack.id).unwrap_or_default())?;
         }
         for update in &accepted {
             record_server_heads(&tx, &update.id, &update.heads, &heads_of(&update.id).unwrap_or_default())?;
+            report(&tx, &update.id)?;
+        }
+        // An update this device could not apply (it lacked the base, say): tell the
+        // server what it does hold, and it sends what that lacks.
+        for (id, _) in &outcome.rejected_updates {
+            report(&tx, id)?;
         }
         for refused in &reply.refusals {
             let heads = push.docs.iter().find(|doc| doc.id == refused.id).map(|doc| doc.heads.clone());
@@ -150,10 +197,43 @@ impl CaseStore {
             }
             outcome.refused.push((refused.id.clone(), refused.refusal.clone()));
         }
-        tx.execute("UPDATE meta SET value = ?1 WHERE key = 'server_cursor'", [reply.cursor.to_string()])?;
+        // A reinstalled app restarts its provisional counter; cases it opened under the
+        // same device tag before come back from the server, and the counter moves past them.
+        let tag_like = format!("P{}-%", self.device.short_tag());
+        tx.execute(
+            "UPDATE meta SET value = (SELECT MAX(CAST(value AS INTEGER),
+                 COALESCE((SELECT MAX(CAST(substr(provisional, 7) AS INTEGER)) + 1 FROM case_index
+                           WHERE provisional LIKE ?1), 0)))
+             WHERE key = 'next_provisional'",
+            [&tag_like],
+        )?;
+        tx.execute("UPDATE meta SET value = ?1 WHERE key = 'server_cursor'", [reply.cursor.seq.to_string()])?;
+        tx.execute("UPDATE meta SET value = ?1 WHERE key = 'server_stamp'", [reply.cursor.stamp.to_string()])?;
         tx.commit()?;
         outcome.acked_docs = reply.acks.len();
         Ok(outcome)
+    }
+
+    /// Applies a reply the server sent unasked (others' changes on a live session): the
+    /// answer to an empty push at the current cursor, round 0.
+    pub fn apply_unsolicited(&mut self, reply: &Reply) -> Result<SyncOutcome, StoreError> {
+        let push = Push { store: self.store_id, round: 0, cursor: self.server_cursor()?, docs: vec![], have: vec![] };
+        self.apply_reply(&push, reply)
+    }
+
+    /// The server lost what it acknowledged: every document is unacknowledged again
+    /// and will be pushed whole, and the cursor starts from nothing.
+    fn forget_server(&mut self) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        tx.execute_batch(
+            "UPDATE sync_docs SET acked_heads = NULL, dirty = 1, report = 0,
+                 refused_code = NULL, refused_message = NULL, refused_heads = NULL;
+             INSERT INTO sync_docs (doc_id, dirty) SELECT id, 1 FROM docs WHERE id NOT IN (SELECT doc_id FROM sync_docs);
+             DELETE FROM sync_docs WHERE doc_id NOT IN (SELECT id FROM docs);
+             UPDATE meta SET value = '0' WHERE key IN ('server_cursor', 'server_stamp');",
+        )?;
+        tx.commit()?;
+        Ok(())
     }
 
     /// The last refusal of a document, if it is still standing.
@@ -169,6 +249,14 @@ impl CaseStore {
             _ => None,
         })
     }
+}
+
+fn report(tx: &Transaction<'_>, doc_id: &str) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO sync_docs (doc_id, dirty, report) VALUES (?1, 0, 1) ON CONFLICT (doc_id) DO UPDATE SET report = 1",
+        [doc_id],
+    )?;
+    Ok(())
 }
 
 /// The server holds `server_heads`; the document is clean if the device holds

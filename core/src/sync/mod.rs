@@ -27,10 +27,12 @@
 //!   answer to an empty push at its current cursor. On a fatal refusal (revoked
 //!   token, version) the server sends a `Refuse` frame and closes.
 
+pub mod memory;
 pub mod server;
+pub mod session;
 pub mod wire;
 
 pub use wire::{
-    DecodeError, DocAck, DocPush, DocRefusal, DocUpdate, Message, PROTOCOL_VERSION, Push, Refusal, RefusalCode, Reply,
-    decode, encode,
+    Cursor, DecodeError, DocAck, DocHave, DocPush, DocRefusal, DocUpdate, Message, PROTOCOL_VERSION, Push, Refusal,
+    RefusalCode, Reply, decode, encode,
 };

@@ -1,22 +1,39 @@
 //! The server's half of a sync round, with storage abstracted: validation on a
-//! fork, permissions, server-assigned case numbers, and building the reply.
+//! fork, authorship, permissions, server-assigned case numbers, and building the reply.
 //!
 //! The server crate implements [`SyncStorage`] on SQLite (or PostgreSQL) inside one
-//! database transaction and calls [`handle_push`]; the tests implement it in memory.
-//! Nothing here does IO itself, so both run the same rules (DESIGN.md decisions 5–7).
+//! database transaction and calls [`handle_push`]; [`super::memory`] implements it in
+//! memory for the tests and the fault simulation. Nothing here does IO itself, so all
+//! run the same rules (DESIGN.md decisions 5–7).
 //!
-//! A round: every pushed document is applied to a fork of the stored one and checked
-//! (schema, then permissions); refused documents are reported and nothing of them is
-//! kept. Accepted documents are committed together through
-//! [`SyncStorage::commit`]: the reply is built only after it returns, so an ack is
-//! never sent for something not durable (decision 6). The reply then carries what the
-//! device lacks: the server's side of each pushed document, and every document other
-//! devices changed since the device's cursor, found through the storage's change
-//! sequence, not by walking the catalogue.
+//! # What the server believes a device holds
+//!
+//! Only what the device said. A reply can be lost after the server committed, and a
+//! device can be reinstalled or restored from a backup, so the server never records
+//! what it *sent* as held. It records, per device, the heads the device pushed (it had
+//! them to push them) and the heads it reports in [`crate::sync::DocHave`] entries once
+//! received updates are durable on it. Updates are computed from those confirmed heads,
+//! so a lost reply means a resend, never a gap. The push's store id and cursor tell a
+//! reinstalled app (new store id) and a restored phone (a cursor below one it already
+//! confirmed) apart from an ordinary device: both make the server forget every head it
+//! recorded for the device. A cursor whose stamp the server never issued comes from a
+//! history the server lost (it was restored from an older backup): the reply says
+//! `resync`, and the device pushes every document again.
+//!
+//! # Authorship
+//!
+//! Every change a device pushes that the server lacks must be written by an actor the
+//! device owns ([`DeviceId::owns`]). The one exception is a change by the server's own
+//! actor that the server lost in a restore: it is taken back only if it is exactly a
+//! case-number assignment whose seal ([`seal`]) proves the server made it. New
+//! timeline, duty and handover entries must name the staff member the device is issued
+//! to, when it is issued to one.
 
-use automerge::{ChangeHash, ReadDoc};
+use automerge::{ActorId, Automerge, ChangeHash, ReadDoc};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
 
-use super::wire::{DocAck, DocPush, DocRefusal, DocUpdate, Push, Refusal, RefusalCode, Reply};
+use super::wire::{Cursor, DocAck, DocPush, DocRefusal, DocUpdate, Push, Refusal, RefusalCode, Reply};
 use crate::case::{CaseDoc, CaseEdit, CasePolicy, EditContext, LoadError, fork_with};
 use crate::duty_log::{DutyLogDoc, is_duty_log};
 use crate::ids::{DeviceId, StaffId, Timestamp};
@@ -45,25 +62,45 @@ pub struct AcceptedDoc {
     pub case: Option<Box<crate::case::Case>>,
 }
 
+/// What the server knows of the device store that last synced under a token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DeviceStore {
+    /// The store's install id.
+    pub store: [u8; 16],
+    /// The highest cursor sequence it has confirmed (by pushing with it).
+    pub confirmed: u64,
+}
+
 /// What the server's storage offers a round. One value serves one device's round;
-/// every call happens inside the same database transaction.
+/// every call happens inside the same database transaction, and a round that fails
+/// leaves none of its writes behind.
 pub trait SyncStorage {
     /// A storage failure (refused to the device as `server.internal`, logged by the server).
     type Error: std::fmt::Display;
 
     /// The stored document, if any.
     fn load(&mut self, id: &str) -> Result<Option<StoredDoc>, Self::Error>;
-    /// The next server case number for the team (`K<year>-<serial>`).
-    fn next_case_number(&mut self, now: Timestamp) -> Result<String, Self::Error>;
-    /// Durably stores the accepted documents (bumping the team's change sequence for
-    /// each) and records that the device now holds `device_heads` of each. Returns
-    /// only once committed.
-    fn commit(&mut self, docs: &[AcceptedDoc], device_heads: &[(String, Vec<ChangeHash>)]) -> Result<(), Self::Error>;
+    /// Draws the team's next case serial for `year` (1, 2, ...).
+    fn next_case_serial(&mut self, year: i32) -> Result<u64, Self::Error>;
+    /// Makes sure `serial` of `year` is never drawn again: a sealed number came back from
+    /// a device after the server lost it in a restore.
+    fn reserve_case_serial(&mut self, year: i32, serial: u64) -> Result<(), Self::Error>;
+    /// Durably stores the accepted documents, giving each the team's next change sequence
+    /// number and a fresh random stamp for it. Returns only once committed.
+    fn commit(&mut self, docs: &[AcceptedDoc]) -> Result<(), Self::Error>;
     /// Documents of the team changed after `cursor` (ids with their sequence, oldest
     /// first), at most `limit`.
     fn changed_since(&mut self, cursor: u64, limit: usize) -> Result<Vec<(String, u64)>, Self::Error>;
-    /// The heads this device was last known to hold of a document.
+    /// The stamp the team's sequence number `seq` was given, `None` if it was never issued.
+    fn stamp(&mut self, seq: u64) -> Result<Option<u64>, Self::Error>;
+    /// The device store that last synced under this token.
+    fn device_store(&mut self) -> Result<Option<DeviceStore>, Self::Error>;
+    /// Records the device store; `forget_heads` drops every head recorded for the device.
+    fn set_device_store(&mut self, store: DeviceStore, forget_heads: bool) -> Result<(), Self::Error>;
+    /// The heads this device confirmed holding of a document.
     fn device_heads(&mut self, id: &str) -> Result<Option<Vec<ChangeHash>>, Self::Error>;
+    /// Records heads the device holds (it pushed them, or it reported them).
+    fn set_device_heads(&mut self, heads: &[(String, Vec<ChangeHash>)]) -> Result<(), Self::Error>;
 }
 
 /// Who is pushing and under which settings.
@@ -71,12 +108,23 @@ pub trait SyncStorage {
 pub struct RoundContext {
     /// The server's own actor, for the edits it makes (case numbers).
     pub server_device: DeviceId,
+    /// The server's secret for sealing the case numbers it assigns.
+    pub seal_key: [u8; 32],
+    /// The device whose token made this push: the owner of every new change.
+    pub device: DeviceId,
+    /// The staff member the device is issued to, if any: the author of every new entry.
+    pub staff: Option<StaffId>,
     /// The server's clock.
     pub now: Timestamp,
-    /// At most this many documents per push (default 500).
+    /// The team's offset from UTC in minutes: a case number's year is the team's year.
+    pub utc_offset_minutes: i32,
+    /// At most this many documents (and this many `have` entries) per push (default 500).
     pub max_docs: usize,
     /// At most this many updates per reply; the rest follow with `more` (default 200).
     pub max_updates: usize,
+    /// The server pulls for a live session on the device's behalf (fan-out): the push is
+    /// the server's, so its store id and cursor say nothing the device confirmed.
+    pub fan_out: bool,
 }
 
 /// A whole-round failure (nothing stored).
@@ -90,16 +138,23 @@ pub enum RoundError {
     Storage(String),
 }
 
+fn storage_error<E: std::fmt::Display>(err: E) -> RoundError {
+    RoundError::Storage(err.to_string())
+}
+
 /// Runs one round for a device's push against the team's storage.
 pub fn handle_push<S: SyncStorage>(push: &Push, ctx: &RoundContext, storage: &mut S) -> Result<Reply, RoundError> {
-    let storage_error = |err: S::Error| RoundError::Storage(err.to_string());
-    if push.docs.len() > ctx.max_docs {
-        return Err(Refusal::new(
-            RefusalCode::TooManyDocs,
-            format!("{} documents in one round, at most {} allowed", push.docs.len(), ctx.max_docs),
-        )
-        .into());
+    check_shape(push, ctx)?;
+    if push.cursor.seq != 0 && storage.stamp(push.cursor.seq).map_err(storage_error)? != Some(push.cursor.stamp) {
+        // The device has seen a history this server does not have. Nothing it says about
+        // what the server holds can be trusted: it must push everything again.
+        storage.set_device_store(DeviceStore { store: push.store, confirmed: 0 }, true).map_err(storage_error)?;
+        return Ok(Reply { round: push.round, resync: true, more: true, ..Reply::default() });
     }
+    if !ctx.fan_out {
+        note_device_store(push, storage)?;
+    }
+
     let mut accepted = Vec::new();
     let mut refusals = Vec::new();
     for doc_push in &push.docs {
@@ -109,50 +164,138 @@ pub fn handle_push<S: SyncStorage>(push: &Push, ctx: &RoundContext, storage: &mu
         }
     }
     let docs: Vec<AcceptedDoc> = accepted.iter().map(|(_, doc)| doc.clone()).collect();
-    let device_heads: Vec<(String, Vec<ChangeHash>)> =
-        accepted.iter().map(|(_, doc)| (doc.id.clone(), doc.heads.clone())).collect();
     if !docs.is_empty() {
-        storage.commit(&docs, &device_heads).map_err(storage_error)?;
+        storage.commit(&docs).map_err(storage_error)?;
     }
+    // The device had what it pushed and says what it received: the only heads recorded.
+    let mut held: Vec<(String, Vec<ChangeHash>)> =
+        accepted.iter().map(|(doc_push, _)| (doc_push.id.clone(), doc_push.heads.clone())).collect();
+    held.extend(push.have.iter().map(|have| (have.id.clone(), have.heads.clone())));
+    if !held.is_empty() {
+        storage.set_device_heads(&held).map_err(storage_error)?;
+    }
+
     let mut updates = Vec::new();
     let mut acks = Vec::new();
     for (doc_push, doc) in &accepted {
         acks.push(DocAck { id: doc.id.clone(), heads: doc.heads.clone() });
         // The server's side the device lacks (e.g. the assigned number).
         if doc.heads != doc_push.heads {
-            let merged = load_any(&doc.bytes, ctx.server_device).map_err(|err| RoundError::Storage(err.to_string()))?;
+            let merged = load_any(&doc.bytes, ctx.server_device).map_err(storage_error)?;
             updates.push(DocUpdate {
                 id: doc.id.clone(),
                 heads: doc.heads.clone(),
-                changes: merged.save_after(&doc_push.heads),
+                changes: merged.save_after(&known_heads(&merged, &doc_push.heads)),
             });
         }
     }
-    // Others' changes since the cursor, skipping what this round already answered.
-    let changed = storage.changed_since(push.cursor, ctx.max_updates + 1).map_err(storage_error)?;
-    let more = changed.len() > ctx.max_updates;
-    let mut cursor = push.cursor;
-    for (id, seq) in changed.into_iter().take(ctx.max_updates) {
-        cursor = cursor.max(seq);
-        if accepted.iter().any(|(_, doc)| doc.id == id) || refusals.iter().any(|r| r.id == id) {
+    let answered = |updates: &[DocUpdate], id: &str| {
+        updates.iter().any(|update| update.id == id) || refusals.iter().any(|refused| refused.id == id)
+    };
+    // What the device reported holding, where the server holds more.
+    for have in &push.have {
+        if answered(&updates, &have.id) {
             continue;
         }
-        let Some(stored) = storage.load(&id).map_err(storage_error)? else { continue };
-        let known = storage.device_heads(&id).map_err(storage_error)?.unwrap_or_default();
-        let doc = load_any(&stored.bytes, ctx.server_device).map_err(|err| RoundError::Storage(err.to_string()))?;
-        let heads = doc.get_heads();
-        if heads != known {
-            updates.push(DocUpdate { id, heads, changes: doc.save_after(&known) });
+        if let Some(update) = update_for(storage, ctx, &have.id, &have.heads)? {
+            updates.push(update);
         }
     }
-    // The device will hold these heads once it applies the reply; record them so the
-    // next round sends only what is new. Recorded after the reply is built: if the
-    // device never gets it, it pushes with its old cursor and gets them again.
-    let sent: Vec<(String, Vec<ChangeHash>)> = updates.iter().map(|u| (u.id.clone(), u.heads.clone())).collect();
-    if !sent.is_empty() {
-        storage.commit(&[], &sent).map_err(storage_error)?;
+    // Others' changes since the cursor, from what the device confirmed holding.
+    let changed = storage.changed_since(push.cursor.seq, ctx.max_updates + 1).map_err(storage_error)?;
+    let more = changed.len() > ctx.max_updates;
+    let mut seq = push.cursor.seq;
+    for (id, doc_seq) in changed.into_iter().take(ctx.max_updates) {
+        seq = seq.max(doc_seq);
+        if answered(&updates, &id) {
+            continue;
+        }
+        let known = storage.device_heads(&id).map_err(storage_error)?.unwrap_or_default();
+        if let Some(update) = update_for(storage, ctx, &id, &known)? {
+            updates.push(update);
+        }
     }
-    Ok(Reply { cursor, more, acks, refusals, updates })
+    let cursor = if seq == push.cursor.seq {
+        push.cursor
+    } else {
+        let stamp = storage.stamp(seq).map_err(storage_error)?;
+        Cursor { seq, stamp: stamp.ok_or_else(|| RoundError::Storage(format!("sequence {seq} has no stamp")))? }
+    };
+    Ok(Reply { round: push.round, cursor, more, resync: false, acks, refusals, updates })
+}
+
+/// Whole-frame refusals: more than the limits, or one document twice.
+fn check_shape(push: &Push, ctx: &RoundContext) -> Result<(), RoundError> {
+    if push.docs.len() > ctx.max_docs || push.have.len() > ctx.max_docs {
+        return Err(Refusal::new(
+            RefusalCode::TooManyDocs,
+            format!(
+                "{} documents and {} reports in one round, at most {} of each allowed",
+                push.docs.len(),
+                push.have.len(),
+                ctx.max_docs
+            ),
+        )
+        .into());
+    }
+    let mut ids: Vec<&str> = push.docs.iter().map(|doc| doc.id.as_str()).collect();
+    ids.sort_unstable();
+    if let Some(pair) = ids.windows(2).find(|pair| pair[0] == pair[1]) {
+        return Err(Refusal::new(RefusalCode::DuplicateDoc, format!("document {} is pushed twice", pair[0])).into());
+    }
+    Ok(())
+}
+
+/// A reinstalled app or a phone restored from a backup holds less than the server
+/// recorded: forget the recorded heads, so updates start from nothing.
+fn note_device_store<S: SyncStorage>(push: &Push, storage: &mut S) -> Result<(), RoundError> {
+    let seen = DeviceStore { store: push.store, confirmed: push.cursor.seq };
+    let (record, forget) = match storage.device_store().map_err(storage_error)? {
+        None => (true, true),
+        Some(known) if known.store != push.store => (true, true),
+        Some(known) if push.cursor.seq < known.confirmed => (true, true),
+        Some(known) => (push.cursor.seq > known.confirmed, false),
+    };
+    if record {
+        storage.set_device_store(seen, forget).map_err(storage_error)?;
+    }
+    Ok(())
+}
+
+/// The changes of stored document `id` that a device holding `heads` lacks, if any.
+fn update_for<S: SyncStorage>(
+    storage: &mut S,
+    ctx: &RoundContext,
+    id: &str,
+    heads: &[ChangeHash],
+) -> Result<Option<DocUpdate>, RoundError> {
+    let Some(stored) = storage.load(id).map_err(storage_error)? else { return Ok(None) };
+    if !stored.same_team {
+        return Ok(None);
+    }
+    let doc = load_any(&stored.bytes, ctx.server_device).map_err(storage_error)?;
+    let server_heads = doc.get_heads();
+    let known = known_heads(&doc, heads);
+    if sorted(server_heads.clone()) == sorted(known.clone()) {
+        return Ok(None);
+    }
+    let changes = doc.save_after(&known);
+    if changes.is_empty() {
+        // The device holds everything the server has, and more it has yet to push.
+        return Ok(None);
+    }
+    Ok(Some(DocUpdate { id: id.to_string(), heads: server_heads, changes }))
+}
+
+/// The heads of `heads` that `doc` has: changes the device made and the server lacks
+/// say nothing about what the device is missing.
+fn known_heads(doc: &Automerge, heads: &[ChangeHash]) -> Vec<ChangeHash> {
+    heads.iter().copied().filter(|head| doc.get_change_by_hash(head).is_some()).collect()
+}
+
+fn sorted(mut heads: Vec<ChangeHash>) -> Vec<ChangeHash> {
+    heads.sort();
+    heads
 }
 
 /// Applies one pushed document to a fork of the stored one and checks it.
@@ -161,20 +304,19 @@ fn accept<S: SyncStorage>(
     ctx: &RoundContext,
     storage: &mut S,
 ) -> Result<Result<AcceptedDoc, Refusal>, RoundError> {
-    let stored = storage.load(&push.id).map_err(|err| RoundError::Storage(err.to_string()))?;
+    let stored = storage.load(&push.id).map_err(storage_error)?;
     if stored.as_ref().is_some_and(|stored| !stored.same_team) {
         return Ok(Err(Refusal::new(RefusalCode::Forbidden, format!("{} belongs to another team", push.id))));
     }
-    let is_new = stored.is_none();
-    let merged = match &stored {
-        Some(stored) => {
-            let base =
-                load_any(&stored.bytes, ctx.server_device).map_err(|err| RoundError::Storage(err.to_string()))?;
-            match fork_with(&base, &push.changes) {
-                Ok((fork, _)) => fork,
-                Err(err) => return Ok(Err(Refusal::new(RefusalCode::Malformed, format!("unreadable changes: {err}")))),
-            }
-        }
+    let base = match &stored {
+        Some(stored) => Some(load_any(&stored.bytes, ctx.server_device).map_err(storage_error)?),
+        None => None,
+    };
+    let merged = match &base {
+        Some(base) => match fork_with(base, &push.changes) {
+            Ok((fork, _)) => fork,
+            Err(err) => return Ok(Err(Refusal::new(RefusalCode::Malformed, format!("unreadable changes: {err}")))),
+        },
         None => match load_any(&push.changes, ctx.server_device) {
             Ok(doc) => doc,
             Err(LoadError::Decode(err)) if matches!(*err, automerge::AutomergeError::MissingDeps) => {
@@ -187,15 +329,78 @@ fn accept<S: SyncStorage>(
     if push.heads.iter().any(|head| merged.get_change_by_hash(head).is_none()) {
         return Ok(Err(missing_base()));
     }
-    check_and_number(&push.id, merged, is_new, ctx, storage)
+    let base_heads = base.as_ref().map(Automerge::get_heads).unwrap_or_default();
+    if let Err(refusal) = check_actors(&push.id, &merged, &base_heads, ctx) {
+        return Ok(Err(refusal));
+    }
+    check_and_number(&push.id, merged, base.as_ref(), ctx, storage)
 }
 
-fn assigned_only_by(doc: &automerge::Automerge, server: DeviceId) -> bool {
-    let server_actor = server.actor();
-    let Ok(Some((automerge::Value::Object(_), number))) = doc.get(automerge::ROOT, "number") else { return true };
-    doc.get_all(&number, "assigned").is_ok_and(|values| {
-        values.iter().all(|(_, id)| matches!(id, automerge::ObjId::Id(_, actor, _) if *actor == server_actor))
-    })
+/// Every change the server lacks is the device's own, or the server's own sealed
+/// number assignment coming back after a restore.
+fn check_actors(id: &str, merged: &Automerge, base_heads: &[ChangeHash], ctx: &RoundContext) -> Result<(), Refusal> {
+    let server_actor = ctx.server_device.actor();
+    for change in merged.get_changes(base_heads) {
+        let actor = change.actor_id();
+        if ctx.device.owns(actor) {
+            continue;
+        }
+        if *actor == server_actor {
+            if sealed_assignment(&change, id, &ctx.seal_key).is_some() {
+                continue;
+            }
+            return Err(Refusal::new(RefusalCode::ForgedField, "a change under the server's actor was not made by it"));
+        }
+        return Err(Refusal::new(
+            RefusalCode::ForeignActor,
+            format!("a change by actor {} is not this device's own", short_actor(actor)),
+        ));
+    }
+    Ok(())
+}
+
+fn short_actor(actor: &ActorId) -> String {
+    let hex = actor.to_hex_string();
+    hex.chars().take(16).collect()
+}
+
+/// The seal of a case number: an HMAC over the case id and the number under the
+/// server's secret, written as the commit message of the change that assigns it.
+pub fn seal(key: &[u8; 32], case_id: &str, number: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
+    mac.update(case_id.as_bytes());
+    mac.update(&[0]);
+    mac.update(number.as_bytes());
+    mac.finalize().into_bytes().iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// The number a server change assigns, if the change is exactly a sealed assignment:
+/// a put of `assigned` and one of `updated_at`, nothing else, with a valid seal.
+fn sealed_assignment(change: &automerge::Change, case_id: &str, key: &[u8; 32]) -> Option<String> {
+    use automerge::legacy::{Key, ObjectId, OpType};
+    let expanded = change.decode();
+    let mut number = None;
+    for op in &expanded.operations {
+        match (&op.obj, &op.key, &op.action, op.insert) {
+            (ObjectId::Id(_), Key::Map(key), OpType::Put(automerge::ScalarValue::Str(value)), false)
+                if key == "assigned" && number.is_none() =>
+            {
+                number = Some(value.to_string());
+            }
+            (ObjectId::Root, Key::Map(key), OpType::Put(automerge::ScalarValue::Timestamp(_)), false)
+                if key == "updated_at" => {}
+            _ => return None,
+        }
+    }
+    let number = number?;
+    let expected = seal(key, case_id, &number);
+    let given = change.message()?;
+    (given.len() == expected.len() && subtle_eq(given.as_bytes(), expected.as_bytes())).then_some(number)
+}
+
+/// Compares without stopping at the first difference, so timing tells nothing of the seal.
+fn subtle_eq(a: &[u8], b: &[u8]) -> bool {
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 fn missing_base() -> Refusal {
@@ -205,15 +410,16 @@ fn missing_base() -> Refusal {
     )
 }
 
-/// Schema and permission checks on the merged fork, then the server's own edits.
+/// Schema, permission and authorship checks on the merged fork, then the server's own edits.
 fn check_and_number<S: SyncStorage>(
     id: &str,
-    merged: automerge::Automerge,
-    is_new: bool,
+    merged: Automerge,
+    base: Option<&Automerge>,
     ctx: &RoundContext,
     storage: &mut S,
 ) -> Result<Result<AcceptedDoc, Refusal>, RoundError> {
     let schema_refusal = |err: &dyn std::fmt::Display| Refusal::new(RefusalCode::Schema, err.to_string());
+    let is_new = base.is_none();
     if is_duty_log(&merged) {
         let log = match DutyLogDoc::from_automerge(merged) {
             Ok(log) => log,
@@ -221,6 +427,12 @@ fn check_and_number<S: SyncStorage>(
         };
         if log.id() != id {
             return Ok(Err(Refusal::new(RefusalCode::Schema, format!("document is {}, not {id}", log.id()))));
+        }
+        if let Some(staff) = &ctx.staff {
+            let before = base.and_then(|base| DutyLogDoc::from_automerge(base.clone()).ok()).map(|doc| doc.read());
+            if let Err(refusal) = check_duty_authors(&log.read(), before.as_ref(), staff) {
+                return Ok(Err(refusal));
+            }
         }
         let doc = log.automerge();
         return Ok(Ok(AcceptedDoc {
@@ -246,14 +458,29 @@ fn check_and_number<S: SyncStorage>(
         return Ok(Err(Refusal::new(RefusalCode::ForgedField, "number.assigned is set by the server only")));
     }
     let case = case_doc.read();
-    if case.number.assigned.is_none() {
-        let number = storage.next_case_number(ctx.now).map_err(|err| RoundError::Storage(err.to_string()))?;
-        let server = StaffId::new("server").expect("a valid staff id");
-        let policy = CasePolicy::default();
-        let edit_ctx = EditContext { at: ctx.now, by: &server, policy: &policy };
-        case_doc
-            .apply(&edit_ctx, &CaseEdit::AssignNumber(number))
-            .map_err(|err| RoundError::Storage(err.to_string()))?;
+    if let Some(staff) = &ctx.staff {
+        let before = base.and_then(|base| CaseDoc::from_automerge(base.clone()).ok()).map(|doc| doc.read());
+        if let Err(refusal) = check_case_authors(&case, before.as_ref(), staff) {
+            return Ok(Err(refusal));
+        }
+    }
+    match &case.number.assigned {
+        Some(number) => {
+            // A number the server lost in a restore must never be drawn again.
+            if let Some((year, serial)) = parse_server_number(number) {
+                storage.reserve_case_serial(year, serial).map_err(storage_error)?;
+            }
+        }
+        None => {
+            let year = ctx.now.year_at_offset(ctx.utc_offset_minutes);
+            let serial = storage.next_case_serial(year).map_err(storage_error)?;
+            let number = format!("K{year}-{serial:06}");
+            let server = StaffId::new("server").expect("a valid staff id");
+            let policy = CasePolicy::default();
+            let edit_ctx = EditContext { at: ctx.now, by: &server, policy: &policy };
+            let sealed = seal(&ctx.seal_key, id, &number);
+            case_doc.apply_with_message(&edit_ctx, &CaseEdit::AssignNumber(number), &sealed).map_err(storage_error)?;
+        }
     }
     let doc = case_doc.automerge();
     Ok(Ok(AcceptedDoc {
@@ -265,8 +492,74 @@ fn check_and_number<S: SyncStorage>(
     }))
 }
 
+/// `K<year>-<serial>` as numbers.
+fn parse_server_number(number: &str) -> Option<(i32, u64)> {
+    let (year, serial) = number.strip_prefix('K')?.split_once('-')?;
+    Some((year.parse().ok()?, serial.parse().ok()?))
+}
+
+fn forged_author(what: &str, by: &StaffId, staff: &StaffId) -> Refusal {
+    Refusal::new(
+        RefusalCode::ForgedAuthor,
+        format!("{what} names {by} as its author, but this device is issued to {staff}"),
+    )
+}
+
+/// New timeline entries (and a new case's opener) must be the device's staff member's.
+fn check_case_authors(
+    case: &crate::case::Case,
+    before: Option<&crate::case::Case>,
+    staff: &StaffId,
+) -> Result<(), Refusal> {
+    if before.is_none() && case.created_by != *staff {
+        return Err(forged_author("the case", &case.created_by, staff));
+    }
+    let old: Vec<&String> =
+        before.map(|case| case.timeline.iter().map(|entry| &entry.id.0).collect()).unwrap_or_default();
+    check_entries(case.timeline.iter().map(|entry| (&entry.id.0, &entry.by)), &old, staff, "timeline entry")
+}
+
+/// New duty entries and handover items must be the device's staff member's.
+fn check_duty_authors(
+    log: &crate::duty_log::DutyLog,
+    before: Option<&crate::duty_log::DutyLog>,
+    staff: &StaffId,
+) -> Result<(), Refusal> {
+    let old: Vec<&String> = before.map(|log| log.entries.iter().map(|entry| &entry.id).collect()).unwrap_or_default();
+    check_entries(log.entries.iter().map(|entry| (&entry.id, &entry.by)), &old, staff, "duty entry")?;
+    for item in &log.handover {
+        let unchanged = before.is_some_and(|before| before.handover.contains(item));
+        if !unchanged && item.by != *staff {
+            return Err(forged_author(&format!("the handover of case {}", item.case), &item.by, staff));
+        }
+    }
+    Ok(())
+}
+
+fn check_entries<'a>(
+    entries: impl Iterator<Item = (&'a String, &'a StaffId)>,
+    old: &[&String],
+    staff: &StaffId,
+    what: &str,
+) -> Result<(), Refusal> {
+    for (id, by) in entries {
+        if by != staff && !old.contains(&id) {
+            return Err(forged_author(&format!("{what} {id}"), by, staff));
+        }
+    }
+    Ok(())
+}
+
+fn assigned_only_by(doc: &Automerge, server: DeviceId) -> bool {
+    let server_actor = server.actor();
+    let Ok(Some((automerge::Value::Object(_), number))) = doc.get(automerge::ROOT, "number") else { return true };
+    doc.get_all(&number, "assigned").is_ok_and(|values| {
+        values.iter().all(|(_, id)| matches!(id, automerge::ObjId::Id(_, actor, _) if *actor == server_actor))
+    })
+}
+
 /// Loads bytes as a raw automerge document written by `actor` from now on.
-fn load_any(bytes: &[u8], actor: DeviceId) -> Result<automerge::Automerge, LoadError> {
+fn load_any(bytes: &[u8], actor: DeviceId) -> Result<Automerge, LoadError> {
     let options = automerge::LoadOptions::new().text_encoding(crate::case::TEXT_ENCODING);
-    Ok(automerge::Automerge::load_with_options(bytes, options)?.with_actor(actor.actor()))
+    Ok(Automerge::load_with_options(bytes, options)?.with_actor(actor.actor()))
 }

@@ -2,11 +2,18 @@
 //!
 //! ```text
 //! frame   = "KEFU" version:u16be kind:u8 body
-//! Push    (kind 1) = cursor:u64 n:u32 { id:str heads:hashes changes:bytes }*n
-//! Reply   (kind 2) = cursor:u64 more:u8 n:u32 {id heads}*n  m:u32 {id code message}*m  k:u32 {id heads changes}*k
+//! Push    (kind 1) = store:16 round:u64 cursor n:u32 { id:str heads:hashes changes:bytes }*n
+//!                    h:u32 { id:str heads:hashes }*h
+//! Reply   (kind 2) = round:u64 cursor flags:u8 n:u32 {id heads}*n  m:u32 {id code message}*m
+//!                    k:u32 {id heads changes}*k
 //! Refuse  (kind 3) = code:str message:str
+//! cursor  = seq:u64 stamp:u64          flags = bit 0 more, bit 1 resync
 //! str, bytes = len:u32le data          hashes = n:u32le (32 bytes)*n
 //! ```
+//!
+//! Version 2 added what makes every round's state confirmed by the receiver: the store's
+//! install id, the `have` list (what the device durably holds), the cursor's stamp (so a
+//! cursor from a server's lost future is recognised) and the round tag a reply echoes.
 //!
 //! **Stability boundary**: phones update late. A frame of another version is
 //! refused with [`RefusalCode::ProtocolVersion`] and a message saying which side to
@@ -16,7 +23,7 @@
 use automerge::ChangeHash;
 
 /// The protocol version this build speaks.
-pub const PROTOCOL_VERSION: u16 = 1;
+pub const PROTOCOL_VERSION: u16 = 2;
 const MAGIC: &[u8; 4] = b"KEFU";
 
 /// One message between a device and the server.
@@ -31,12 +38,42 @@ pub enum Message {
 }
 
 /// A device's round: every document with unacknowledged local changes.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Push {
+    /// The device store's install id, made when the store was created: a new one means
+    /// a reinstalled app, which holds nothing the server may assume.
+    pub store: [u8; 16],
+    /// The device's tag for this round; the reply carries it back, so a session can tell
+    /// its answer from an unsolicited reply.
+    pub round: u64,
     /// The server's change sequence the device has caught up to.
-    pub cursor: u64,
+    pub cursor: Cursor,
     /// Changed documents.
     pub docs: Vec<DocPush>,
+    /// What the device durably holds of documents it received since it last said so, or
+    /// could not apply: the server records these heads as the device's and sends what
+    /// they lack.
+    pub have: Vec<DocHave>,
+}
+
+/// A position in a team's change sequence, with the stamp the server gave that position.
+/// A server restored from an older backup reuses sequence numbers; their stamps differ,
+/// so a cursor from the lost history is recognised instead of silently skipping changes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Cursor {
+    /// The sequence number (0: nothing seen yet).
+    pub seq: u64,
+    /// The server's random stamp for `seq` (0 for seq 0).
+    pub stamp: u64,
+}
+
+/// What a device holds of one document.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DocHave {
+    /// Document id.
+    pub id: String,
+    /// The device's heads (empty: it does not hold the document at all).
+    pub heads: Vec<ChangeHash>,
 }
 
 /// One document's local changes.
@@ -52,12 +89,18 @@ pub struct DocPush {
 }
 
 /// The server's answer to a push (or an unsolicited push of others' changes).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Reply {
+    /// The round this answers (the push's tag); 0 for an unsolicited reply.
+    pub round: u64,
     /// The server sequence the device is now caught up to.
-    pub cursor: u64,
+    pub cursor: Cursor,
     /// More updates are waiting: push again (with no documents) to get them.
     pub more: bool,
+    /// The device's cursor is not from this server's history (the server was restored
+    /// from an older backup): nothing of the push was looked at. The device must treat
+    /// every document as unacknowledged and start again from cursor 0.
+    pub resync: bool,
     /// Documents accepted, with the server's heads after merging.
     pub acks: Vec<DocAck>,
     /// Documents refused, with why. Nothing of them was stored.
@@ -139,6 +182,12 @@ pub enum RefusalCode {
     RateLimited,
     /// Too many connections for this token.
     TooManyConnections,
+    /// The same document twice in one push.
+    DuplicateDoc,
+    /// A change the server lacks was written by an actor that is not the pushing device's.
+    ForeignActor,
+    /// A timeline entry names an author other than the staff member the device is issued to.
+    ForgedAuthor,
     /// A server fault; try later.
     Internal,
     /// A code from a newer peer.
@@ -146,7 +195,7 @@ pub enum RefusalCode {
 }
 
 impl RefusalCode {
-    const TABLE: [(RefusalCode, &'static str); 13] = [
+    const TABLE: [(RefusalCode, &'static str); 16] = [
         (RefusalCode::ProtocolVersion, "protocol.version"),
         (RefusalCode::Malformed, "frame.malformed"),
         (RefusalCode::TooLarge, "frame.too_large"),
@@ -159,6 +208,9 @@ impl RefusalCode {
         (RefusalCode::MissingBase, "doc.missing_base"),
         (RefusalCode::RateLimited, "rate.limited"),
         (RefusalCode::TooManyConnections, "conn.too_many"),
+        (RefusalCode::DuplicateDoc, "round.duplicate_doc"),
+        (RefusalCode::ForeignActor, "doc.foreign_actor"),
+        (RefusalCode::ForgedAuthor, "doc.forged_author"),
         (RefusalCode::Internal, "server.internal"),
     ];
 
@@ -224,18 +276,26 @@ pub fn encode(message: &Message) -> Vec<u8> {
     match message {
         Message::Push(push) => {
             out.push(1);
-            out.extend_from_slice(&push.cursor.to_le_bytes());
+            out.extend_from_slice(&push.store);
+            out.extend_from_slice(&push.round.to_le_bytes());
+            put_cursor(&mut out, push.cursor);
             put_len(&mut out, push.docs.len());
             for doc in &push.docs {
                 put_bytes(&mut out, doc.id.as_bytes());
                 put_heads(&mut out, &doc.heads);
                 put_bytes(&mut out, &doc.changes);
             }
+            put_len(&mut out, push.have.len());
+            for have in &push.have {
+                put_bytes(&mut out, have.id.as_bytes());
+                put_heads(&mut out, &have.heads);
+            }
         }
         Message::Reply(reply) => {
             out.push(2);
-            out.extend_from_slice(&reply.cursor.to_le_bytes());
-            out.push(u8::from(reply.more));
+            out.extend_from_slice(&reply.round.to_le_bytes());
+            put_cursor(&mut out, reply.cursor);
+            out.push(u8::from(reply.more) | (u8::from(reply.resync) << 1));
             put_len(&mut out, reply.acks.len());
             for ack in &reply.acks {
                 put_bytes(&mut out, ack.id.as_bytes());
@@ -276,25 +336,29 @@ pub fn decode(bytes: &[u8], max_len: usize) -> Result<Message, DecodeError> {
     }
     let message = match input.array::<1>()?[0] {
         1 => {
-            let cursor = u64::from_le_bytes(input.array()?);
+            let store = input.array()?;
+            let round = u64::from_le_bytes(input.array()?);
+            let cursor = input.cursor()?;
             let docs = input.list(|input| {
                 Ok(DocPush { id: input.string()?, heads: input.heads()?, changes: input.bytes()?.to_vec() })
             })?;
-            Message::Push(Push { cursor, docs })
+            let have = input.list(|input| Ok(DocHave { id: input.string()?, heads: input.heads()? }))?;
+            Message::Push(Push { store, round, cursor, docs, have })
         }
         2 => {
-            let cursor = u64::from_le_bytes(input.array()?);
-            let more = match input.array::<1>()?[0] {
-                0 => false,
-                1 => true,
-                _ => return Err(DecodeError::Malformed("more flag")),
-            };
+            let round = u64::from_le_bytes(input.array()?);
+            let cursor = input.cursor()?;
+            let flags = input.array::<1>()?[0];
+            if flags > 0b11 {
+                return Err(DecodeError::Malformed("reply flags"));
+            }
+            let (more, resync) = (flags & 1 == 1, flags & 2 == 2);
             let acks = input.list(|input| Ok(DocAck { id: input.string()?, heads: input.heads()? }))?;
             let refusals = input.list(|input| Ok(DocRefusal { id: input.string()?, refusal: input.refusal()? }))?;
             let updates = input.list(|input| {
                 Ok(DocUpdate { id: input.string()?, heads: input.heads()?, changes: input.bytes()?.to_vec() })
             })?;
-            Message::Reply(Reply { cursor, more, acks, refusals, updates })
+            Message::Reply(Reply { round, cursor, more, resync, acks, refusals, updates })
         }
         3 => Message::Refuse(input.refusal()?),
         _ => return Err(DecodeError::Malformed("unknown message kind")),
@@ -307,6 +371,11 @@ pub fn decode(bytes: &[u8], max_len: usize) -> Result<Message, DecodeError> {
 
 fn put_len(out: &mut Vec<u8>, len: usize) {
     out.extend_from_slice(&u32::try_from(len).expect("frames stay far below 4 GiB").to_le_bytes());
+}
+
+fn put_cursor(out: &mut Vec<u8>, cursor: Cursor) {
+    out.extend_from_slice(&cursor.seq.to_le_bytes());
+    out.extend_from_slice(&cursor.stamp.to_le_bytes());
 }
 
 fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
@@ -364,6 +433,10 @@ impl<'a> Input<'a> {
         (0..n).map(|_| Ok(ChangeHash(self.array()?))).collect()
     }
 
+    fn cursor(&mut self) -> Result<Cursor, DecodeError> {
+        Ok(Cursor { seq: u64::from_le_bytes(self.array()?), stamp: u64::from_le_bytes(self.array()?) })
+    }
+
     fn refusal(&mut self) -> Result<Refusal, DecodeError> {
         Ok(Refusal { code: RefusalCode::from_code(&self.string()?), message: self.string()? })
     }
@@ -399,11 +472,11 @@ mod tests {
         assert_eq!(decode(&frame, 1 << 20), Err(DecodeError::Version(0)));
         assert_eq!(
             DecodeError::Version(0).refusal().message,
-            "this app speaks sync protocol 0, the server needs 1: update the app"
+            "this app speaks sync protocol 0, the server needs 2: update the app"
         );
         assert_eq!(decode(b"HTTP/1.1", 1 << 20), Err(DecodeError::BadMagic));
         assert_eq!(decode(&[0; 100], 10), Err(DecodeError::TooLarge { len: 100, max: 10 }));
-        let mut push = encode(&Message::Push(Push { cursor: 1, docs: vec![] }));
+        let mut push = encode(&Message::Push(Push::default()));
         push.push(0);
         assert_eq!(decode(&push, 1 << 20), Err(DecodeError::Malformed("trailing bytes")));
         assert_eq!(RefusalCode::from_code("doc.schema"), RefusalCode::Schema);
@@ -414,19 +487,34 @@ mod tests {
         let heads = proptest::collection::vec(any::<u8>().prop_map(hash), 0..3);
         let bytes = proptest::collection::vec(any::<u8>(), 0..40);
         let id = "[a-z0-9:-]{0,20}";
-        let push = (any::<u64>(), proptest::collection::vec((id, heads.clone(), bytes.clone()), 0..4)).prop_map(
-            |(cursor, docs)| {
+        let cursor = (any::<u64>(), any::<u64>()).prop_map(|(seq, stamp)| Cursor { seq, stamp });
+        let push = (
+            any::<[u8; 16]>(),
+            any::<u64>(),
+            cursor.clone(),
+            proptest::collection::vec((id, heads.clone(), bytes.clone()), 0..4),
+            proptest::collection::vec((id, heads.clone()), 0..3),
+        )
+            .prop_map(|(store, round, cursor, docs, have)| {
                 Message::Push(Push {
+                    store,
+                    round,
                     cursor,
                     docs: docs.into_iter().map(|(id, heads, changes)| DocPush { id, heads, changes }).collect(),
+                    have: have.into_iter().map(|(id, heads)| DocHave { id, heads }).collect(),
                 })
-            },
-        );
-        let reply = (any::<u64>(), any::<bool>(), proptest::collection::vec((id, heads, bytes), 0..4), "[ -~]{0,30}")
-            .prop_map(|(cursor, more, docs, message)| {
+            });
+        let reply = (
+            (any::<u64>(), cursor, any::<bool>(), any::<bool>()),
+            proptest::collection::vec((id, heads, bytes), 0..4),
+            "[ -~]{0,30}",
+        )
+            .prop_map(|((round, cursor, more, resync), docs, message)| {
                 Message::Reply(Reply {
+                    round,
                     cursor,
                     more,
+                    resync,
                     acks: docs.iter().map(|(id, heads, _)| DocAck { id: id.clone(), heads: heads.clone() }).collect(),
                     refusals: docs
                         .iter()
@@ -450,7 +538,7 @@ mod tests {
         #[test]
         fn decoding_arbitrary_bytes_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
             let _ = decode(&bytes, 1 << 20);
-            let mut framed = b"KEFU\x00\x01".to_vec();
+            let mut framed = b"KEFU\x00\x02".to_vec();
             framed.extend_from_slice(&bytes);
             let _ = decode(&framed, 1 << 20);
         }

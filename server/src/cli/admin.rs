@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use anyhow::bail;
 use clap::{Args, Subcommand, ValueEnum};
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
-use kefu_core::ids::{DeviceId, Timestamp};
+use kefu_core::ids::{DeviceId, StaffId, Timestamp};
 
 use super::serve::open_storage;
 use crate::auth::{Role, mint_token};
@@ -86,6 +86,10 @@ pub enum DeviceCommand {
         /// A label to recognise the device by, e.g. "li.wei phone".
         #[arg(long, default_value = "")]
         label: String,
+        /// The staff member the device is issued to, e.g. "li.wei": every timeline or duty entry
+        /// it pushes must name them. Leave out for a shared desk terminal.
+        #[arg(long)]
+        staff: Option<String>,
     },
     /// Revoke a device's token; its sessions are cut and its next request refused.
     Revoke {
@@ -111,8 +115,8 @@ pub fn run(args: AdminArgs) -> anyhow::Result<ExitCode> {
             let team = storage.create_team(&name, now)?;
             println!("created team {:?} (id {})", team.name, team.id);
         }
-        AdminCommand::Device(DeviceCommand::Issue { team, role, label }) => {
-            let token = issue(&storage, &team, role.into(), &label, now)?;
+        AdminCommand::Device(DeviceCommand::Issue { team, role, label, staff }) => {
+            let token = issue(&storage, &team, role.into(), &label, staff.as_deref(), now)?;
             eprintln!(
                 "issued a {} token for team {team:?}; it is shown once, store it on the device now:",
                 Role::from(role).code()
@@ -144,17 +148,42 @@ pub fn run(args: AdminArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Issues a token for a new device of `team`; returns the token (the only time it exists).
-pub fn issue(storage: &dyn Storage, team: &str, role: Role, label: &str, now: Timestamp) -> anyhow::Result<String> {
+/// Issues a token for a new device of `team`, issued to `staff` if given; returns the token (the
+/// only time it exists).
+///
+/// The device id's first two bytes are the tag in the provisional numbers its phone mints
+/// (`P<tag>-<n>`), and customers are told those numbers: the id is drawn until its tag is one
+/// no other device of the team has.
+pub fn issue(
+    storage: &dyn Storage,
+    team: &str,
+    role: Role,
+    label: &str,
+    staff: Option<&str>,
+    now: Timestamp,
+) -> anyhow::Result<String> {
     let Some(team) = storage.team_by_name(team)? else {
         bail!("no team {team:?}; create it with: kefu admin team create {team}")
     };
     if label.chars().count() > 64 || label.chars().any(char::is_control) {
         bail!("label {label:?} must be at most 64 characters without control characters");
     }
-    let device = DeviceId::random();
+    if let Some(staff) = staff
+        && StaffId::new(staff).is_err()
+    {
+        bail!("staff id {staff:?} must be 1 to 64 characters without control characters");
+    }
+    let taken: Vec<String> = storage.devices_of_team(team.id)?.iter().map(|device| device.id.short_tag()).collect();
+    if taken.len() >= 1 << 16 {
+        bail!("team {:?} has used every one of the 65,536 device tags", team.name);
+    }
+    let device = std::iter::repeat_with(DeviceId::random)
+        .find(|device| !taken.contains(&device.short_tag()))
+        .expect("a free tag exists, so a random draw finds it");
     let minted = mint_token(device);
-    storage.insert_device(&NewDevice::new(device, team.id, role, label, &minted, now))?;
+    let mut record = NewDevice::new(device, team.id, role, label, &minted, now);
+    record.staff = staff.map(str::to_string);
+    storage.insert_device(&record)?;
     Ok(minted.token)
 }
 

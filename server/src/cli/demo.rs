@@ -81,13 +81,15 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
 
     let mut devices = Vec::new();
     for (name, staff) in [("office desk", "desk.li"), ("phone A", "repair.zhang"), ("phone B", "repair.wang")] {
-        let token = super::admin::issue(storage.as_ref(), "demo", Role::Staff, name, now)?;
-        let store = CaseStore::open(&dir.join(name.replace(' ', "-")), StoreConfig::default())?;
+        let token = super::admin::issue(storage.as_ref(), "demo", Role::Staff, name, Some(staff), now)?;
+        let mut store = CaseStore::open(&dir.join(name.replace(' ', "-")), StoreConfig::default())?;
+        let config = ClientConfig::new(&url, token);
+        kefu_client::bind(&mut store, &config)?;
         devices.push(Device {
             name,
             staff: StaffId::new(staff)?,
             store: Arc::new(Mutex::new(store)),
-            client: SyncClient::new(ClientConfig::new(&url, token))?,
+            client: SyncClient::new(config)?,
         });
     }
     let t0 = Timestamp::now();

@@ -34,7 +34,8 @@ async fn serve(config: ServerConfig) -> anyhow::Result<()> {
     let storage = Arc::new(open_storage(&config.db)?);
     let seeded = if config.sample {
         let storage = Arc::clone(&storage);
-        tokio::task::spawn_blocking(move || sample::seed_if_new(storage.as_ref())).await??
+        let offset_minutes = config.report_offset.local_minus_utc() / 60;
+        tokio::task::spawn_blocking(move || sample::seed_if_new(storage.as_ref(), offset_minutes)).await??
     } else {
         None
     };

@@ -10,6 +10,7 @@ use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use kefu_core::sync::session::SessionHeads;
 use kefu_core::sync::{Message, Refusal, RefusalCode, encode};
 use tracing::Instrument;
 
@@ -66,7 +67,8 @@ pub async fn post(State(state): State<AppState>, request: Request) -> Response {
             return refuse(&state, Refusal::new(RefusalCode::TooLarge, format!("request body exceeds {limit} bytes")));
         }
     };
-    let result = run_round(&state, &principal, &body, "http", None).await;
+    // One round per request: nothing was delivered before it.
+    let result = run_round(&state, &principal, &body, "http", None, &mut SessionHeads::default()).await;
     let status = match &result {
         RoundResult::Reply(_) => StatusCode::OK,
         RoundResult::Refused(refusal) => status_of(refusal.code),

@@ -14,6 +14,7 @@ use kefu_core::case::{CaseKind, Status};
 use kefu_core::ids::{DeviceId, Timestamp};
 use kefu_core::sync::Push;
 use kefu_core::sync::server::{RoundContext, RoundError};
+use kefu_core::sync::session::SessionHeads;
 pub use sqlite::SqliteStorage;
 
 use crate::auth::{MintedToken, Role};
@@ -70,6 +71,8 @@ pub struct DeviceRecord {
     pub created_at: Timestamp,
     /// When revoked, if it was.
     pub revoked_at: Option<Timestamp>,
+    /// The staff member the device is issued to: every entry it pushes must name them.
+    pub staff: Option<String>,
 }
 
 /// A device to insert.
@@ -89,12 +92,15 @@ pub struct NewDevice {
     pub token_hash: [u8; 32],
     /// Issue time.
     pub created_at: Timestamp,
+    /// The staff member the device is issued to, if it is one person's.
+    pub staff: Option<String>,
 }
 
 impl NewDevice {
     /// A device row for a freshly minted token.
     pub fn new(id: DeviceId, team_id: i64, role: Role, label: &str, token: &MintedToken, now: Timestamp) -> Self {
         NewDevice {
+            staff: None,
             id,
             team_id,
             role,
@@ -174,6 +180,8 @@ pub trait Storage: Send + Sync + 'static {
     /// The server's own automerge actor (for the edits it makes, such as case numbers); made
     /// once when the database is created.
     fn server_device(&self) -> DeviceId;
+    /// The secret that seals the case numbers the server assigns (`kefu_core::sync::server::seal`).
+    fn seal_key(&self) -> [u8; 32];
     /// Creates a team; a taken name is [`StorageError::Conflict`].
     fn create_team(&self, name: &str, now: Timestamp) -> Result<TeamRecord, StorageError>;
     /// A team by name.
@@ -191,13 +199,16 @@ pub trait Storage: Send + Sync + 'static {
     /// Devices revoked at or after `since`, with the time.
     fn revoked_since(&self, since: Timestamp) -> Result<Vec<(DeviceId, Timestamp)>, StorageError>;
     /// Runs one sync round for `device` of `team_id` in one transaction: the core's rules decide,
-    /// everything accepted is committed (fsync'd) before this returns the reply.
+    /// everything accepted is committed (fsync'd) before this returns the reply. `session` is what
+    /// the device's live session has delivered so far (empty for a single HTTP round); the reply
+    /// is added to it once committed.
     fn sync_round(
         &self,
         team_id: i64,
         device: DeviceId,
         push: &Push,
         ctx: &RoundContext,
+        session: &mut SessionHeads,
     ) -> Result<RoundOutcome, RoundError>;
     /// The team's case index, filtered.
     fn list_cases(&self, team_id: i64, query: &CaseQuery) -> Result<Vec<CaseRow>, StorageError>;

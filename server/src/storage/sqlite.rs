@@ -14,18 +14,21 @@ use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
 use automerge::ChangeHash;
-use chrono::Datelike;
 use kefu_core::case::Case;
 use kefu_core::ids::{CaseId, DeviceId, Timestamp};
 use kefu_core::sync::Push;
-use kefu_core::sync::server::{AcceptedDoc, RoundContext, RoundError, StoredDoc, SyncStorage, handle_push};
+use kefu_core::sync::server::{
+    AcceptedDoc, DeviceStore, RoundContext, RoundError, StoredDoc, SyncStorage, handle_push,
+};
+use kefu_core::sync::session::SessionHeads;
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
 use super::{CaseQuery, CaseRow, DeviceRecord, NewDevice, RoundOutcome, Storage, StorageError, TeamRecord};
 use crate::auth::Role;
 
 /// Migrations in order; `user_version` is the number applied.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] =
+    &[include_str!("migrations/0001_init.sql"), include_str!("migrations/0002_confirmed_sync.sql")];
 
 /// The SQLite storage.
 #[derive(Debug)]
@@ -34,6 +37,7 @@ pub struct SqliteStorage {
     // `None` for in-memory databases, where a second connection would see another database.
     reader: Option<Mutex<Connection>>,
     server_device: DeviceId,
+    seal_key: [u8; 32],
 }
 
 impl SqliteStorage {
@@ -46,10 +50,10 @@ impl SqliteStorage {
         let mut writer = Connection::open(path)?;
         configure(&writer)?;
         migrate(&mut writer)?;
-        let server_device = server_device(&writer)?;
+        let (server_device, seal_key) = server_identity(&writer)?;
         let reader = Connection::open(path)?;
         configure(&reader)?;
-        Ok(SqliteStorage { writer: Mutex::new(writer), reader: Some(Mutex::new(reader)), server_device })
+        Ok(SqliteStorage { writer: Mutex::new(writer), reader: Some(Mutex::new(reader)), server_device, seal_key })
     }
 
     /// A fresh in-memory database (tests).
@@ -58,8 +62,8 @@ impl SqliteStorage {
         let mut writer = Connection::open_in_memory()?;
         configure(&writer)?;
         migrate(&mut writer)?;
-        let server_device = server_device(&writer)?;
-        Ok(SqliteStorage { writer: Mutex::new(writer), reader: None, server_device })
+        let (server_device, seal_key) = server_identity(&writer)?;
+        Ok(SqliteStorage { writer: Mutex::new(writer), reader: None, server_device, seal_key })
     }
 
     fn writer(&self) -> MutexGuard<'_, Connection> {
@@ -104,17 +108,36 @@ fn migrate(conn: &mut Connection) -> Result<(), StorageError> {
     Ok(())
 }
 
-fn server_device(conn: &Connection) -> Result<DeviceId, StorageError> {
-    let stored: Option<String> =
-        conn.query_row("SELECT value FROM meta WHERE key = 'server_device'", [], |row| row.get(0)).optional()?;
-    match stored {
-        Some(text) => text.parse().map_err(|_| StorageError::Corrupt("server device id".into())),
+/// The server's actor and the key that seals its case numbers, made once with the database.
+/// Both live in the database, so a restored backup keeps them and its seals still verify.
+fn server_identity(conn: &Connection) -> Result<(DeviceId, [u8; 32]), StorageError> {
+    let meta = |key: &str| -> Result<Option<String>, StorageError> {
+        Ok(conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |row| row.get(0)).optional()?)
+    };
+    let device = match meta("server_device")? {
+        Some(text) => text.parse().map_err(|_| StorageError::Corrupt("server device id".into()))?,
         None => {
             let device = DeviceId::random();
             conn.execute("INSERT INTO meta (key, value) VALUES ('server_device', ?1)", [device.to_string()])?;
-            Ok(device)
+            device
         }
-    }
+    };
+    let key = match meta("seal_key")? {
+        Some(text) => {
+            let bytes: Vec<u8> = (0..text.len())
+                .step_by(2)
+                .filter_map(|at| text.get(at..at + 2).and_then(|pair| u8::from_str_radix(pair, 16).ok()))
+                .collect();
+            bytes.try_into().map_err(|_| StorageError::Corrupt("seal key".into()))?
+        }
+        None => {
+            let key: [u8; 32] = rand::random();
+            let hex: String = key.iter().map(|byte| format!("{byte:02x}")).collect();
+            conn.execute("INSERT INTO meta (key, value) VALUES ('seal_key', ?1)", [hex])?;
+            key
+        }
+    };
+    Ok((device, key))
 }
 
 fn encode_heads(heads: &[ChangeHash]) -> Vec<u8> {
@@ -129,7 +152,7 @@ fn decode_heads(bytes: &[u8]) -> Result<Vec<ChangeHash>, StorageError> {
 }
 
 const DEVICE_COLUMNS: &str =
-    "d.id, d.team_id, t.name, d.role, d.label, d.token_salt, d.token_hash, d.created_at, d.revoked_at";
+    "d.id, d.team_id, t.name, d.role, d.label, d.token_salt, d.token_hash, d.created_at, d.revoked_at, d.staff";
 
 fn device_row(row: &Row<'_>) -> rusqlite::Result<(String, DeviceRecordParts)> {
     Ok((
@@ -143,6 +166,7 @@ fn device_row(row: &Row<'_>) -> rusqlite::Result<(String, DeviceRecordParts)> {
             token_hash: row.get(6)?,
             created_at: row.get(7)?,
             revoked_at: row.get(8)?,
+            staff: row.get(9)?,
         },
     ))
 }
@@ -156,6 +180,7 @@ struct DeviceRecordParts {
     token_hash: Vec<u8>,
     created_at: i64,
     revoked_at: Option<i64>,
+    staff: Option<String>,
 }
 
 fn device_record((id, parts): (String, DeviceRecordParts)) -> Result<DeviceRecord, StorageError> {
@@ -169,12 +194,17 @@ fn device_record((id, parts): (String, DeviceRecordParts)) -> Result<DeviceRecor
         token_hash: parts.token_hash,
         created_at: Timestamp(parts.created_at),
         revoked_at: parts.revoked_at.map(Timestamp),
+        staff: parts.staff,
     })
 }
 
 impl Storage for SqliteStorage {
     fn server_device(&self) -> DeviceId {
         self.server_device
+    }
+
+    fn seal_key(&self) -> [u8; 32] {
+        self.seal_key
     }
 
     fn create_team(&self, name: &str, now: Timestamp) -> Result<TeamRecord, StorageError> {
@@ -204,8 +234,8 @@ impl Storage for SqliteStorage {
 
     fn insert_device(&self, device: &NewDevice) -> Result<(), StorageError> {
         self.writer().execute(
-            "INSERT INTO devices (id, team_id, role, label, token_salt, token_hash, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO devices (id, team_id, role, label, token_salt, token_hash, created_at, staff)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             params![
                 device.id.to_string(),
                 device.team_id,
@@ -213,7 +243,8 @@ impl Storage for SqliteStorage {
                 device.label,
                 device.token_salt.as_slice(),
                 device.token_hash.as_slice(),
-                device.created_at.0
+                device.created_at.0,
+                device.staff
             ],
         )?;
         Ok(())
@@ -265,16 +296,18 @@ impl Storage for SqliteStorage {
         device: DeviceId,
         push: &Push,
         ctx: &RoundContext,
+        session: &mut SessionHeads,
     ) -> Result<RoundOutcome, RoundError> {
         let storage_error = |err: rusqlite::Error| RoundError::Storage(StorageError::from(err).to_string());
         let mut conn = self.writer();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(storage_error)?;
         let mut round = RoundTx { tx: &tx, team_id, device: device.to_string(), stored_any: false };
-        let reply = handle_push(push, ctx, &mut round)?;
+        let reply = handle_push(push, ctx, &mut session.over(&mut round))?;
         let stored_any = round.stored_any;
         // DESIGN.md decision 6: the reply (with its acks) is returned only after this commit,
         // which fsyncs the WAL; dropping the transaction on any error above rolls everything back.
         tx.commit().map_err(storage_error)?;
+        session.record(&reply);
         Ok(RoundOutcome { reply, stored_any })
     }
 
@@ -393,8 +426,7 @@ impl SyncStorage for RoundTx<'_> {
         Ok(None)
     }
 
-    fn next_case_number(&mut self, now: Timestamp) -> Result<String, StorageError> {
-        let year = now.to_utc().year();
+    fn next_case_serial(&mut self, year: i32) -> Result<u64, StorageError> {
         let serial: i64 = self
             .tx
             .prepare_cached(
@@ -402,16 +434,31 @@ impl SyncStorage for RoundTx<'_> {
                  ON CONFLICT (team_id, year) DO UPDATE SET next = next + 1 RETURNING next - 1",
             )?
             .query_row(params![self.team_id, year], |row| row.get(0))?;
-        Ok(format!("K{year}-{serial:06}"))
+        Ok(serial as u64)
     }
 
-    fn commit(&mut self, docs: &[AcceptedDoc], device_heads: &[(String, Vec<ChangeHash>)]) -> Result<(), StorageError> {
+    fn reserve_case_serial(&mut self, year: i32, serial: u64) -> Result<(), StorageError> {
+        let after = i64::try_from(serial).unwrap_or(i64::MAX - 1) + 1;
+        self.tx
+            .prepare_cached(
+                "INSERT INTO case_counters (team_id, year, next) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (team_id, year) DO UPDATE SET next = MAX(next, ?3)",
+            )?
+            .execute(params![self.team_id, year, after])?;
+        Ok(())
+    }
+
+    fn commit(&mut self, docs: &[AcceptedDoc]) -> Result<(), StorageError> {
         let now = Timestamp::now();
         for doc in docs {
             let seq: i64 = self
                 .tx
                 .prepare_cached("UPDATE teams SET seq = seq + 1 WHERE id = ?1 RETURNING seq")?
                 .query_row([self.team_id], |row| row.get(0))?;
+            let stamp = rand::random::<i64>() & i64::MAX | 1;
+            self.tx
+                .prepare_cached("INSERT OR REPLACE INTO seq_stamps (team_id, seq, stamp) VALUES (?1, ?2, ?3)")?
+                .execute(params![self.team_id, seq, stamp])?;
             self.tx
                 .prepare_cached(
                     "INSERT INTO docs (team_id, id, bytes, seq, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
@@ -422,14 +469,6 @@ impl SyncStorage for RoundTx<'_> {
                 write_case_index(self.tx, self.team_id, case)?;
             }
             self.stored_any = true;
-        }
-        for (doc_id, heads) in device_heads {
-            self.tx
-                .prepare_cached(
-                    "INSERT INTO device_doc_heads (device_id, doc_id, heads) VALUES (?1, ?2, ?3)
-                     ON CONFLICT (device_id, doc_id) DO UPDATE SET heads = ?3",
-                )?
-                .execute(params![self.device, doc_id, encode_heads(heads)])?;
         }
         Ok(())
     }
@@ -447,6 +486,48 @@ impl SyncStorage for RoundTx<'_> {
         Ok(rows)
     }
 
+    fn stamp(&mut self, seq: u64) -> Result<Option<u64>, StorageError> {
+        let Ok(seq) = i64::try_from(seq) else { return Ok(None) };
+        let stamp: Option<i64> = self
+            .tx
+            .prepare_cached("SELECT stamp FROM seq_stamps WHERE team_id = ?1 AND seq = ?2")?
+            .query_row(params![self.team_id, seq], |row| row.get(0))
+            .optional()?;
+        Ok(stamp.map(|stamp| stamp as u64))
+    }
+
+    fn device_store(&mut self) -> Result<Option<DeviceStore>, StorageError> {
+        let row: Option<(Vec<u8>, i64)> = self
+            .tx
+            .prepare_cached("SELECT store_id, confirmed FROM device_stores WHERE device_id = ?1")?
+            .query_row([&self.device], |row| Ok((row.get(0)?, row.get(1)?)))
+            .optional()?;
+        row.map(|(store, confirmed)| {
+            Ok(DeviceStore {
+                store: store.try_into().map_err(|_| StorageError::Corrupt("device store id".into()))?,
+                confirmed: confirmed as u64,
+            })
+        })
+        .transpose()
+    }
+
+    fn set_device_store(&mut self, store: DeviceStore, forget_heads: bool) -> Result<(), StorageError> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO device_stores (device_id, store_id, confirmed) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (device_id) DO UPDATE SET store_id = ?2, confirmed = ?3",
+            )?
+            .execute(params![
+                self.device,
+                store.store.as_slice(),
+                i64::try_from(store.confirmed).unwrap_or(i64::MAX)
+            ])?;
+        if forget_heads {
+            self.tx.prepare_cached("DELETE FROM device_doc_heads WHERE device_id = ?1")?.execute([&self.device])?;
+        }
+        Ok(())
+    }
+
     fn device_heads(&mut self, id: &str) -> Result<Option<Vec<ChangeHash>>, StorageError> {
         let bytes: Option<Vec<u8>> = self
             .tx
@@ -454,6 +535,18 @@ impl SyncStorage for RoundTx<'_> {
             .query_row(params![self.device, id], |row| row.get(0))
             .optional()?;
         bytes.as_deref().map(decode_heads).transpose()
+    }
+
+    fn set_device_heads(&mut self, heads: &[(String, Vec<ChangeHash>)]) -> Result<(), StorageError> {
+        for (doc_id, doc_heads) in heads {
+            self.tx
+                .prepare_cached(
+                    "INSERT INTO device_doc_heads (device_id, doc_id, heads) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (device_id, doc_id) DO UPDATE SET heads = ?3",
+                )?
+                .execute(params![self.device, doc_id, encode_heads(doc_heads)])?;
+        }
+        Ok(())
     }
 }
 

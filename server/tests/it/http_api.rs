@@ -106,7 +106,7 @@ fn sigterm_closes_sessions_and_a_restart_keeps_the_sample() {
     let (_, staff) = sample_tokens(&first);
     // A live session at shutdown: it is told the server is going away, and the process exits 0.
     let mut live = Live::connect(&first, &staff).unwrap();
-    live.send(&Push { cursor: 0, docs: vec![] });
+    live.send(&Push::default());
     assert_eq!(live.recv_reply().updates.len(), 6, "the sample cases reach a staff device");
     let status = first.terminate();
     assert!(status.success(), "exit status {status:?}");

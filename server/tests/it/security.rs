@@ -14,7 +14,7 @@ use kefu_core::sync::{DocPush, Message, Push, RefusalCode, encode};
 use crate::support::{Device, Live, Server, get_json, issue, post_frame, staff, team_with_tokens};
 
 fn empty_push() -> Vec<u8> {
-    encode(&Message::Push(Push { cursor: 0, docs: vec![] }))
+    encode(&Message::Push(Push::default()))
 }
 
 fn refusal_of(server: &Server, token: Option<&str>, body: &[u8]) -> (u16, RefusalCode, String) {
@@ -25,8 +25,9 @@ fn refusal_of(server: &Server, token: Option<&str>, body: &[u8]) -> (u16, Refusa
 }
 
 /// A valid new case document, as raw automerge, for tampering.
-fn case_doc() -> CaseDoc {
-    let device = DeviceId::random();
+/// A case written under `token`'s device, as its phone would write it.
+fn case_doc(token: &str) -> CaseDoc {
+    let device = DeviceId::of_token(token).expect("a kefu token").install([1; 8]);
     let policy = CasePolicy::default();
     let by = staff();
     let ctx = EditContext { at: Timestamp::now(), by: &by, policy: &policy };
@@ -44,8 +45,8 @@ fn case_doc() -> CaseDoc {
 
 fn push_of(id: &str, doc: &automerge::Automerge) -> Vec<u8> {
     encode(&Message::Push(Push {
-        cursor: 0,
         docs: vec![DocPush { id: id.to_string(), heads: doc.get_heads(), changes: doc.save() }],
+        ..Push::default()
     }))
 }
 
@@ -72,7 +73,7 @@ fn tokens_are_checked_on_every_round() {
 
     // Revocation cuts an open WebSocket at once and refuses the next HTTP round.
     let mut live = Live::connect(&server, &tokens[0]).unwrap();
-    live.send(&Push { cursor: 0, docs: vec![] });
+    live.send(&Push::default());
     live.recv_reply();
     let listing = crate::support::admin_ok(&db, &["device", "list", "--team", "north"]);
     let device_id = crate::support::listed_device_ids(&listing).pop().unwrap();
@@ -112,7 +113,7 @@ fn bad_documents_are_refused_whole_and_nothing_is_stored() {
     assert_eq!(n_cases(&server, &south[1]), 0);
 
     // A device sets the server-assigned number itself.
-    let forged = case_doc();
+    let forged = case_doc(&north[0]);
     let mut raw = forged.automerge().clone();
     raw.transact(|tx| {
         let (_, number) = tx.get(ROOT, "number")?.expect("number map");
@@ -125,7 +126,7 @@ fn bad_documents_are_refused_whole_and_nothing_is_stored() {
     assert_eq!(reply.refusals[0].refusal.code, RefusalCode::ForgedField, "{reply:?}");
 
     // A schema-breaking change: a kind that does not exist.
-    let broken = case_doc();
+    let broken = case_doc(&north[0]);
     let mut raw = broken.automerge().clone();
     raw.transact(|tx| tx.put(ROOT, "kind", "banana")).unwrap();
     let Message::Reply(reply) = post_frame(&server, Some(&north[0]), &push_of(&broken.id().to_string(), &raw)).1 else {
@@ -136,8 +137,8 @@ fn bad_documents_are_refused_whole_and_nothing_is_stored() {
 
     // Bytes that are not automerge at all.
     let garbage = encode(&Message::Push(Push {
-        cursor: 0,
         docs: vec![DocPush { id: CaseId::random().to_string(), heads: vec![], changes: b"not automerge".to_vec() }],
+        ..Push::default()
     }));
     let Message::Reply(reply) = post_frame(&server, Some(&north[0]), &garbage).1 else { panic!("expected a reply") };
     assert_eq!(reply.refusals[0].refusal.code, RefusalCode::Malformed);
@@ -174,12 +175,12 @@ fn frames_and_limits_each_get_their_own_code() {
     old[4..6].copy_from_slice(&0u16.to_be_bytes());
     let (status, code, message) = refusal_of(&server, token, &old);
     assert_eq!((status, code), (426, RefusalCode::ProtocolVersion));
-    assert_eq!(message, "this app speaks sync protocol 0, the server needs 1: update the app");
+    assert_eq!(message, "this app speaks sync protocol 0, the server needs 2: update the app");
     assert_eq!(refusal_of(&server, token, &vec![0u8; 5000]).0, 413);
     assert_eq!(refusal_of(&server, token, &vec![0u8; 5000]).1, RefusalCode::TooLarge);
     let three = Push {
-        cursor: 0,
         docs: (0..3).map(|idx| DocPush { id: format!("doc-{idx}"), heads: vec![], changes: vec![] }).collect(),
+        ..Push::default()
     };
     let (status, code, _) = refusal_of(&server, token, &encode(&Message::Push(three)));
     assert_eq!((status, code), (413, RefusalCode::TooManyDocs));

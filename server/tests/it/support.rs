@@ -244,7 +244,11 @@ impl Device {
     /// A new device with an empty store.
     pub fn new(token: &str) -> Device {
         let dir = tempfile::tempdir().expect("temp dir");
-        let store = CaseStore::open(dir.path(), StoreConfig::default()).expect("store opens");
+        let mut store = CaseStore::open(dir.path(), StoreConfig::default()).expect("store opens");
+        // Edits are accepted only under the token's device (see CaseStore::bind_device).
+        if let Some(device) = kefu_core::ids::DeviceId::of_token(token) {
+            store.bind_device(device).expect("store binds");
+        }
         Device { store, token: token.to_string(), _dir: dir }
     }
 

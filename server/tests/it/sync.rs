@@ -89,7 +89,7 @@ fn a_live_session_receives_other_devices_changes() {
     assert!(pushed.acks.is_empty() && pushed.refusals.is_empty());
     let ids: Vec<&str> = pushed.updates.iter().map(|update| update.id.as_str()).collect();
     assert_eq!(ids, [case.to_string().as_str()]);
-    let empty = Push { cursor: watcher.store.server_cursor().unwrap(), docs: vec![] };
+    let empty = Push { cursor: watcher.store.server_cursor().unwrap(), ..Push::default() };
     watcher.store.apply_reply(&empty, &pushed).unwrap();
     assert_eq!(watcher.snapshot(), writer.snapshot());
     assert!(watcher.snapshot()[0].2.as_deref().is_some_and(is_server_number));
@@ -137,6 +137,9 @@ fn an_incremental_round_costs_what_changed_not_what_exists() {
         writer.sync(&server).unwrap();
         reader.sync(&server).unwrap();
         assert_eq!(reader.snapshot().len(), target);
+        // Each confirms what its last round delivered (a one-off report per document received).
+        writer.sync(&server).unwrap();
+        reader.sync(&server).unwrap();
         // One note on one case: the writer's round and the reader's round.
         let case = writer.snapshot()[target / 2].0.parse().unwrap();
         let note = CaseEdit::AddNote(format!("one change among {target}"));
