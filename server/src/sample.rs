@@ -76,6 +76,7 @@ pub fn seed_if_new(storage: &dyn Storage, utc_offset_minutes: i32) -> anyhow::Re
     };
     let ctx = RoundContext {
         server_device: storage.server_device(),
+        server_nonce: rand::random(),
         seal_key: storage.seal_key(),
         device: writer,
         staff: None,

@@ -127,6 +127,7 @@ async fn execute(
         };
         let ctx = RoundContext {
             server_device: storage.server_device(),
+            server_nonce: rand::random(),
             seal_key: storage.seal_key(),
             device: principal_for_task.device,
             staff: record.staff.as_deref().and_then(|staff| StaffId::new(staff).ok()),

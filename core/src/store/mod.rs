@@ -33,6 +33,12 @@ pub use sync_state::SyncOutcome;
 
 /// The on-disk format version; a store written by a newer build is refused.
 pub const STORE_FORMAT: i64 = 2;
+
+/// Sync state format 2 adds to `meta`: the cursor's stamp, the highest acknowledged
+/// position (`mark`), the count of pushes (`generation`) and the tags of the last eight
+/// (`previous`; see `crate::sync::Push`).
+const SYNC_META_V2: &str = "INSERT INTO meta (key, value) VALUES ('server_stamp', '0'), ('mark_seq', '0'),
+     ('mark_stamp', '0'), ('generation', '0'), ('previous', '');";
 const FILE_NAME: &str = "kefu-store.sqlite3";
 
 /// Store settings.
@@ -46,11 +52,15 @@ pub struct StoreConfig {
     pub cache_capacity: usize,
     /// Team rules for status transitions.
     pub policy: CasePolicy,
+    /// Where the store's random choices come from (case ids, store id, actor suffixes, push
+    /// tags): `None` draws from the system; a deterministic simulation gives each opening its
+    /// own seed so that a run replays exactly.
+    pub seed: Option<u64>,
 }
 
 impl Default for StoreConfig {
     fn default() -> Self {
-        StoreConfig { compact_after: 32, cache_capacity: 256, policy: CasePolicy::default() }
+        StoreConfig { compact_after: 32, cache_capacity: 256, policy: CasePolicy::default(), seed: None }
     }
 }
 
@@ -142,6 +152,7 @@ pub struct CaseStore {
     store_id: [u8; 16],
     /// Tags the pushes of this process (`Push::round`), so a session matches each reply.
     last_round: u64,
+    random: Random,
     config: StoreConfig,
     cache: DocCache<Doc>,
 }
@@ -160,14 +171,18 @@ impl CaseStore {
         if version > STORE_FORMAT {
             return Err(StoreError::TooNew { found: version });
         }
+        let mut random = Random(config.seed);
         if version == 0 {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Exclusive)?;
             tx.execute_batch(include_str!("schema.sql"))?;
-            tx.execute("INSERT INTO meta (key, value) VALUES ('device_id', ?1)", [DeviceId::random().to_string()])?;
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES ('device_id', ?1)",
+                [DeviceId::from_u128(u128::from_be_bytes(random.bytes_16())).to_string()],
+            )?;
             tx.execute("INSERT INTO meta (key, value) VALUES ('next_provisional', '1')", [])?;
             tx.execute("INSERT INTO meta (key, value) VALUES ('server_cursor', '0')", [])?;
-            tx.execute("INSERT INTO meta (key, value) VALUES ('server_stamp', '0')", [])?;
-            tx.execute("INSERT INTO meta (key, value) VALUES ('store_id', ?1)", [random_hex_16()])?;
+            tx.execute_batch(SYNC_META_V2)?;
+            tx.execute("INSERT INTO meta (key, value) VALUES ('store_id', ?1)", [hex_16(random.bytes_16())])?;
             tx.pragma_update(None, "user_version", STORE_FORMAT)?;
             tx.commit()?;
         } else if version == 1 {
@@ -178,10 +193,10 @@ impl CaseStore {
             tx.execute_batch(
                 "ALTER TABLE sync_docs ADD COLUMN report INTEGER NOT NULL DEFAULT 0;
                  CREATE INDEX sync_docs_report ON sync_docs (report) WHERE report = 1;
-                 UPDATE meta SET value = '0' WHERE key = 'server_cursor';
-                 INSERT INTO meta (key, value) VALUES ('server_stamp', '0');",
+                 UPDATE meta SET value = '0' WHERE key = 'server_cursor';",
             )?;
-            tx.execute("INSERT INTO meta (key, value) VALUES ('store_id', ?1)", [random_hex_16()])?;
+            tx.execute_batch(SYNC_META_V2)?;
+            tx.execute("INSERT INTO meta (key, value) VALUES ('store_id', ?1)", [hex_16(random.bytes_16())])?;
             tx.pragma_update(None, "user_version", STORE_FORMAT)?;
             tx.commit()?;
         }
@@ -193,15 +208,8 @@ impl CaseStore {
         let store_id =
             parse_hex_16(&meta("store_id")?).ok_or_else(|| StoreError::Corrupt("store id in meta".into()))?;
         let cache = DocCache::new(config.cache_capacity);
-        Ok(CaseStore {
-            conn,
-            dir: dir.to_path_buf(),
-            device: fresh_install(device),
-            store_id,
-            last_round: 0,
-            config,
-            cache,
-        })
+        let device = fresh_install(device, &mut random);
+        Ok(CaseStore { conn, dir: dir.to_path_buf(), device, store_id, last_round: 0, random, config, cache })
     }
 
     /// Makes this store write as an install of `device`, the device id of the token it
@@ -214,7 +222,7 @@ impl CaseStore {
             return Ok(());
         }
         self.conn.execute("UPDATE meta SET value = ?1 WHERE key = 'device_id'", [device.to_string()])?;
-        self.device = fresh_install(device);
+        self.device = fresh_install(device, &mut self.random);
         // Loaded documents carry the old actor.
         self.cache = DocCache::new(self.config.cache_capacity);
         Ok(())
@@ -240,7 +248,7 @@ impl CaseStore {
             .map_err(|_| StoreError::Corrupt("provisional counter".into()))?;
         let ctx = EditContext { at, by, policy: &self.config.policy };
         let doc =
-            CaseDoc::create(self.device, CaseId::random(), new, &provisional_number(self.device, sequence), &ctx)?;
+            CaseDoc::create(self.device, self.random.case_id(), new, &provisional_number(self.device, sequence), &ctx)?;
         tx.execute("UPDATE meta SET value = ?1 WHERE key = 'next_provisional'", [(sequence + 1).to_string()])?;
         let case = doc.read();
         let doc = Doc::Case(doc);
@@ -516,13 +524,43 @@ impl CaseStore {
 /// A new actor every time the store opens, because automerge needs each actor's change
 /// numbers to be unique: a phone restored from a backup, or a reinstalled app, would
 /// otherwise number new changes the server already holds under the same actor.
-fn fresh_install(device: DeviceId) -> DeviceId {
-    let nonce: [u8; 16] = *uuid::Uuid::new_v4().as_bytes();
-    device.install(nonce[..8].try_into().expect("8 of 16 bytes"))
+fn fresh_install(device: DeviceId, random: &mut Random) -> DeviceId {
+    device.install(random.bytes_16()[..8].try_into().expect("8 of 16 bytes"))
 }
 
-fn random_hex_16() -> String {
-    uuid::Uuid::new_v4().simple().to_string()
+fn hex_16(bytes: [u8; 16]) -> String {
+    uuid::Uuid::from_bytes(bytes).simple().to_string()
+}
+
+/// The store's random choices: the system's, or a seeded splitmix64 (`StoreConfig::seed`).
+struct Random(Option<u64>);
+
+impl Random {
+    fn bytes_16(&mut self) -> [u8; 16] {
+        match &mut self.0 {
+            None => *uuid::Uuid::new_v4().as_bytes(),
+            Some(state) => {
+                let mut next = || {
+                    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+                    let mut z = *state;
+                    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+                    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+                    z ^ (z >> 31)
+                };
+                let (high, low) = (next(), next());
+                ((u128::from(high) << 64) | u128::from(low)).to_be_bytes()
+            }
+        }
+    }
+
+    fn case_id(&mut self) -> CaseId {
+        // A version-4 UUID's shape, so ids look alike whatever drew them.
+        CaseId::from_u128(u128::from_be_bytes(*uuid::Builder::from_random_bytes(self.bytes_16()).as_uuid().as_bytes()))
+    }
+
+    fn tag(&mut self) -> u32 {
+        u32::from_le_bytes(self.bytes_16()[..4].try_into().expect("4 of 16 bytes"))
+    }
 }
 
 fn parse_hex_16(text: &str) -> Option<[u8; 16]> {

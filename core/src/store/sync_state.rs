@@ -72,11 +72,23 @@ impl CaseStore {
 
     /// The server sequence this device has caught up to.
     pub fn server_cursor(&self) -> Result<Cursor, StoreError> {
-        let number = |key: &str| -> Result<u64, StoreError> {
-            let text: String = self.conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |row| row.get(0))?;
-            text.parse().map_err(|_| StoreError::Corrupt(format!("{key} in meta")))
-        };
-        Ok(Cursor { seq: number("server_cursor")?, stamp: number("server_stamp")? })
+        Ok(Cursor { seq: self.meta_number("server_cursor")?, stamp: self.meta_number("server_stamp")? })
+    }
+
+    /// The tags of the last eight pushes, the latest first (0 where there were fewer).
+    fn previous_tags(&self) -> Result<[u32; 8], StoreError> {
+        let text: String =
+            self.conn.query_row("SELECT value FROM meta WHERE key = 'previous'", [], |row| row.get(0))?;
+        let mut tags = [0u32; 8];
+        for (slot, word) in tags.iter_mut().zip(text.split_whitespace()) {
+            *slot = word.parse().map_err(|_| StoreError::Corrupt("previous push tags in meta".into()))?;
+        }
+        Ok(tags)
+    }
+
+    fn meta_number(&self, key: &str) -> Result<u64, StoreError> {
+        let text: String = self.conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |row| row.get(0))?;
+        text.parse().map_err(|_| StoreError::Corrupt(format!("{key} in meta")))
     }
 
     /// Builds the next push: at most `max_docs` dirty documents, each with its changes
@@ -92,7 +104,9 @@ impl CaseStore {
             )?;
             statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?.collect::<Result<_, _>>()?
         };
+        let device = self.device;
         let mut docs = Vec::new();
+        let mut stuck = Vec::new();
         for (doc_id, acked, refused) in rows {
             if docs.len() >= max_docs {
                 break;
@@ -112,20 +126,55 @@ impl CaseStore {
             // apply) say nothing of what it must send: leave them out.
             let acked: Vec<ChangeHash> =
                 acked.into_iter().filter(|head| doc.get_change_by_hash(head).is_some()).collect();
-            docs.push(DocPush { id: doc_id, heads, changes: doc.save_after(&acked) });
+            let (heads, changes) = own_changes(doc, &acked, device);
+            if changes.is_empty() {
+                // Unacknowledged, yet nothing we may send: others' changes came some way the
+                // acknowledgements did not record, and ours may wait on them. Ask the server
+                // whether it holds what we hold: it acks, or sends its side, which tells us
+                // which of those changes it has.
+                stuck.push(doc_id);
+            } else {
+                docs.push(DocPush { id: doc_id, heads, changes });
+            }
         }
-        let reported: Vec<String> = {
+        let mut reported: Vec<String> = {
             let mut statement =
                 self.conn.prepare_cached("SELECT doc_id FROM sync_docs WHERE report = 1 ORDER BY doc_id LIMIT ?1")?;
             statement.query_map([max_docs as i64], |row| row.get(0))?.collect::<Result<_, _>>()?
         };
+        for id in stuck {
+            if reported.len() < max_docs && !reported.contains(&id) {
+                reported.push(id);
+            }
+        }
         let mut have = Vec::with_capacity(reported.len());
         for id in reported {
             let heads = if self.doc_exists(&id)? { self.doc(&id, "document")?.automerge().get_heads() } else { vec![] };
             have.push(DocHave { id, heads });
         }
+        // Durable before the push leaves: a backup taken before it counts lower, and its
+        // later pushes do not lead back to this one.
+        let tag = self.random.tag();
+        let count = self.meta_number("generation")? + 1;
+        let previous = self.previous_tags()?;
+        let mut next: Vec<String> = vec![tag.to_string()];
+        next.extend(previous[..7].iter().map(u32::to_string));
+        let tx = self.conn.transaction()?;
+        tx.execute("UPDATE meta SET value = ?1 WHERE key = 'generation'", [count.to_string()])?;
+        tx.execute("UPDATE meta SET value = ?1 WHERE key = 'previous'", [next.join(" ")])?;
+        tx.commit()?;
+        let generation = count << 32 | u64::from(tag);
         self.last_round += 1;
-        Ok(Push { store: self.store_id, round: self.last_round, cursor, docs, have })
+        Ok(Push {
+            store: self.store_id,
+            round: self.last_round,
+            generation,
+            previous,
+            cursor,
+            mark: Cursor { seq: self.meta_number("mark_seq")?, stamp: self.meta_number("mark_stamp")? },
+            docs,
+            have,
+        })
     }
 
     /// Applies the server's reply to `push`. Durable when this returns.
@@ -142,6 +191,17 @@ impl CaseStore {
             outcome.resync = true;
             outcome.more = true;
             return Ok(outcome);
+        }
+        // What each updated document was before, to report only those that changed: an
+        // update that brings nothing new tells the server nothing it needs.
+        let mut before = Vec::with_capacity(reply.updates.len());
+        for update in &reply.updates {
+            let heads = if self.doc_exists(&update.id)? {
+                self.doc(&update.id, "document")?.automerge().get_heads()
+            } else {
+                vec![]
+            };
+            before.push((update.id.clone(), heads));
         }
         // Updates first, all in one transaction; if one is refused, fall back to one
         // at a time so a single bad document does not block the rest.
@@ -163,6 +223,8 @@ impl CaseStore {
             current.push((id.clone(), self.doc(id, "document")?.automerge().get_heads()));
         }
         let heads_of = |id: &str| current.iter().find(|(doc_id, _)| doc_id == id).map(|(_, heads)| heads.clone());
+        let mark_seq = self.meta_number("mark_seq")?;
+        let tag_like = format!("P{}-%", self.device.short_tag());
         let tx = self.conn.transaction()?;
         // The server has recorded these reports; what arrives below is reported anew.
         for have in &push.have {
@@ -172,8 +234,11 @@ impl CaseStore {
             record_server_heads(&tx, &ack.id, &ack.heads, &heads_of(&ack.id).unwrap_or_default())?;
         }
         for update in &accepted {
-            record_server_heads(&tx, &update.id, &update.heads, &heads_of(&update.id).unwrap_or_default())?;
-            report(&tx, &update.id)?;
+            let now = heads_of(&update.id).unwrap_or_default();
+            record_server_heads(&tx, &update.id, &update.heads, &now)?;
+            if before.iter().any(|(id, heads)| *id == update.id && sorted(heads.clone()) != sorted(now.clone())) {
+                report(&tx, &update.id)?;
+            }
         }
         // An update this device could not apply (it lacked the base, say): tell the
         // server what it does hold, and it sends what that lacks.
@@ -199,7 +264,6 @@ impl CaseStore {
         }
         // A reinstalled app restarts its provisional counter; cases it opened under the
         // same device tag before come back from the server, and the counter moves past them.
-        let tag_like = format!("P{}-%", self.device.short_tag());
         tx.execute(
             "UPDATE meta SET value = (SELECT MAX(CAST(value AS INTEGER),
                  COALESCE((SELECT MAX(CAST(substr(provisional, 7) AS INTEGER)) + 1 FROM case_index
@@ -209,6 +273,10 @@ impl CaseStore {
         )?;
         tx.execute("UPDATE meta SET value = ?1 WHERE key = 'server_cursor'", [reply.cursor.seq.to_string()])?;
         tx.execute("UPDATE meta SET value = ?1 WHERE key = 'server_stamp'", [reply.cursor.stamp.to_string()])?;
+        if reply.mark.seq > mark_seq {
+            tx.execute("UPDATE meta SET value = ?1 WHERE key = 'mark_seq'", [reply.mark.seq.to_string()])?;
+            tx.execute("UPDATE meta SET value = ?1 WHERE key = 'mark_stamp'", [reply.mark.stamp.to_string()])?;
+        }
         tx.commit()?;
         outcome.acked_docs = reply.acks.len();
         Ok(outcome)
@@ -217,7 +285,7 @@ impl CaseStore {
     /// Applies a reply the server sent unasked (others' changes on a live session): the
     /// answer to an empty push at the current cursor, round 0.
     pub fn apply_unsolicited(&mut self, reply: &Reply) -> Result<SyncOutcome, StoreError> {
-        let push = Push { store: self.store_id, round: 0, cursor: self.server_cursor()?, docs: vec![], have: vec![] };
+        let push = Push { store: self.store_id, cursor: self.server_cursor()?, ..Push::default() };
         self.apply_reply(&push, reply)
     }
 
@@ -230,7 +298,7 @@ impl CaseStore {
                  refused_code = NULL, refused_message = NULL, refused_heads = NULL;
              INSERT INTO sync_docs (doc_id, dirty) SELECT id, 1 FROM docs WHERE id NOT IN (SELECT doc_id FROM sync_docs);
              DELETE FROM sync_docs WHERE doc_id NOT IN (SELECT id FROM docs);
-             UPDATE meta SET value = '0' WHERE key IN ('server_cursor', 'server_stamp');",
+             UPDATE meta SET value = '0' WHERE key IN ('server_cursor', 'server_stamp', 'mark_seq', 'mark_stamp');",
         )?;
         tx.commit()?;
         Ok(())
@@ -249,6 +317,49 @@ impl CaseStore {
             _ => None,
         })
     }
+}
+
+/// The changes since `acked` this device may push, and the heads they lead to.
+///
+/// The server takes from a device only changes written under that device's actors
+/// (and its own sealed number assignments, which carry their seal as the commit
+/// message), so a change by another device that the server may lack is held back, and
+/// with it every change of ours that depends on it. That happens only after the server
+/// lost history in a restore: the author pushes its own changes again, the server's
+/// update brings them here as acknowledged, and ours follow on the next round.
+fn own_changes(
+    doc: &automerge::Automerge,
+    acked: &[ChangeHash],
+    device: crate::ids::DeviceId,
+) -> (Vec<ChangeHash>, Vec<u8>) {
+    let pending = doc.get_changes(acked);
+    let pending_hashes: std::collections::HashSet<ChangeHash> = pending.iter().map(automerge::Change::hash).collect();
+    let mut sendable: std::collections::HashSet<ChangeHash> = std::collections::HashSet::new();
+    let mut bytes = Vec::new();
+    // `get_changes` lists changes in causal order, so a change's deps come before it.
+    for change in &pending {
+        let relayable =
+            device.owns(change.actor_id()) || change.message().is_some_and(crate::sync::server::looks_sealed);
+        let deps_ok = change.deps().iter().all(|dep| !pending_hashes.contains(dep) || sendable.contains(dep));
+        if relayable && deps_ok {
+            sendable.insert(change.hash());
+            bytes.extend_from_slice(change.raw_bytes());
+        }
+    }
+    if sendable.len() == pending.len() {
+        return (doc.get_heads(), bytes);
+    }
+    // Heads of what is sent: acknowledged heads and sent changes no sent change depends on.
+    let mut heads: Vec<ChangeHash> = acked.iter().chain(sendable.iter()).copied().collect();
+    let covered: std::collections::HashSet<ChangeHash> = pending
+        .iter()
+        .filter(|change| sendable.contains(&change.hash()))
+        .flat_map(|change| change.deps().iter().copied())
+        .collect();
+    heads.retain(|head| !covered.contains(head));
+    heads.sort();
+    heads.dedup();
+    (heads, bytes)
 }
 
 fn report(tx: &Transaction<'_>, doc_id: &str) -> Result<(), StoreError> {

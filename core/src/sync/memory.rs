@@ -23,6 +23,8 @@ struct Team {
     seq: u64,
     stamps: BTreeMap<u64, u64>,
     counters: BTreeMap<i32, u64>,
+    /// server number → case id
+    numbers: BTreeMap<String, String>,
 }
 
 /// Per device: its store and the heads it confirmed.
@@ -32,7 +34,7 @@ struct Device {
     heads: BTreeMap<String, Vec<ChangeHash>>,
 }
 
-/// The whole server state. `Clone` is a backup; assigning a clone back is a restore.
+/// The whole server state. `Clone` is a backup; [`MemoryServer::restore`] puts one back.
 #[derive(Clone, Debug, Default)]
 pub struct MemoryServer {
     teams: BTreeMap<String, Team>,
@@ -55,6 +57,20 @@ impl MemoryServer {
         };
         *self = staged;
         Ok(reply)
+    }
+
+    /// Puts the state of `backup` (an older clone) back, as restoring a database from a
+    /// backup does. The stamp generator is not part of what is restored: a real server
+    /// draws stamps at random, so numbers issued again get other stamps.
+    pub fn restore(&mut self, backup: &MemoryServer) {
+        let rng = self.rng;
+        *self = backup.clone();
+        self.rng = rng;
+    }
+
+    /// The heads the server believes `device` holds of `doc`, for a simulation's diagnosis.
+    pub fn believed(&self, device: &str, doc: &str) -> Option<Vec<ChangeHash>> {
+        self.devices.get(device).and_then(|state| state.heads.get(doc).cloned())
     }
 
     /// The team's documents: id → bytes.
@@ -96,11 +112,11 @@ impl SyncStorage for Round<'_> {
     type Error = String;
 
     fn load(&mut self, id: &str) -> Result<Option<StoredDoc>, String> {
-        if let Some((bytes, _)) = self.team().docs.get(id) {
-            return Ok(Some(StoredDoc { bytes: bytes.clone(), same_team: true }));
+        if let Some((bytes, seq)) = self.team().docs.get(id) {
+            return Ok(Some(StoredDoc { bytes: bytes.clone(), same_team: true, seq: *seq }));
         }
         let elsewhere = self.server.teams.iter().any(|(name, team)| *name != self.team && team.docs.contains_key(id));
-        Ok(elsewhere.then(|| StoredDoc { bytes: Vec::new(), same_team: false }))
+        Ok(elsewhere.then(|| StoredDoc { bytes: Vec::new(), same_team: false, seq: 0 }))
     }
 
     fn next_case_serial(&mut self, year: i32) -> Result<u64, String> {
@@ -115,16 +131,25 @@ impl SyncStorage for Round<'_> {
         Ok(())
     }
 
-    fn commit(&mut self, docs: &[AcceptedDoc]) -> Result<(), String> {
+    fn case_with_number(&mut self, number: &str) -> Result<Option<String>, String> {
+        Ok(self.team().numbers.get(number).cloned())
+    }
+
+    fn commit(&mut self, docs: &[AcceptedDoc]) -> Result<Vec<u64>, String> {
+        let mut seqs = Vec::with_capacity(docs.len());
         for doc in docs {
+            if let Some(number) = doc.case.as_ref().and_then(|case| case.number.assigned.clone()) {
+                self.team().numbers.insert(number, doc.id.clone());
+            }
             let stamp = self.server.next_stamp();
             let team = self.team();
             team.seq += 1;
             let seq = team.seq;
             team.stamps.insert(seq, stamp);
             team.docs.insert(doc.id.clone(), (doc.bytes.clone(), seq));
+            seqs.push(seq);
         }
-        Ok(())
+        Ok(seqs)
     }
 
     fn changed_since(&mut self, cursor: u64, limit: usize) -> Result<Vec<(String, u64)>, String> {

@@ -13,12 +13,12 @@
 //! what it *sent* as held. It records, per device, the heads the device pushed (it had
 //! them to push them) and the heads it reports in [`crate::sync::DocHave`] entries once
 //! received updates are durable on it. Updates are computed from those confirmed heads,
-//! so a lost reply means a resend, never a gap. The push's store id and cursor tell a
-//! reinstalled app (new store id) and a restored phone (a cursor below one it already
-//! confirmed) apart from an ordinary device: both make the server forget every head it
-//! recorded for the device. A cursor whose stamp the server never issued comes from a
-//! history the server lost (it was restored from an older backup): the reply says
-//! `resync`, and the device pushes every document again.
+//! so a lost reply means a resend, never a gap. The push's store id and generation tell
+//! a reinstalled app (new store id) and a restored phone (a generation below one the
+//! server has seen) apart from an ordinary device: both make the server
+//! forget every head it recorded for the device. A cursor or mark whose stamp the server
+//! never issued comes from a history the server lost (it was restored from an older
+//! backup): the reply says `resync`, and the device pushes every document again.
 //!
 //! # Authorship
 //!
@@ -45,6 +45,8 @@ pub struct StoredDoc {
     pub bytes: Vec<u8>,
     /// Whether it belongs to the pushing device's team.
     pub same_team: bool,
+    /// Its position in the team's change sequence.
+    pub seq: u64,
 }
 
 /// A document accepted in this round, to be committed.
@@ -67,8 +69,8 @@ pub struct AcceptedDoc {
 pub struct DeviceStore {
     /// The store's install id.
     pub store: [u8; 16],
-    /// The highest cursor sequence it has confirmed (by pushing with it).
-    pub confirmed: u64,
+    /// The highest generation it pushed with ([`Push::generation`]).
+    pub generation: u64,
 }
 
 /// What the server's storage offers a round. One value serves one device's round;
@@ -85,9 +87,11 @@ pub trait SyncStorage {
     /// Makes sure `serial` of `year` is never drawn again: a sealed number came back from
     /// a device after the server lost it in a restore.
     fn reserve_case_serial(&mut self, year: i32, serial: u64) -> Result<(), Self::Error>;
+    /// The case of the team that holds server number `number`, if any.
+    fn case_with_number(&mut self, number: &str) -> Result<Option<String>, Self::Error>;
     /// Durably stores the accepted documents, giving each the team's next change sequence
-    /// number and a fresh random stamp for it. Returns only once committed.
-    fn commit(&mut self, docs: &[AcceptedDoc]) -> Result<(), Self::Error>;
+    /// number and a fresh random stamp for it; returns the numbers. Returns only once committed.
+    fn commit(&mut self, docs: &[AcceptedDoc]) -> Result<Vec<u64>, Self::Error>;
     /// Documents of the team changed after `cursor` (ids with their sequence, oldest
     /// first), at most `limit`.
     fn changed_since(&mut self, cursor: u64, limit: usize) -> Result<Vec<(String, u64)>, Self::Error>;
@@ -106,8 +110,13 @@ pub trait SyncStorage {
 /// Who is pushing and under which settings.
 #[derive(Clone, Debug)]
 pub struct RoundContext {
-    /// The server's own actor, for the edits it makes (case numbers).
+    /// The server's own identity: its edits (case numbers) are written by an install of
+    /// it ([`DeviceId::install`]), and every install of it is the server.
     pub server_device: DeviceId,
+    /// This round's install suffix for the server's edits. It must differ between rounds
+    /// (drawn at random): after a restore from a backup, the server would otherwise number
+    /// a new edit like one it lost, which devices still hold.
+    pub server_nonce: [u8; 8],
     /// The server's secret for sealing the case numbers it assigns.
     pub seal_key: [u8; 32],
     /// The device whose token made this push: the owner of every new change.
@@ -145,33 +154,44 @@ fn storage_error<E: std::fmt::Display>(err: E) -> RoundError {
 /// Runs one round for a device's push against the team's storage.
 pub fn handle_push<S: SyncStorage>(push: &Push, ctx: &RoundContext, storage: &mut S) -> Result<Reply, RoundError> {
     check_shape(push, ctx)?;
-    if push.cursor.seq != 0 && storage.stamp(push.cursor.seq).map_err(storage_error)? != Some(push.cursor.stamp) {
-        // The device has seen a history this server does not have. Nothing it says about
-        // what the server holds can be trusted: it must push everything again.
-        storage.set_device_store(DeviceStore { store: push.store, confirmed: 0 }, true).map_err(storage_error)?;
-        return Ok(Reply { round: push.round, resync: true, more: true, ..Reply::default() });
+    for position in [push.cursor, push.mark] {
+        if position.seq != 0 && storage.stamp(position.seq).map_err(storage_error)? != Some(position.stamp) {
+            // The device has seen a history this server does not have. Nothing it says about
+            // what the server holds can be trusted: it must push everything again.
+            storage
+                .set_device_store(DeviceStore { store: push.store, generation: push.generation }, true)
+                .map_err(storage_error)?;
+            return Ok(Reply { round: push.round, resync: true, more: true, ..Reply::default() });
+        }
     }
-    if !ctx.fan_out {
-        note_device_store(push, storage)?;
-    }
+    // After forgetting what a device holds, its cursor says nothing either: what it
+    // skipped as held may be what it lacks. Answer as for a new device, from the start.
+    let forgot = !ctx.fan_out && note_device_store(push, storage)?;
+    let from = if forgot { Cursor::default() } else { push.cursor };
 
     let mut accepted = Vec::new();
     let mut refusals = Vec::new();
+    // Server numbers this round gives or keeps, not yet visible through `storage`.
+    let mut numbered = Vec::new();
     for doc_push in &push.docs {
-        match accept(doc_push, ctx, storage)? {
+        match accept(doc_push, ctx, storage, &mut numbered)? {
             Ok(doc) => accepted.push((doc_push, doc)),
             Err(refusal) => refusals.push(DocRefusal { id: doc_push.id.clone(), refusal }),
         }
     }
     let docs: Vec<AcceptedDoc> = accepted.iter().map(|(_, doc)| doc.clone()).collect();
+    // The highest position this reply acknowledges or updates (`Reply::mark`).
+    let mut mark = 0;
     if !docs.is_empty() {
-        storage.commit(&docs).map_err(storage_error)?;
+        mark = storage.commit(&docs).map_err(storage_error)?.into_iter().max().unwrap_or(0);
     }
     // The device had what it pushed and says what it received: the only heads recorded.
+    // Not from a push that made the server forget: two states of one store are in play
+    // (a restored phone and a push its old self sent late), and this one may be the stale.
     let mut held: Vec<(String, Vec<ChangeHash>)> =
         accepted.iter().map(|(doc_push, _)| (doc_push.id.clone(), doc_push.heads.clone())).collect();
     held.extend(push.have.iter().map(|have| (have.id.clone(), have.heads.clone())));
-    if !held.is_empty() {
+    if !held.is_empty() && !forgot {
         storage.set_device_heads(&held).map_err(storage_error)?;
     }
 
@@ -181,7 +201,7 @@ pub fn handle_push<S: SyncStorage>(push: &Push, ctx: &RoundContext, storage: &mu
         acks.push(DocAck { id: doc.id.clone(), heads: doc.heads.clone() });
         // The server's side the device lacks (e.g. the assigned number).
         if doc.heads != doc_push.heads {
-            let merged = load_any(&doc.bytes, ctx.server_device).map_err(storage_error)?;
+            let merged = load_any(&doc.bytes, ctx).map_err(storage_error)?;
             updates.push(DocUpdate {
                 id: doc.id.clone(),
                 heads: doc.heads.clone(),
@@ -192,36 +212,53 @@ pub fn handle_push<S: SyncStorage>(push: &Push, ctx: &RoundContext, storage: &mu
     let answered = |updates: &[DocUpdate], id: &str| {
         updates.iter().any(|update| update.id == id) || refusals.iter().any(|refused| refused.id == id)
     };
-    // What the device reported holding, where the server holds more.
+    // What the device reported holding: where the server holds more, what it lacks;
+    // otherwise an ack of what the server holds, so the device learns which of the changes
+    // it holds the server has (it may hold others' changes it cannot push itself, and its
+    // own that wait on them).
     for have in &push.have {
-        if answered(&updates, &have.id) {
+        if answered(&updates, &have.id) || acks.iter().any(|ack: &DocAck| ack.id == have.id) {
             continue;
         }
-        if let Some(update) = update_for(storage, ctx, &have.id, &have.heads)? {
-            updates.push(update);
+        match update_for(storage, ctx, &have.id, &have.heads)? {
+            Some((update, seq)) => {
+                updates.push(update);
+                mark = mark.max(seq);
+            }
+            None => {
+                if let Some(stored) = storage.load(&have.id).map_err(storage_error)?.filter(|stored| stored.same_team) {
+                    let doc = load_any(&stored.bytes, ctx).map_err(storage_error)?;
+                    if !have.heads.is_empty() {
+                        acks.push(DocAck { id: have.id.clone(), heads: doc.get_heads() });
+                        mark = mark.max(stored.seq);
+                    }
+                }
+            }
         }
     }
     // Others' changes since the cursor, from what the device confirmed holding.
-    let changed = storage.changed_since(push.cursor.seq, ctx.max_updates + 1).map_err(storage_error)?;
+    let changed = storage.changed_since(from.seq, ctx.max_updates + 1).map_err(storage_error)?;
     let more = changed.len() > ctx.max_updates;
-    let mut seq = push.cursor.seq;
+    let mut seq = from.seq;
     for (id, doc_seq) in changed.into_iter().take(ctx.max_updates) {
         seq = seq.max(doc_seq);
         if answered(&updates, &id) {
             continue;
         }
         let known = storage.device_heads(&id).map_err(storage_error)?.unwrap_or_default();
-        if let Some(update) = update_for(storage, ctx, &id, &known)? {
+        if let Some((update, doc_seq)) = update_for(storage, ctx, &id, &known)? {
             updates.push(update);
+            mark = mark.max(doc_seq);
         }
     }
-    let cursor = if seq == push.cursor.seq {
-        push.cursor
-    } else {
-        let stamp = storage.stamp(seq).map_err(storage_error)?;
-        Cursor { seq, stamp: stamp.ok_or_else(|| RoundError::Storage(format!("sequence {seq} has no stamp")))? }
-    };
-    Ok(Reply { round: push.round, cursor, more, resync: false, acks, refusals, updates })
+    let cursor = if seq == from.seq { from } else { stamped(storage, seq)? };
+    let mark = if mark == 0 { Cursor::default() } else { stamped(storage, mark)? };
+    Ok(Reply { round: push.round, cursor, mark, more, resync: false, acks, refusals, updates })
+}
+
+fn stamped<S: SyncStorage>(storage: &mut S, seq: u64) -> Result<Cursor, RoundError> {
+    let stamp = storage.stamp(seq).map_err(storage_error)?;
+    Ok(Cursor { seq, stamp: stamp.ok_or_else(|| RoundError::Storage(format!("sequence {seq} has no stamp")))? })
 }
 
 /// Whole-frame refusals: more than the limits, or one document twice.
@@ -247,33 +284,48 @@ fn check_shape(push: &Push, ctx: &RoundContext) -> Result<(), RoundError> {
 }
 
 /// A reinstalled app or a phone restored from a backup holds less than the server
-/// recorded: forget the recorded heads, so updates start from nothing.
-fn note_device_store<S: SyncStorage>(push: &Push, storage: &mut S) -> Result<(), RoundError> {
-    let seen = DeviceStore { store: push.store, confirmed: push.cursor.seq };
+/// recorded: forget the recorded heads, so updates start from nothing. Returns whether
+/// it forgot.
+fn note_device_store<S: SyncStorage>(push: &Push, storage: &mut S) -> Result<bool, RoundError> {
+    let seen = DeviceStore { store: push.store, generation: push.generation };
     let (record, forget) = match storage.device_store().map_err(storage_error)? {
         None => (true, true),
         Some(known) if known.store != push.store => (true, true),
-        Some(known) if push.cursor.seq < known.confirmed => (true, true),
-        Some(known) => (push.cursor.seq > known.confirmed, false),
+        Some(known) if push.generation == known.generation => (false, false),
+        Some(known) => {
+            // A later push of the same line names the last one seen among its previous
+            // tags. Anything else (an earlier count, the same count with another tag, a
+            // line that does not lead back to it, or more than eight pushes lost) may be a
+            // restored store: forget.
+            let (count, known_count) = (push.generation >> 32, known.generation >> 32);
+            let known_tag = (known.generation & 0xffff_ffff) as u32;
+            let continues = count > known_count
+                && usize::try_from(count - known_count - 1)
+                    .ok()
+                    .and_then(|back| push.previous.get(back))
+                    .is_some_and(|tag| *tag == known_tag);
+            (true, !continues)
+        }
     };
     if record {
         storage.set_device_store(seen, forget).map_err(storage_error)?;
     }
-    Ok(())
+    Ok(forget)
 }
 
-/// The changes of stored document `id` that a device holding `heads` lacks, if any.
+/// The changes of stored document `id` that a device holding `heads` lacks, if any, with
+/// the document's position.
 fn update_for<S: SyncStorage>(
     storage: &mut S,
     ctx: &RoundContext,
     id: &str,
     heads: &[ChangeHash],
-) -> Result<Option<DocUpdate>, RoundError> {
+) -> Result<Option<(DocUpdate, u64)>, RoundError> {
     let Some(stored) = storage.load(id).map_err(storage_error)? else { return Ok(None) };
     if !stored.same_team {
         return Ok(None);
     }
-    let doc = load_any(&stored.bytes, ctx.server_device).map_err(storage_error)?;
+    let doc = load_any(&stored.bytes, ctx).map_err(storage_error)?;
     let server_heads = doc.get_heads();
     let known = known_heads(&doc, heads);
     if sorted(server_heads.clone()) == sorted(known.clone()) {
@@ -284,7 +336,7 @@ fn update_for<S: SyncStorage>(
         // The device holds everything the server has, and more it has yet to push.
         return Ok(None);
     }
-    Ok(Some(DocUpdate { id: id.to_string(), heads: server_heads, changes }))
+    Ok(Some((DocUpdate { id: id.to_string(), heads: server_heads, changes }, stored.seq)))
 }
 
 /// The heads of `heads` that `doc` has: changes the device made and the server lacks
@@ -303,13 +355,14 @@ fn accept<S: SyncStorage>(
     push: &DocPush,
     ctx: &RoundContext,
     storage: &mut S,
+    numbered: &mut Vec<(String, String)>,
 ) -> Result<Result<AcceptedDoc, Refusal>, RoundError> {
     let stored = storage.load(&push.id).map_err(storage_error)?;
     if stored.as_ref().is_some_and(|stored| !stored.same_team) {
         return Ok(Err(Refusal::new(RefusalCode::Forbidden, format!("{} belongs to another team", push.id))));
     }
     let base = match &stored {
-        Some(stored) => Some(load_any(&stored.bytes, ctx.server_device).map_err(storage_error)?),
+        Some(stored) => Some(load_any(&stored.bytes, ctx).map_err(storage_error)?),
         None => None,
     };
     let merged = match &base {
@@ -317,7 +370,7 @@ fn accept<S: SyncStorage>(
             Ok((fork, _)) => fork,
             Err(err) => return Ok(Err(Refusal::new(RefusalCode::Malformed, format!("unreadable changes: {err}")))),
         },
-        None => match load_any(&push.changes, ctx.server_device) {
+        None => match load_any(&push.changes, ctx) {
             Ok(doc) => doc,
             Err(LoadError::Decode(err)) if matches!(*err, automerge::AutomergeError::MissingDeps) => {
                 return Ok(Err(missing_base()));
@@ -333,19 +386,18 @@ fn accept<S: SyncStorage>(
     if let Err(refusal) = check_actors(&push.id, &merged, &base_heads, ctx) {
         return Ok(Err(refusal));
     }
-    check_and_number(&push.id, merged, base.as_ref(), ctx, storage)
+    check_and_number(&push.id, merged, base.as_ref(), ctx, storage, numbered)
 }
 
 /// Every change the server lacks is the device's own, or the server's own sealed
 /// number assignment coming back after a restore.
 fn check_actors(id: &str, merged: &Automerge, base_heads: &[ChangeHash], ctx: &RoundContext) -> Result<(), Refusal> {
-    let server_actor = ctx.server_device.actor();
     for change in merged.get_changes(base_heads) {
         let actor = change.actor_id();
         if ctx.device.owns(actor) {
             continue;
         }
-        if *actor == server_actor {
+        if ctx.server_device.owns(actor) {
             if sealed_assignment(&change, id, &ctx.seal_key).is_some() {
                 continue;
             }
@@ -372,6 +424,12 @@ pub fn seal(key: &[u8; 32], case_id: &str, number: &str) -> String {
     mac.update(&[0]);
     mac.update(number.as_bytes());
     mac.finalize().into_bytes().iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// Whether a commit message has a seal's shape (64 lower-case hex digits): devices relay
+/// such changes, and the server checks the seal itself.
+pub fn looks_sealed(message: &str) -> bool {
+    message.len() == 64 && message.bytes().all(|byte| matches!(byte, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// The number a server change assigns, if the change is exactly a sealed assignment:
@@ -417,6 +475,7 @@ fn check_and_number<S: SyncStorage>(
     base: Option<&Automerge>,
     ctx: &RoundContext,
     storage: &mut S,
+    numbered: &mut Vec<(String, String)>,
 ) -> Result<Result<AcceptedDoc, Refusal>, RoundError> {
     let schema_refusal = |err: &dyn std::fmt::Display| Refusal::new(RefusalCode::Schema, err.to_string());
     let is_new = base.is_none();
@@ -464,23 +523,31 @@ fn check_and_number<S: SyncStorage>(
             return Ok(Err(refusal));
         }
     }
-    match &case.number.assigned {
-        Some(number) => {
-            // A number the server lost in a restore must never be drawn again.
-            if let Some((year, serial)) = parse_server_number(number) {
-                storage.reserve_case_serial(year, serial).map_err(storage_error)?;
-            }
+    let mut needs_number = case.number.assigned.is_none();
+    if let Some(number) = &case.number.assigned {
+        // A number the server lost in a restore must never be drawn again; if it was drawn
+        // again before this case came back, the case that holds it keeps it and this one
+        // gets a new one (the old stays in its history).
+        if let Some((year, serial)) = parse_server_number(number) {
+            storage.reserve_case_serial(year, serial).map_err(storage_error)?;
         }
-        None => {
-            let year = ctx.now.year_at_offset(ctx.utc_offset_minutes);
-            let serial = storage.next_case_serial(year).map_err(storage_error)?;
-            let number = format!("K{year}-{serial:06}");
-            let server = StaffId::new("server").expect("a valid staff id");
-            let policy = CasePolicy::default();
-            let edit_ctx = EditContext { at: ctx.now, by: &server, policy: &policy };
-            let sealed = seal(&ctx.seal_key, id, &number);
-            case_doc.apply_with_message(&edit_ctx, &CaseEdit::AssignNumber(number), &sealed).map_err(storage_error)?;
-        }
+        needs_number = numbered.iter().any(|(taken, other)| taken == number && other != id)
+            || storage.case_with_number(number).map_err(storage_error)?.is_some_and(|other| other != id);
+    }
+    if needs_number {
+        let year = ctx.now.year_at_offset(ctx.utc_offset_minutes);
+        let serial = storage.next_case_serial(year).map_err(storage_error)?;
+        let number = format!("K{year}-{serial:06}");
+        let server = StaffId::new("server").expect("a valid staff id");
+        let policy = CasePolicy::default();
+        let edit_ctx = EditContext { at: ctx.now, by: &server, policy: &policy };
+        let sealed = seal(&ctx.seal_key, id, &number);
+        case_doc
+            .apply_with_message(&edit_ctx, &CaseEdit::AssignNumber(number.clone()), &sealed)
+            .map_err(storage_error)?;
+        numbered.push((number, id.to_string()));
+    } else if let Some(number) = &case.number.assigned {
+        numbered.push((number.clone(), id.to_string()));
     }
     let doc = case_doc.automerge();
     Ok(Ok(AcceptedDoc {
@@ -551,15 +618,14 @@ fn check_entries<'a>(
 }
 
 fn assigned_only_by(doc: &Automerge, server: DeviceId) -> bool {
-    let server_actor = server.actor();
     let Ok(Some((automerge::Value::Object(_), number))) = doc.get(automerge::ROOT, "number") else { return true };
     doc.get_all(&number, "assigned").is_ok_and(|values| {
-        values.iter().all(|(_, id)| matches!(id, automerge::ObjId::Id(_, actor, _) if *actor == server_actor))
+        values.iter().all(|(_, id)| matches!(id, automerge::ObjId::Id(_, actor, _) if server.owns(actor)))
     })
 }
 
-/// Loads bytes as a raw automerge document written by `actor` from now on.
-fn load_any(bytes: &[u8], actor: DeviceId) -> Result<Automerge, LoadError> {
+/// Loads bytes as a raw automerge document the server writes to this round.
+fn load_any(bytes: &[u8], ctx: &RoundContext) -> Result<Automerge, LoadError> {
     let options = automerge::LoadOptions::new().text_encoding(crate::case::TEXT_ENCODING);
-    Ok(Automerge::load_with_options(bytes, options)?.with_actor(actor.actor()))
+    Ok(Automerge::load_with_options(bytes, options)?.with_actor(ctx.server_device.install(ctx.server_nonce).actor()))
 }

@@ -62,7 +62,11 @@ impl<S: SyncStorage> SyncStorage for WithSession<'_, S> {
         self.storage.reserve_case_serial(year, serial)
     }
 
-    fn commit(&mut self, docs: &[AcceptedDoc]) -> Result<(), S::Error> {
+    fn case_with_number(&mut self, number: &str) -> Result<Option<String>, S::Error> {
+        self.storage.case_with_number(number)
+    }
+
+    fn commit(&mut self, docs: &[AcceptedDoc]) -> Result<Vec<u64>, S::Error> {
         self.storage.commit(docs)
     }
 

@@ -2,18 +2,20 @@
 //!
 //! ```text
 //! frame   = "KEFU" version:u16be kind:u8 body
-//! Push    (kind 1) = store:16 round:u64 cursor n:u32 { id:str heads:hashes changes:bytes }*n
+//! Push    (kind 1) = store:16 round:u64 generation:u64 previous:(u32)*8 cursor mark n:u32 { id:str heads:hashes changes:bytes }*n
 //!                    h:u32 { id:str heads:hashes }*h
-//! Reply   (kind 2) = round:u64 cursor flags:u8 n:u32 {id heads}*n  m:u32 {id code message}*m
+//! Reply   (kind 2) = round:u64 cursor mark flags:u8 n:u32 {id heads}*n  m:u32 {id code message}*m
 //!                    k:u32 {id heads changes}*k
 //! Refuse  (kind 3) = code:str message:str
-//! cursor  = seq:u64 stamp:u64          flags = bit 0 more, bit 1 resync
+//! cursor, mark = seq:u64 stamp:u64    flags = bit 0 more, bit 1 resync
 //! str, bytes = len:u32le data          hashes = n:u32le (32 bytes)*n
 //! ```
 //!
 //! Version 2 added what makes every round's state confirmed by the receiver: the store's
-//! install id, the `have` list (what the device durably holds), the cursor's stamp (so a
-//! cursor from a server's lost future is recognised) and the round tag a reply echoes.
+//! install id and how many pushes it has made (a phone restored from a backup counts
+//! fewer than the server has seen), the `have` list (what the device durably holds), stamped positions
+//! in the server's history (so a position from a server's lost future is recognised)
+//! and the round tag a reply echoes.
 //!
 //! **Stability boundary**: phones update late. A frame of another version is
 //! refused with [`RefusalCode::ProtocolVersion`] and a message saying which side to
@@ -46,8 +48,20 @@ pub struct Push {
     /// The device's tag for this round; the reply carries it back, so a session can tell
     /// its answer from an unsolicited reply.
     pub round: u64,
+    /// This store's pushes, counted durably before each is sent (upper 32 bits), and a
+    /// random tag of this push (lower 32 bits). A phone restored from a backup counts fewer
+    /// than the server has seen, or the same count with another tag: whatever the server
+    /// learned from the pushes it lost is no longer true.
+    pub generation: u64,
+    /// The tags of this store's eight pushes before this one, the latest first. The server
+    /// checks that a push continues the last one it saw: a phone restored from a backup
+    /// starts a second line of pushes, told apart even when a push of either line is lost.
+    pub previous: [u32; 8],
     /// The server's change sequence the device has caught up to.
     pub cursor: Cursor,
+    /// The highest position whose document the device holds as the server acknowledged
+    /// it (see [`Reply::mark`]).
+    pub mark: Cursor,
     /// Changed documents.
     pub docs: Vec<DocPush>,
     /// What the device durably holds of documents it received since it last said so, or
@@ -95,6 +109,10 @@ pub struct Reply {
     pub round: u64,
     /// The server sequence the device is now caught up to.
     pub cursor: Cursor,
+    /// The highest position of a document this reply acknowledges or updates. The cursor
+    /// can lag behind it (a reply cut short by `more`); the device keeps the highest mark
+    /// and sends it back, so a server restored to before it is recognised even then.
+    pub mark: Cursor,
     /// More updates are waiting: push again (with no documents) to get them.
     pub more: bool,
     /// The device's cursor is not from this server's history (the server was restored
@@ -278,7 +296,12 @@ pub fn encode(message: &Message) -> Vec<u8> {
             out.push(1);
             out.extend_from_slice(&push.store);
             out.extend_from_slice(&push.round.to_le_bytes());
+            out.extend_from_slice(&push.generation.to_le_bytes());
+            for tag in push.previous {
+                out.extend_from_slice(&tag.to_le_bytes());
+            }
             put_cursor(&mut out, push.cursor);
+            put_cursor(&mut out, push.mark);
             put_len(&mut out, push.docs.len());
             for doc in &push.docs {
                 put_bytes(&mut out, doc.id.as_bytes());
@@ -295,6 +318,7 @@ pub fn encode(message: &Message) -> Vec<u8> {
             out.push(2);
             out.extend_from_slice(&reply.round.to_le_bytes());
             put_cursor(&mut out, reply.cursor);
+            put_cursor(&mut out, reply.mark);
             out.push(u8::from(reply.more) | (u8::from(reply.resync) << 1));
             put_len(&mut out, reply.acks.len());
             for ack in &reply.acks {
@@ -338,16 +362,23 @@ pub fn decode(bytes: &[u8], max_len: usize) -> Result<Message, DecodeError> {
         1 => {
             let store = input.array()?;
             let round = u64::from_le_bytes(input.array()?);
+            let generation = u64::from_le_bytes(input.array()?);
+            let mut previous = [0u32; 8];
+            for tag in &mut previous {
+                *tag = u32::from_le_bytes(input.array()?);
+            }
             let cursor = input.cursor()?;
+            let mark = input.cursor()?;
             let docs = input.list(|input| {
                 Ok(DocPush { id: input.string()?, heads: input.heads()?, changes: input.bytes()?.to_vec() })
             })?;
             let have = input.list(|input| Ok(DocHave { id: input.string()?, heads: input.heads()? }))?;
-            Message::Push(Push { store, round, cursor, docs, have })
+            Message::Push(Push { store, round, generation, previous, cursor, mark, docs, have })
         }
         2 => {
             let round = u64::from_le_bytes(input.array()?);
             let cursor = input.cursor()?;
+            let mark = input.cursor()?;
             let flags = input.array::<1>()?[0];
             if flags > 0b11 {
                 return Err(DecodeError::Malformed("reply flags"));
@@ -358,7 +389,7 @@ pub fn decode(bytes: &[u8], max_len: usize) -> Result<Message, DecodeError> {
             let updates = input.list(|input| {
                 Ok(DocUpdate { id: input.string()?, heads: input.heads()?, changes: input.bytes()?.to_vec() })
             })?;
-            Message::Reply(Reply { round, cursor, more, resync, acks, refusals, updates })
+            Message::Reply(Reply { round, cursor, mark, more, resync, acks, refusals, updates })
         }
         3 => Message::Refuse(input.refusal()?),
         _ => return Err(DecodeError::Malformed("unknown message kind")),
@@ -489,30 +520,33 @@ mod tests {
         let id = "[a-z0-9:-]{0,20}";
         let cursor = (any::<u64>(), any::<u64>()).prop_map(|(seq, stamp)| Cursor { seq, stamp });
         let push = (
-            any::<[u8; 16]>(),
-            any::<u64>(),
-            cursor.clone(),
+            (any::<[u8; 16]>(), any::<u64>(), any::<u64>(), any::<[u32; 8]>()),
+            (cursor.clone(), cursor.clone()),
             proptest::collection::vec((id, heads.clone(), bytes.clone()), 0..4),
             proptest::collection::vec((id, heads.clone()), 0..3),
         )
-            .prop_map(|(store, round, cursor, docs, have)| {
+            .prop_map(|((store, round, generation, previous), (cursor, mark), docs, have)| {
                 Message::Push(Push {
                     store,
                     round,
+                    generation,
+                    previous,
                     cursor,
+                    mark,
                     docs: docs.into_iter().map(|(id, heads, changes)| DocPush { id, heads, changes }).collect(),
                     have: have.into_iter().map(|(id, heads)| DocHave { id, heads }).collect(),
                 })
             });
         let reply = (
-            (any::<u64>(), cursor, any::<bool>(), any::<bool>()),
+            (any::<u64>(), cursor.clone(), cursor, any::<bool>(), any::<bool>()),
             proptest::collection::vec((id, heads, bytes), 0..4),
             "[ -~]{0,30}",
         )
-            .prop_map(|((round, cursor, more, resync), docs, message)| {
+            .prop_map(|((round, cursor, mark, more, resync), docs, message)| {
                 Message::Reply(Reply {
                     round,
                     cursor,
+                    mark,
                     more,
                     resync,
                     acks: docs.iter().map(|(id, heads, _)| DocAck { id: id.clone(), heads: heads.clone() }).collect(),

@@ -402,13 +402,13 @@ impl SyncStorage for RoundTx<'_> {
     type Error = StorageError;
 
     fn load(&mut self, id: &str) -> Result<Option<StoredDoc>, StorageError> {
-        let own: Option<Vec<u8>> = self
+        let own: Option<(Vec<u8>, i64)> = self
             .tx
-            .prepare_cached("SELECT bytes FROM docs WHERE team_id = ?1 AND id = ?2")?
-            .query_row(params![self.team_id, id], |row| row.get(0))
+            .prepare_cached("SELECT bytes, seq FROM docs WHERE team_id = ?1 AND id = ?2")?
+            .query_row(params![self.team_id, id], |row| Ok((row.get(0)?, row.get(1)?)))
             .optional()?;
-        if let Some(bytes) = own {
-            return Ok(Some(StoredDoc { bytes, same_team: true }));
+        if let Some((bytes, seq)) = own {
+            return Ok(Some(StoredDoc { bytes, same_team: true, seq: seq as u64 }));
         }
         // Case ids are UUIDs, unique across teams: another team's case must be refused, not
         // shadowed by a copy. Duty-log ids name a date and shift, so each team has its own.
@@ -420,7 +420,7 @@ impl SyncStorage for RoundTx<'_> {
                 .optional()?;
             if elsewhere.is_some() {
                 // The bytes of another team's document never leave storage.
-                return Ok(Some(StoredDoc { bytes: Vec::new(), same_team: false }));
+                return Ok(Some(StoredDoc { bytes: Vec::new(), same_team: false, seq: 0 }));
             }
         }
         Ok(None)
@@ -448,8 +448,17 @@ impl SyncStorage for RoundTx<'_> {
         Ok(())
     }
 
-    fn commit(&mut self, docs: &[AcceptedDoc]) -> Result<(), StorageError> {
+    fn case_with_number(&mut self, number: &str) -> Result<Option<String>, StorageError> {
+        Ok(self
+            .tx
+            .prepare_cached("SELECT case_id FROM case_index WHERE team_id = ?1 AND assigned = ?2 LIMIT 1")?
+            .query_row(params![self.team_id, number], |row| row.get(0))
+            .optional()?)
+    }
+
+    fn commit(&mut self, docs: &[AcceptedDoc]) -> Result<Vec<u64>, StorageError> {
         let now = Timestamp::now();
+        let mut seqs = Vec::with_capacity(docs.len());
         for doc in docs {
             let seq: i64 = self
                 .tx
@@ -469,8 +478,9 @@ impl SyncStorage for RoundTx<'_> {
                 write_case_index(self.tx, self.team_id, case)?;
             }
             self.stored_any = true;
+            seqs.push(seq as u64);
         }
-        Ok(())
+        Ok(seqs)
     }
 
     fn changed_since(&mut self, cursor: u64, limit: usize) -> Result<Vec<(String, u64)>, StorageError> {
@@ -499,13 +509,13 @@ impl SyncStorage for RoundTx<'_> {
     fn device_store(&mut self) -> Result<Option<DeviceStore>, StorageError> {
         let row: Option<(Vec<u8>, i64)> = self
             .tx
-            .prepare_cached("SELECT store_id, confirmed FROM device_stores WHERE device_id = ?1")?
+            .prepare_cached("SELECT store_id, generation FROM device_stores WHERE device_id = ?1")?
             .query_row([&self.device], |row| Ok((row.get(0)?, row.get(1)?)))
             .optional()?;
-        row.map(|(store, confirmed)| {
+        row.map(|(store, generation)| {
             Ok(DeviceStore {
                 store: store.try_into().map_err(|_| StorageError::Corrupt("device store id".into()))?,
-                confirmed: confirmed as u64,
+                generation: generation as u64,
             })
         })
         .transpose()
@@ -514,13 +524,13 @@ impl SyncStorage for RoundTx<'_> {
     fn set_device_store(&mut self, store: DeviceStore, forget_heads: bool) -> Result<(), StorageError> {
         self.tx
             .prepare_cached(
-                "INSERT INTO device_stores (device_id, store_id, confirmed) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (device_id) DO UPDATE SET store_id = ?2, confirmed = ?3",
+                "INSERT INTO device_stores (device_id, store_id, generation) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (device_id) DO UPDATE SET store_id = ?2, generation = ?3",
             )?
             .execute(params![
                 self.device,
                 store.store.as_slice(),
-                i64::try_from(store.confirmed).unwrap_or(i64::MAX)
+                i64::try_from(store.generation).unwrap_or(i64::MAX)
             ])?;
         if forget_heads {
             self.tx.prepare_cached("DELETE FROM device_doc_heads WHERE device_id = ?1")?.execute([&self.device])?;

@@ -12,13 +12,13 @@ CREATE TABLE seq_stamps (
 ) WITHOUT ROWID;
 INSERT INTO seq_stamps (team_id, seq, stamp) SELECT team_id, seq, (random() & 9223372036854775807) | 1 FROM docs;
 
--- The device store that last synced under each token, and the highest cursor it confirmed. A new
--- store id (reinstalled app) or a lower cursor (phone restored from a backup) forgets the heads
--- recorded for the device.
+-- The device store that last synced under each token, and the highest generation (count of its
+-- pushes) it sent. A new store id (reinstalled app) or a lower generation (phone restored from a
+-- backup) forgets the heads recorded for the device.
 CREATE TABLE device_stores (
     device_id TEXT PRIMARY KEY,
     store_id  BLOB NOT NULL,
-    confirmed INTEGER NOT NULL
+    generation INTEGER NOT NULL
 );
 
 -- Version 1 recorded the heads it had sent, not what devices confirmed: none of it can be trusted.
@@ -26,3 +26,7 @@ DELETE FROM device_doc_heads;
 
 -- The staff member a device is issued to: the author every new entry it pushes must name.
 ALTER TABLE devices ADD COLUMN staff TEXT;
+
+-- Which case holds a server number: after a restore, a number drawn again is found and the
+-- returning case that held it is numbered anew.
+CREATE INDEX case_index_assigned ON case_index (team_id, assigned);
