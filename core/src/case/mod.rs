@@ -7,7 +7,7 @@ mod doc;
 pub mod limits;
 mod model;
 mod number;
-mod schema;
+pub(crate) mod schema;
 pub mod status;
 mod validate;
 
