@@ -1,6 +1,7 @@
 //! Case documents: the schema, the typed edit API, status derivation, deadlines
 //! and validation. Pure: no IO, no clock, no randomness beyond what callers pass.
 
+mod admit;
 pub mod codes;
 mod deadline;
 mod doc;
@@ -11,6 +12,7 @@ pub(crate) mod schema;
 pub mod status;
 mod validate;
 
+pub use admit::{AdmissionBudget, AdmissionError, Admitted, admit_bytes};
 pub use codes::{CaseKind, Channel, FeedbackDirection, Priority, Satisfaction, Service, Status, Tier};
 pub use deadline::{Deadline, DeadlineState, Deadlines, REPLY_HOURS, reply_promised};
 pub use doc::{CaseDoc, EditContext, EditError, FieldConflict, LoadError, TEXT_ENCODING};
