@@ -11,6 +11,7 @@ use automerge::{
     Value, VerificationMode,
 };
 
+use super::admit::{AdmissionBudget, AdmissionError, admit_bytes};
 use super::codes::Status;
 use super::limits::{self, check_long_text, check_sha256_hex, check_short_text};
 use super::model::{Case, CaseEdit, EntryBody, EntryId, NewCase, TimelineEntry};
@@ -76,6 +77,9 @@ pub enum LoadError {
     /// The document is automerge but not a valid case.
     #[error(transparent)]
     Schema(#[from] SchemaErrors),
+    /// The bytes would expand past the document budget, so they were not loaded.
+    #[error(transparent)]
+    Admission(#[from] AdmissionError),
 }
 
 impl From<AutomergeError> for LoadError {
@@ -460,12 +464,15 @@ pub(crate) fn fork_with(doc: &Automerge, bytes: &[u8]) -> Result<(Automerge, usi
 /// Applies received `bytes` to a fork of `doc`, validates the fork with `validate`
 /// (which returns the document's id) and adopts it only if valid and still
 /// `expected_id`: the one path by which every document type accepts outside changes.
+/// The bytes are admitted against [`AdmissionBudget::DOCUMENT`] first, because
+/// loading them is what a compressed bomb exploits.
 pub(crate) fn receive_validated(
     doc: &mut Automerge,
     bytes: &[u8],
     expected_id: &str,
     validate: impl FnOnce(&Automerge) -> Result<String, SchemaErrors>,
 ) -> Result<usize, LoadError> {
+    admit_bytes(bytes, &AdmissionBudget::DOCUMENT)?;
     let (fork, n_new) = fork_with(doc, bytes)?;
     if n_new > 0 {
         let id = validate(&fork)?;

@@ -5,7 +5,7 @@ use automerge::transaction::Transactable;
 use automerge::{ActorId, Automerge, ObjType, ROOT, ReadDoc};
 use chrono::NaiveDate;
 use expect_test::{Expect, expect};
-use kefu_core::case::{CaseDoc, validate_case};
+use kefu_core::case::{AdmissionBudget, CaseDoc, LoadError, admit_bytes, validate_case};
 use kefu_core::duty_log::{DutyEdit, DutyEntryKind, DutyLogDoc, DutyShift};
 use kefu_core::ids::{DeviceId, Timestamp};
 
@@ -282,4 +282,39 @@ fn duty_logs_refuse_unknown_keys_and_bad_values_inside_their_maps() {
         tx.put(ROOT, "weather", "rain ".repeat(1_000)).unwrap();
     });
     assert!(refused.contains("weather: is 5000 characters long, at most 120 allowed"), "{refused}");
+}
+
+#[test]
+fn a_received_bomb_is_refused_before_it_is_loaded() {
+    // A million characters hidden under an unknown key save to a few kilobytes of
+    // changes; receiving them is refused by admission, before automerge loads them.
+    let valid = repair_doc();
+    let mut rogue = Automerge::load(&valid.save()).unwrap().with_actor(ActorId::from(&[7u8; 16][..]));
+    let heads = rogue.get_heads();
+    let customer = obj(&rogue, "customer");
+    rogue
+        .transact(|tx| {
+            let hidden = tx.put_object(&customer, "notes", ObjType::Text)?;
+            tx.splice_text(&hidden, 0, 0, &"a".repeat(1_000_000))
+        })
+        .unwrap();
+    let push = rogue.save_after(&heads);
+    let mut doc = CaseDoc::load(&valid.save(), DeviceId::from_u128(3)).unwrap();
+    let before = doc.heads();
+    match doc.receive(&push) {
+        Err(LoadError::Admission(refused)) => assert_eq!(refused.code(), "doc.too_many_ops"),
+        other => panic!("expected an admission refusal, got {other:?}"),
+    }
+    assert_eq!(doc.heads(), before);
+}
+
+#[test]
+fn an_honest_case_is_admitted() {
+    let doc = repair_doc();
+    for bytes in [doc.save(), doc.save_after(&[])] {
+        let admitted = admit_bytes(&bytes, &AdmissionBudget::DOCUMENT).unwrap();
+        assert_eq!(admitted.ops, doc.automerge().stats().num_ops);
+        // description, customer, number, tags, timeline
+        assert_eq!(admitted.objects, 5);
+    }
 }
