@@ -501,11 +501,16 @@ mod tests {
         out
     }
 
+    /// Long enough that `save` deflates its columns.
+    fn sample_text() -> String {
+        "hello ".repeat(2_000)
+    }
+
     fn sample_doc() -> Automerge {
         let mut doc = Automerge::new();
         doc.transact(|tx| {
             let text = tx.put_object(ROOT, "text", ObjType::Text)?;
-            tx.splice_text(&text, 0, 0, "hello")?;
+            tx.splice_text(&text, 0, 0, &sample_text())?;
             let map = tx.put_object(ROOT, "map", ObjType::Map)?;
             tx.put(&map, "key", "value")
         })
@@ -517,8 +522,10 @@ mod tests {
     #[test]
     fn a_saved_document_and_its_changes_are_admitted_with_their_counts() {
         let doc = sample_doc();
+        let saved = doc.save();
+        assert!(saved.len() < sample_text().len() / 4, "the columns are deflated ({} bytes)", saved.len());
         let ops = doc.stats().num_ops;
-        let saved = admit_bytes(&doc.save(), &AdmissionBudget::DOCUMENT).unwrap();
+        let saved = admit_bytes(&saved, &AdmissionBudget::DOCUMENT).unwrap();
         assert_eq!((saved.ops, saved.objects, saved.chunks), (ops, 2, 1));
         let changes = admit_bytes(&doc.save_after(&[]), &AdmissionBudget::DOCUMENT).unwrap();
         assert_eq!((changes.ops, changes.objects, changes.chunks), (ops, 2, 2));
@@ -532,7 +539,7 @@ mod tests {
         let compressed = compress_change(first.raw_bytes());
         // Automerge reads the hand-made chunk, so it is the format automerge writes.
         let loaded = Automerge::load(&compressed).unwrap();
-        assert_eq!(loaded.text(loaded.get(ROOT, "text").unwrap().unwrap().1).unwrap(), "hello");
+        assert_eq!(loaded.text(loaded.get(ROOT, "text").unwrap().unwrap().1).unwrap(), sample_text());
         let admitted = admit_bytes(&compressed, &AdmissionBudget::DOCUMENT).unwrap();
         assert_eq!((admitted.ops, admitted.objects), (first.len() as u64, 2));
     }
