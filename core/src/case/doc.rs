@@ -142,8 +142,9 @@ impl CaseDoc {
     /// Loads a saved document (full or incremental chunks concatenated), checking it
     /// against the schema; `device` is the actor future edits are made as.
     pub fn load(bytes: &[u8], device: DeviceId) -> Result<Self, LoadError> {
-        let doc = Automerge::load_with_options(bytes, LoadOptions::new().text_encoding(TEXT_ENCODING))?
-            .with_actor(device.actor());
+        let doc =
+            decode_guarded(|| Automerge::load_with_options(bytes, LoadOptions::new().text_encoding(TEXT_ENCODING)))?
+                .with_actor(device.actor());
         Ok(Self::from_automerge(doc)?)
     }
 
@@ -448,7 +449,7 @@ pub(crate) fn fork_with(doc: &Automerge, bytes: &[u8]) -> Result<(Automerge, usi
     if bytes.is_empty() {
         return Err(AutomergeError::Fail);
     }
-    match Automerge::load_with_options(bytes, strict) {
+    match decode_guarded(|| Automerge::load_with_options(bytes, strict)) {
         // Parsed, but `save_after` chunks depend on changes only `doc` has.
         Ok(_) | Err(AutomergeError::MissingDeps) => {}
         Err(err) => return Err(err),
@@ -456,9 +457,20 @@ pub(crate) fn fork_with(doc: &Automerge, bytes: &[u8]) -> Result<(Automerge, usi
     let before = doc.get_heads();
     let mut fork = doc.fork();
     fork.set_actor(doc.get_actor().clone());
-    fork.load_incremental(bytes)?;
+    let fork = decode_guarded(move || fork.load_incremental(bytes).map(|_| fork))?;
     let n_new = fork.get_changes(&before).len();
     Ok((fork, n_new))
+}
+
+/// Runs one automerge decoding step on bytes from elsewhere, turning a panic into
+/// an error. automerge 0.12 panics on some checksum-valid but inconsistent input
+/// (`lookup_actor(..).unwrap()` in `import_ops`, for a change whose actor is not
+/// the one its seq and deps were written for; found by `core/tests/it/fuzz.rs`),
+/// and a peer must not be able to take a server round or a phone down with it.
+/// Whatever the step built is dropped with the panic, never reused: the step owns
+/// or creates everything it writes.
+pub(crate) fn decode_guarded<T>(step: impl FnOnce() -> Result<T, AutomergeError>) -> Result<T, AutomergeError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(step)).unwrap_or(Err(AutomergeError::Fail))
 }
 
 /// Applies received `bytes` to a fork of `doc`, validates the fork with `validate`
