@@ -362,6 +362,10 @@ fn read(doc: &Automerge) -> (DutyLog, Vec<SchemaError>) {
                 Err(err) => reader.error(key.as_str(), err.to_string()),
             }
         } else if let Some(entry_id) = key.strip_prefix("entry:") {
+            if let Err(reason) = check_short_text(entry_id, limits::MAX_SHORT, false) {
+                reader.error(key.as_str(), format!("entry id {reason}"));
+                continue;
+            }
             let entry_id = entry_id.to_string();
             let mut winner = None;
             for obj in reader.objects(&ROOT, "", &key, ObjType::Map) {

@@ -126,6 +126,9 @@ pub(crate) struct Reader<'a> {
     maps: HashMap<ObjId, MapFields>,
 }
 
+/// Most characters of a path an error shows.
+const MAX_PATH_SHOWN: usize = 160;
+
 /// A map's winning values by key, with each key's conflict flag.
 type MapFields = HashMap<String, (Value<'static>, ObjId, bool)>;
 
@@ -135,8 +138,16 @@ impl<'a> Reader<'a> {
         Reader { doc, strict, errors: Vec::new(), maps: HashMap::new() }
     }
 
+    /// Records a problem. A path longer than [`MAX_PATH_SHOWN`] characters is cut
+    /// short: keys are data too, and a refusal must not echo a megabyte-long key
+    /// back to the sender and into the logs.
     pub(crate) fn error(&mut self, path: impl Into<String>, reason: impl Into<String>) {
-        self.errors.push(SchemaError { path: path.into(), reason: reason.into() });
+        let mut path = path.into();
+        if let Some((cut, _)) = path.char_indices().nth(MAX_PATH_SHOWN) {
+            path.truncate(cut);
+            path.push('…');
+        }
+        self.errors.push(SchemaError { path, reason: reason.into() });
     }
 
     pub(crate) fn finish(self) -> Result<(), SchemaErrors> {

@@ -190,6 +190,18 @@ fn a_hidden_long_text_under_an_unknown_key_is_refused() {
 }
 
 #[test]
+fn a_long_unknown_key_is_named_without_being_echoed_whole() {
+    let valid = repair_doc();
+    let mut doc = Automerge::load(&valid.save()).unwrap();
+    let customer = obj(&doc, "customer");
+    doc.transact(|tx| tx.put(&customer, "k".repeat(100_000), true)).unwrap();
+    let errors = validate_case(&doc).unwrap_err().0;
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0].path, format!("customer.{}…", "k".repeat(151)));
+    assert_eq!(errors[0].reason, "is not a field of the case schema");
+}
+
+#[test]
 fn twenty_thousand_deep_nesting_is_refused_without_descending() {
     // Validation never walks into anything the schema does not name, so depth cannot
     // exhaust its stack; the refusal names the key at the top of the nest.
@@ -282,6 +294,10 @@ fn duty_logs_refuse_unknown_keys_and_bad_values_inside_their_maps() {
         tx.put(ROOT, "weather", "rain ".repeat(1_000)).unwrap();
     });
     assert!(refused.contains("weather: is 5000 characters long, at most 120 allowed"), "{refused}");
+    let refused = tampered(&|tx, _| {
+        tx.put_object(ROOT, format!("entry:{}", "x".repeat(1_000)), ObjType::Map).unwrap();
+    });
+    assert!(refused.contains("…: entry id is 1000 characters long, at most 120 allowed"), "{refused}");
 }
 
 #[test]
