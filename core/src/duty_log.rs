@@ -221,11 +221,11 @@ impl DutyLogDoc {
 
     /// Loads and validates saved bytes.
     pub fn load(bytes: &[u8], device: DeviceId) -> Result<Self, LoadError> {
-        let doc = crate::case::decode_guarded(|| {
-            Automerge::load_with_options(bytes, LoadOptions::new().text_encoding(TEXT_ENCODING))
-        })?
-        .with_actor(device.actor());
-        Ok(Self::from_automerge(doc)?)
+        crate::case::decode_guarded(|| {
+            let doc = Automerge::load_with_options(bytes, LoadOptions::new().text_encoding(TEXT_ENCODING))?
+                .with_actor(device.actor());
+            Ok(Self::from_automerge(doc)?)
+        })
     }
 
     /// Wraps a document after validating it.

@@ -142,10 +142,11 @@ impl CaseDoc {
     /// Loads a saved document (full or incremental chunks concatenated), checking it
     /// against the schema; `device` is the actor future edits are made as.
     pub fn load(bytes: &[u8], device: DeviceId) -> Result<Self, LoadError> {
-        let doc =
-            decode_guarded(|| Automerge::load_with_options(bytes, LoadOptions::new().text_encoding(TEXT_ENCODING)))?
+        decode_guarded(|| {
+            let doc = Automerge::load_with_options(bytes, LoadOptions::new().text_encoding(TEXT_ENCODING))?
                 .with_actor(device.actor());
-        Ok(Self::from_automerge(doc)?)
+            Ok(Self::from_automerge(doc)?)
+        })
     }
 
     /// Wraps a document after checking it against the schema.
@@ -449,28 +450,32 @@ pub(crate) fn fork_with(doc: &Automerge, bytes: &[u8]) -> Result<(Automerge, usi
     if bytes.is_empty() {
         return Err(AutomergeError::Fail);
     }
-    match decode_guarded(|| Automerge::load_with_options(bytes, strict)) {
-        // Parsed, but `save_after` chunks depend on changes only `doc` has.
-        Ok(_) | Err(AutomergeError::MissingDeps) => {}
-        Err(err) => return Err(err),
-    }
-    let before = doc.get_heads();
-    let mut fork = doc.fork();
-    fork.set_actor(doc.get_actor().clone());
-    let fork = decode_guarded(move || fork.load_incremental(bytes).map(|_| fork))?;
-    let n_new = fork.get_changes(&before).len();
-    Ok((fork, n_new))
+    decode_guarded(|| {
+        match Automerge::load_with_options(bytes, strict) {
+            // Parsed, but `save_after` chunks depend on changes only `doc` has.
+            Ok(_) | Err(AutomergeError::MissingDeps) => {}
+            Err(err) => return Err(err),
+        }
+        let before = doc.get_heads();
+        let mut fork = doc.fork();
+        fork.set_actor(doc.get_actor().clone());
+        fork.load_incremental(bytes)?;
+        let n_new = fork.get_changes(&before).len();
+        Ok((fork, n_new))
+    })
 }
 
-/// Runs one automerge decoding step on bytes from elsewhere, turning a panic into
-/// an error. automerge 0.12 panics on some checksum-valid but inconsistent input
+/// Runs the decoding of bytes from elsewhere, and everything that reads the result
+/// before it is adopted, turning a panic into an error. automerge 0.12 panics on
+/// some checksum-valid but inconsistent input, while loading
 /// (`lookup_actor(..).unwrap()` in `import_ops`, for a change whose actor is not
-/// the one its seq and deps were written for; found by `core/tests/it/fuzz.rs`),
-/// and a peer must not be able to take a server round or a phone down with it.
-/// Whatever the step built is dropped with the panic, never reused: the step owns
-/// or creates everything it writes.
-pub(crate) fn decode_guarded<T>(step: impl FnOnce() -> Result<T, AutomergeError>) -> Result<T, AutomergeError> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(step)).unwrap_or(Err(AutomergeError::Fail))
+/// the one its seq and deps were written for) or on the first read after a load
+/// that seemed to succeed (`get_changes`, an assertion in the change collector);
+/// both found by `core/tests/it/fuzz.rs`. A peer must not be able to take a server
+/// round or a phone down with one push. Whatever the step built is dropped with
+/// the panic, never adopted: the step only reads what it did not create.
+pub(crate) fn decode_guarded<T, E: From<AutomergeError>>(step: impl FnOnce() -> Result<T, E>) -> Result<T, E> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(step)).unwrap_or_else(|_| Err(AutomergeError::Fail.into()))
 }
 
 /// Applies received `bytes` to a fork of `doc`, validates the fork with `validate`
@@ -485,15 +490,20 @@ pub(crate) fn receive_validated(
     validate: impl FnOnce(&Automerge) -> Result<String, SchemaErrors>,
 ) -> Result<usize, LoadError> {
     admit_bytes(bytes, &AdmissionBudget::DOCUMENT)?;
-    let (fork, n_new) = fork_with(doc, bytes)?;
-    if n_new > 0 {
-        let id = validate(&fork)?;
-        if id != expected_id {
-            return Err(LoadError::Schema(SchemaErrors(vec![schema::SchemaError {
-                path: "id".into(),
-                reason: format!("changes belong to {id}, not {expected_id}"),
-            }])));
+    let (fork, n_new) = decode_guarded(|| {
+        let (fork, n_new) = fork_with(doc, bytes)?;
+        if n_new > 0 {
+            let id = validate(&fork)?;
+            if id != expected_id {
+                return Err(LoadError::Schema(SchemaErrors(vec![schema::SchemaError {
+                    path: "id".into(),
+                    reason: format!("changes belong to {id}, not {expected_id}"),
+                }])));
+            }
         }
+        Ok((fork, n_new))
+    })?;
+    if n_new > 0 {
         *doc = fork;
     }
     Ok(n_new)

@@ -372,18 +372,18 @@ impl CaseStore {
     /// so they are admitted against the document budget before automerge sees them.
     fn decode_new(&self, doc_id: &str, bytes: &[u8]) -> Result<Doc, LoadError> {
         crate::case::admit_bytes(bytes, &crate::case::AdmissionBudget::DOCUMENT)?;
-        let am = crate::case::decode_guarded(|| {
-            automerge::Automerge::load_with_options(
+        let doc = crate::case::decode_guarded(|| {
+            let am = automerge::Automerge::load_with_options(
                 bytes,
                 automerge::LoadOptions::new().text_encoding(crate::case::TEXT_ENCODING),
-            )
-        })?
-        .with_actor(self.device.actor());
-        let doc = if is_duty_log(&am) {
-            Doc::DutyLog(DutyLogDoc::from_automerge(am)?)
-        } else {
-            Doc::Case(CaseDoc::from_automerge(am)?)
-        };
+            )?
+            .with_actor(self.device.actor());
+            Ok::<_, LoadError>(if is_duty_log(&am) {
+                Doc::DutyLog(DutyLogDoc::from_automerge(am)?)
+            } else {
+                Doc::Case(CaseDoc::from_automerge(am)?)
+            })
+        })?;
         let actual_id = match &doc {
             Doc::Case(case) => case.id().to_string(),
             Doc::DutyLog(log) => log.id().to_string(),

@@ -143,8 +143,14 @@ fn admit_load_validate(bytes: &[u8]) {
             }
             let mut case = CASE.clone();
             let before = case.heads();
-            if case.receive(bytes).is_err() {
-                assert_eq!(case.heads(), before, "a refused receive changes nothing");
+            match case.receive(bytes) {
+                // What was adopted must stay usable: read, saved, loaded again.
+                Ok(_) => {
+                    case.read();
+                    case.conflicts();
+                    CaseDoc::load(&case.save(), DeviceId::from_u128(5)).expect("an adopted document reloads");
+                }
+                Err(_) => assert_eq!(case.heads(), before, "a refused receive changes nothing"),
             }
         }
         Err(refused) => assert!(refused.code().starts_with("doc."), "{refused}"),
@@ -236,26 +242,47 @@ fn the_seeds_are_accepted_unmutated() {
     }
 }
 
-/// Found by the fuzzer: automerge 0.12 panics (`lookup_actor(..).unwrap()` in
-/// `import_ops`) on a checksum-valid change whose actor differs from the one its
-/// seq and deps were written for. Received bytes must be refused, not crash the
-/// receiver.
+/// Offset of the actor id in a change chunk with a 2-byte length and one dependency:
+/// magic, checksum, type, length, dependency count and hash, actor length.
+const ACTOR_AT: usize = 4 + 4 + 1 + 2 + 1 + 32 + 1;
+
+/// Receives `bytes` into the sample case and checks it is refused and changes
+/// nothing (rather than panicking inside automerge).
+fn assert_refused(bytes: &[u8]) {
+    admit_bytes(bytes, &AdmissionBudget::DOCUMENT).unwrap();
+    let mut case = CASE.clone();
+    let before = case.heads();
+    assert!(case.receive(bytes).is_err());
+    assert_eq!(case.heads(), before);
+}
+
+/// Found by the fuzzer: automerge 0.12 panics while loading
+/// (`lookup_actor(..).unwrap()` in `import_ops`) a checksum-valid change whose
+/// actor differs from the one its seq and deps were written for.
 #[test]
 fn a_change_with_a_foreign_actor_is_refused_not_a_panic() {
     let mut bytes = DOC_SEEDS[1].clone();
     let chunk_starts: Vec<usize> =
         bytes.windows(4).enumerate().filter(|(_, w)| *w == [0x85, 0x6f, 0x4a, 0x83]).map(|(i, _)| i).collect();
-    // Third change: magic, checksum, type, 2-byte length, 1 dep (count + 32 bytes),
-    // actor length, then the actor's bytes.
-    let actor = chunk_starts[2] + 4 + 4 + 1 + 2 + 1 + 32 + 1;
+    let actor = chunk_starts[2] + ACTOR_AT;
     assert_eq!(bytes[actor - 1], 16, "a 16-byte actor id");
     bytes[actor + 7] ^= 1;
     reseal(&mut bytes);
-    admit_bytes(&bytes, &AdmissionBudget::DOCUMENT).unwrap();
-    let mut case = CASE.clone();
-    let before = case.heads();
-    assert!(case.receive(&bytes).is_err());
-    assert_eq!(case.heads(), before);
+    assert_refused(&bytes);
+}
+
+/// Found by the fuzzer: a checksum-valid change whose seq skips one. In a release
+/// build automerge 0.12 loads it and the first read of the result (`get_changes`)
+/// panics on an assertion in its change collector; in a debug build a debug
+/// assertion fires during the load itself. Either way the receive must refuse it.
+#[test]
+fn a_change_that_skips_a_seq_is_refused_not_a_panic() {
+    let mut bytes = DOC_SEEDS[2].clone();
+    assert_eq!(bytes[ACTOR_AT - 1], 16, "a 16-byte actor id");
+    let seq = ACTOR_AT + 16;
+    bytes[seq] += 1;
+    reseal(&mut bytes);
+    assert_refused(&bytes);
 }
 
 proptest! {
