@@ -378,6 +378,7 @@ impl CaseStore {
                 automerge::LoadOptions::new().text_encoding(crate::case::TEXT_ENCODING),
             )?
             .with_actor(self.device.actor());
+            crate::case::check_reloads(&am)?;
             Ok::<_, LoadError>(if is_duty_log(&am) {
                 Doc::DutyLog(DutyLogDoc::from_automerge(am)?)
             } else {

@@ -285,6 +285,23 @@ fn a_change_that_skips_a_seq_is_refused_not_a_panic() {
     assert_refused(&bytes);
 }
 
+/// Found by the fuzzer: automerge 0.12 accepts an empty change whose start op is
+/// below what its dependencies already used, and then saves a document it cannot
+/// load again ("max_op is lower than start_op"). Adopting it would leave a case no
+/// replica can reopen.
+#[test]
+fn a_change_that_reuses_op_numbers_is_refused_not_adopted() {
+    let mut body = vec![1];
+    body.extend(CASE.heads()[0].0);
+    body.push(16);
+    body.extend([0u8; 16]); // a fresh actor
+    body.extend([1, 5, 0, 0, 0, 0]); // seq 1, start op 5, time 0, no message, no other actors, no columns
+    let mut chunk = vec![0x85, 0x6f, 0x4a, 0x83, 0, 0, 0, 0, 1, body.len() as u8];
+    chunk.extend(body);
+    reseal(&mut chunk);
+    assert_refused(&chunk);
+}
+
 proptest! {
     #![proptest_config(Config { cases: QUICK_CASES, ..Config::default() })]
 
