@@ -128,9 +128,9 @@ impl AdmissionError {
 /// concatenation of document and change chunks) fit `budget`, without loading them.
 ///
 /// Memory bound: whatever the input, this holds at most one inflater (zlib-rs, the
-/// backend automerge itself uses: a 32 KiB window and its state), two 4 KiB buffers and a table of
-/// at most 64 column entries per chunk section, so under 64 KiB besides the input
-/// itself. Inflated bytes are counted and dropped as they stream, and inflation
+/// backend automerge itself uses: a 32 KiB window and its state), two 4 KiB
+/// buffers and a table of at most 64 column entries per chunk section, so under
+/// 64 KiB besides the input itself. Inflated bytes are counted and dropped as they stream, and inflation
 /// stops within 4 KiB of the running total crossing `max_expanded_bytes`. Time is
 /// linear in the bytes actually read, at most the input plus `max_expanded_bytes`.
 pub fn admit_bytes(bytes: &[u8], budget: &AdmissionBudget) -> Result<Admitted, AdmissionError> {
