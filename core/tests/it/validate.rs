@@ -8,6 +8,7 @@ use expect_test::{Expect, expect};
 use kefu_core::case::{AdmissionBudget, CaseDoc, LoadError, admit_bytes, validate_case};
 use kefu_core::duty_log::{DutyEdit, DutyEntryKind, DutyLogDoc, DutyShift};
 use kefu_core::ids::{DeviceId, Timestamp};
+use proptest::prelude::*;
 
 use crate::support::repair_doc;
 
@@ -332,5 +333,231 @@ fn an_honest_case_is_admitted() {
         assert_eq!(admitted.ops, doc.automerge().stats().num_ops);
         // description, customer, number, tags, timeline
         assert_eq!(admitted.objects, 5);
+    }
+}
+
+/// Where a tampering write goes in a case with one status entry.
+#[derive(Clone, Copy, Debug)]
+enum Target {
+    Root,
+    Customer,
+    Number,
+    Tags,
+    Entry,
+    Prev,
+}
+
+/// What a tampering write puts there.
+#[derive(Clone, Debug)]
+enum Written {
+    Str(String),
+    Uint(u64),
+    Map,
+    List,
+    Text,
+}
+
+/// One tampering write, by one of two concurrent rogue replicas.
+type Tamper = (bool, Target, &'static str, Written);
+
+fn tampers() -> impl Strategy<Value = Vec<Tamper>> {
+    let target = proptest::sample::select(vec![
+        Target::Root,
+        Target::Customer,
+        Target::Number,
+        Target::Tags,
+        Target::Entry,
+        Target::Prev,
+    ]);
+    let key = proptest::sample::select(vec![
+        "name",
+        "phone",
+        "address",
+        "provisional",
+        "assigned",
+        "type",
+        "at",
+        "by",
+        "to",
+        "prev",
+        "reason",
+        "subject",
+        "description",
+        "customer",
+        "urgent",
+        "payload",
+    ]);
+    let written = prop_oneof![
+        "[a-z]{0,8}".prop_map(Written::Str),
+        any::<u64>().prop_map(Written::Uint),
+        Just(Written::Map),
+        Just(Written::List),
+        Just(Written::Text),
+    ];
+    proptest::collection::vec((any::<bool>(), target, key, written), 1..6)
+}
+
+/// The object a target names in `doc`, if earlier writes left one there.
+fn target_obj(doc: &Automerge, target: Target) -> Option<automerge::ObjId> {
+    let object = |at: &automerge::ObjId, key: &str| match doc.get(at, key) {
+        Ok(Some((automerge::Value::Object(_), id))) => Some(id),
+        _ => None,
+    };
+    let entry = || {
+        let timeline = object(&ROOT, "timeline")?;
+        let id = doc.keys(&timeline).next()?;
+        object(&timeline, &id)
+    };
+    match target {
+        Target::Root => Some(ROOT),
+        Target::Customer => object(&ROOT, "customer"),
+        Target::Number => object(&ROOT, "number"),
+        Target::Tags => object(&ROOT, "tags"),
+        Target::Entry => entry(),
+        Target::Prev => object(&entry()?, "prev"),
+    }
+}
+
+/// Writes `written` under `key` (or at index 0 of a list); best effort, as a
+/// rogue replica would: a write automerge refuses is skipped.
+fn write(doc: &mut Automerge, target: Target, key: &str, written: &Written) {
+    let Some(at) = target_obj(doc, target) else { return };
+    let (is_list, n) = match doc.object_type(&at) {
+        Ok(ObjType::Map) => (false, 0),
+        Ok(ObjType::List) => (true, doc.length(&at)),
+        _ => return,
+    };
+    let _ = doc.transact(|tx| {
+        let put_object = |tx: &mut automerge::transaction::Transaction<'_>, obj_type| {
+            if is_list && n == 0 {
+                tx.insert_object(&at, 0, obj_type)
+            } else if is_list {
+                tx.put_object(&at, 0, obj_type)
+            } else {
+                tx.put_object(&at, key, obj_type)
+            }
+        };
+        let put = |tx: &mut automerge::transaction::Transaction<'_>, value: automerge::ScalarValue| {
+            if is_list && n == 0 {
+                tx.insert(&at, 0, value)
+            } else if is_list {
+                tx.put(&at, 0, value)
+            } else {
+                tx.put(&at, key, value)
+            }
+        };
+        match written {
+            Written::Str(text) => put(tx, text.as_str().into())?,
+            Written::Uint(n) => put(tx, (*n).into())?,
+            Written::Map => {
+                let map = put_object(tx, ObjType::Map)?;
+                tx.put(&map, "hidden", "x")?;
+            }
+            Written::List => {
+                let list = put_object(tx, ObjType::List)?;
+                tx.insert(&list, 0, "hidden")?;
+            }
+            Written::Text => {
+                let text = put_object(tx, ObjType::Text)?;
+                tx.splice_text(&text, 0, 0, "hidden")?;
+            }
+        }
+        Ok::<_, automerge::AutomergeError>(())
+    });
+}
+
+/// An oracle independent of the validator: the paths where the layout puts objects,
+/// and the keys of the fixed maps. Every concurrent value is walked, iteratively.
+fn layout_breaches(doc: &Automerge) -> Vec<String> {
+    let mut breaches = Vec::new();
+    let mut stack = vec![(ROOT, Vec::<String>::new())];
+    while let Some((at, path)) = stack.pop() {
+        let children: Vec<(String, Vec<(automerge::Value<'_>, automerge::ObjId)>)> = match doc.object_type(&at) {
+            Ok(ObjType::List) => {
+                (0..doc.length(&at)).map(|idx| (idx.to_string(), doc.get_all(&at, idx).unwrap())).collect()
+            }
+            Ok(ObjType::Text) => {
+                if doc.list_range(&at, ..).any(|item| matches!(item.value, automerge::ValueRef::Object(_)))
+                    || !doc.marks(&at).unwrap().is_empty()
+                {
+                    breaches.push(format!("{}: text is not plain", path.join(".")));
+                }
+                continue;
+            }
+            _ => doc.keys(&at).map(|key| (key.clone(), doc.get_all(&at, key).unwrap())).collect(),
+        };
+        let allowed_keys: Option<&[&str]> = match path.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+            ["customer"] => Some(&["name", "phone", "address"]),
+            ["number"] => Some(&["provisional", "assigned"]),
+            ["timeline", _] => Some(&["type", "at", "by", "from", "to", "prev", "reason"]),
+            _ => None,
+        };
+        for (key, values) in children {
+            if allowed_keys.is_some_and(|allowed| !allowed.contains(&key.as_str())) {
+                breaches.push(format!("{}.{key}: unknown key", path.join(".")));
+            }
+            for (value, id) in values {
+                let automerge::Value::Object(obj_type) = value else { continue };
+                let mut child = path.clone();
+                child.push(key.clone());
+                let expected = match child.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+                    ["description"] => Some(ObjType::Text),
+                    ["customer" | "number" | "tags" | "timeline"] | ["timeline", _] => Some(ObjType::Map),
+                    ["timeline", _, "prev"] => Some(ObjType::List),
+                    _ => None,
+                };
+                if expected == Some(obj_type) {
+                    stack.push((id, child));
+                } else {
+                    breaches.push(format!("{}: a {obj_type} the layout does not hold", child.join(".")));
+                }
+            }
+        }
+    }
+    breaches
+}
+
+#[test]
+fn the_layout_oracle_sees_what_it_must() {
+    let mut doc = Automerge::load(&repair_doc().save()).unwrap();
+    assert_eq!(layout_breaches(&doc), Vec::<String>::new());
+    write(&mut doc, Target::Customer, "payload", &Written::Map);
+    write(&mut doc, Target::Number, "assigned", &Written::Text);
+    let mut breaches = layout_breaches(&doc);
+    breaches.sort();
+    assert_eq!(
+        breaches,
+        [
+            "customer.payload: a map the layout does not hold",
+            "customer.payload: unknown key",
+            "number.assigned: a text the layout does not hold"
+        ]
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// Two rogue replicas tamper concurrently with a case and merge; whatever the
+    /// validator accepts holds no object or key the layout does not name.
+    #[test]
+    fn what_the_validator_accepts_keeps_the_layout(tampers in tampers()) {
+        let mut base = repair_doc();
+        let policy = kefu_core::case::CasePolicy::default();
+        let by = crate::support::staff("desk");
+        let ctx = kefu_core::case::EditContext { at: Timestamp(1), by: &by, policy: &policy };
+        base.apply(&ctx, &kefu_core::case::CaseEdit::Transition { to: kefu_core::case::Status::InProgress, reason: String::new() })
+            .unwrap();
+        let saved = base.save();
+        let mut rogue_a = Automerge::load(&saved).unwrap().with_actor(ActorId::from(&[0u8; 16][..]));
+        let mut rogue_b = Automerge::load(&saved).unwrap().with_actor(ActorId::from(&[0xffu8; 16][..]));
+        for (on_a, target, key, written) in &tampers {
+            let rogue = if *on_a { &mut rogue_a } else { &mut rogue_b };
+            write(rogue, *target, key, written);
+        }
+        rogue_a.merge(&mut rogue_b).unwrap();
+        if validate_case(&rogue_a).is_ok() {
+            prop_assert_eq!(layout_breaches(&rogue_a), Vec::<String>::new());
+        }
     }
 }
