@@ -21,6 +21,7 @@ use automerge::{Automerge, LoadOptions, ObjType, ROOT, ReadDoc, ScalarValue};
 use chrono::NaiveDate;
 
 use crate::case::limits::{self, check_long_text, check_short_text};
+use crate::case::schema::{Reader, as_str, code, long_text, short_text, staff, timestamp, true_flag, uint};
 use crate::case::{EditError, LoadError, SchemaErrors, TEXT_ENCODING};
 use crate::case::{SCHEMA_VERSION, SchemaError};
 use crate::ids::{CaseId, DeviceId, StaffId, Timestamp};
@@ -220,9 +221,11 @@ impl DutyLogDoc {
 
     /// Loads and validates saved bytes.
     pub fn load(bytes: &[u8], device: DeviceId) -> Result<Self, LoadError> {
-        let doc = Automerge::load_with_options(bytes, LoadOptions::new().text_encoding(TEXT_ENCODING))?
-            .with_actor(device.actor());
-        Ok(Self::from_automerge(doc)?)
+        crate::case::decode_guarded(|| {
+            let doc = Automerge::load_with_options(bytes, LoadOptions::new().text_encoding(TEXT_ENCODING))?
+                .with_actor(device.actor());
+            Ok(Self::from_automerge(doc)?)
+        })
     }
 
     /// Wraps a document after validating it.
@@ -308,93 +311,110 @@ impl DutyLogDoc {
     }
 }
 
+/// Keys a duty log holds at its root besides the `staff:`, `entry:` and `handover:`
+/// families. The schema is closed at every depth, as for cases (ARCHITECTURE.md
+/// section 5): whatever a log holds is fanned out to every phone on the team.
+const ROOT_FIELDS: &[&str] = &["type", "schema", "id", "date", "shift", "weather"];
+
+/// Keys of an `entry:<id>` map.
+const ENTRY_KEYS: &[&str] = &["at", "by", "kind", "text", "case"];
+
+/// Keys of a `handover:<case>` map.
+const HANDOVER_KEYS: &[&str] = &["at", "by", "note"];
+
 /// Reads a duty log, collecting every problem (the validator and the reader are one).
+///
+/// Strict like `validate_case`: every concurrent value is checked. Entry and
+/// handover maps may legitimately be written concurrently (two devices hand the same
+/// case over offline), so every concurrent map is validated and the winner is read.
 fn read(doc: &Automerge) -> (DutyLog, Vec<SchemaError>) {
-    let mut errors = Vec::new();
-    let mut error = |path: &str, reason: String| errors.push(SchemaError { path: path.to_string(), reason });
-    let scalar = |obj: &automerge::ObjId, key: &str| -> Option<ScalarValue> {
-        match doc.get(obj, key) {
-            Ok(Some((automerge::Value::Scalar(value), _))) => Some(value.into_owned()),
-            _ => None,
-        }
-    };
-    let string = |obj: &automerge::ObjId, key: &str| match scalar(obj, key) {
-        Some(ScalarValue::Str(s)) => Some(s.to_string()),
-        _ => None,
-    };
-    let stamp = |obj: &automerge::ObjId, key: &str| match scalar(obj, key) {
-        Some(ScalarValue::Timestamp(ms)) => Some(Timestamp(ms)),
-        _ => None,
-    };
-    if string(&ROOT, "type").as_deref() != Some(DUTY_LOG_TYPE) {
-        error("type", "expected \"duty_log\"".into());
-    }
-    if !matches!(scalar(&ROOT, "schema"), Some(ScalarValue::Uint(v)) if v >= 1 && v <= SCHEMA_VERSION) {
-        error("schema", format!("must be a version between 1 and {SCHEMA_VERSION}"));
-    }
-    let date = string(&ROOT, "date").and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok());
-    let shift = string(&ROOT, "shift").and_then(|s| DutyShift::from_code(&s));
-    let (date, shift) = match (date, shift) {
-        (Some(date), Some(shift)) => (date, shift),
-        _ => {
-            error("date", "date and shift must be YYYY-MM-DD and a shift code".into());
-            (NaiveDate::default(), DutyShift::Day)
-        }
-    };
+    let mut reader = Reader::new(doc, true);
+    reader.scalar(&ROOT, "", "type", true, |value| match as_str(value)? {
+        DUTY_LOG_TYPE => Ok(()),
+        other => Err(format!("expected \"{DUTY_LOG_TYPE}\", found {other:?}")),
+    });
+    reader.scalar(&ROOT, "", "schema", true, |value| match uint(value)? {
+        version if (1..=SCHEMA_VERSION).contains(&version) => Ok(()),
+        version => Err(format!("schema version {version} is not supported (this build reads 1..={SCHEMA_VERSION})")),
+    });
+    let date = reader.scalar(&ROOT, "", "date", true, |value| {
+        NaiveDate::parse_from_str(as_str(value)?, "%Y-%m-%d").map_err(|_| "must be a date YYYY-MM-DD".to_string())
+    });
+    let shift = reader.scalar(&ROOT, "", "shift", true, code(DutyShift::from_code));
+    let (date, shift) = (date.unwrap_or_default(), shift.unwrap_or(DutyShift::Day));
     let id = duty_log_id(date, shift);
-    if string(&ROOT, "id").as_deref() != Some(id.as_str()) {
-        error("id", format!("must be {id}"));
-    }
-    let weather = string(&ROOT, "weather").unwrap_or_default();
+    reader.scalar(&ROOT, "", "id", true, |value| match as_str(value)? {
+        found if found == id => Ok(()),
+        found => Err(format!("must be {id} for its date and shift, found {found:?}")),
+    });
+    let weather = reader.scalar(&ROOT, "", "weather", false, short_text(limits::MAX_SHORT, true)).unwrap_or_default();
     let mut log =
         DutyLog { id, date, shift, weather, staff: BTreeSet::new(), entries: Vec::new(), handover: Vec::new() };
-    for key in doc.keys(ROOT) {
+    for key in reader.keys(&ROOT) {
         if let Some(staff) = key.strip_prefix("staff:") {
-            match StaffId::new(staff) {
-                Ok(staff) => {
+            let staff = StaffId::new(staff);
+            let flag = reader.scalar(&ROOT, "", &key, true, true_flag);
+            match staff {
+                Ok(staff) if flag.is_some() => {
                     log.staff.insert(staff);
                 }
-                Err(err) => error(&key, err.to_string()),
+                Ok(_) => {}
+                Err(err) => reader.error(key.as_str(), err.to_string()),
             }
         } else if let Some(entry_id) = key.strip_prefix("entry:") {
-            let Ok(Some((_, obj))) = doc.get(ROOT, key.as_str()) else { continue };
-            let entry = (|| {
-                Some(DutyEntry {
-                    id: entry_id.to_string(),
-                    at: stamp(&obj, "at")?,
-                    by: StaffId::new(string(&obj, "by")?).ok()?,
-                    kind: DutyEntryKind::from_code(&string(&obj, "kind")?)?,
-                    text: string(&obj, "text").filter(|t| check_long_text(t, limits::MAX_ENTRY_TEXT).is_ok())?,
-                    case: match string(&obj, "case") {
-                        Some(case) => Some(case.parse().ok()?),
-                        None => None,
-                    },
-                })
-            })();
-            match entry {
-                Some(entry) => log.entries.push(entry),
-                None => error(&key, "is not a valid entry (at, by, kind, text, optional case)".into()),
+            if let Err(reason) = check_short_text(entry_id, limits::MAX_SHORT, false) {
+                reader.error(key.as_str(), format!("entry id {reason}"));
+                continue;
             }
+            let entry_id = entry_id.to_string();
+            let mut winner = None;
+            for obj in reader.objects(&ROOT, "", &key, ObjType::Map) {
+                reader.closed(&obj, &key, &[ENTRY_KEYS], "duty-log");
+                let at = reader.scalar(&obj, &key, "at", true, timestamp);
+                let by = reader.scalar(&obj, &key, "by", true, staff);
+                let kind = reader.scalar(&obj, &key, "kind", true, code(DutyEntryKind::from_code));
+                let text = reader.scalar(&obj, &key, "text", true, long_text(limits::MAX_ENTRY_TEXT));
+                let case = reader.scalar(&obj, &key, "case", false, case_id);
+                winner = match (at, by, kind, text) {
+                    (Some(at), Some(by), Some(kind), Some(text)) => {
+                        Some(DutyEntry { id: entry_id.clone(), at, by, kind, text, case })
+                    }
+                    _ => None,
+                };
+            }
+            log.entries.extend(winner);
         } else if let Some(case) = key.strip_prefix("handover:") {
-            let Ok(Some((_, obj))) = doc.get(ROOT, key.as_str()) else { continue };
-            let item = (|| {
-                Some(HandoverItem {
-                    case: case.parse().ok()?,
-                    note: string(&obj, "note")?,
-                    by: StaffId::new(string(&obj, "by")?).ok()?,
-                    at: stamp(&obj, "at")?,
-                })
-            })();
-            match item {
-                Some(item) => log.handover.push(item),
-                None => error(&key, "is not a valid handover item (at, by, note)".into()),
+            let case = match case.parse::<CaseId>() {
+                Ok(case) => Some(case),
+                Err(err) => {
+                    reader.error(key.as_str(), err.to_string());
+                    None
+                }
+            };
+            let mut winner = None;
+            for obj in reader.objects(&ROOT, "", &key, ObjType::Map) {
+                reader.closed(&obj, &key, &[HANDOVER_KEYS], "duty-log");
+                let at = reader.scalar(&obj, &key, "at", true, timestamp);
+                let by = reader.scalar(&obj, &key, "by", true, staff);
+                let note = reader.scalar(&obj, &key, "note", true, long_text(limits::MAX_ENTRY_TEXT));
+                winner = match (case, at, by, note) {
+                    (Some(case), Some(at), Some(by), Some(note)) => Some(HandoverItem { case, note, by, at }),
+                    _ => None,
+                };
             }
-        } else if !["type", "schema", "id", "date", "shift", "weather"].contains(&key.as_str()) {
-            error(&key, "is not a field of the duty-log schema".into());
+            log.handover.extend(winner);
+        } else if !ROOT_FIELDS.contains(&key.as_str()) {
+            reader.error(key.as_str(), "is not a field of the duty-log schema");
         }
     }
     log.entries.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
+    let errors = reader.finish().err().map(|SchemaErrors(errors)| errors).unwrap_or_default();
     (log, errors)
+}
+
+/// A case id stored as its string form.
+fn case_id(value: &ScalarValue) -> Result<CaseId, String> {
+    as_str(value)?.parse::<CaseId>().map_err(|err| err.to_string())
 }
 
 #[cfg(test)]

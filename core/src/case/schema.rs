@@ -46,6 +46,57 @@ pub const SCHEMA_VERSION: u64 = 1;
 /// Document type tag of case documents.
 pub const CASE_TYPE: &str = "case";
 
+// The schema is closed at every depth: a map may hold only the keys listed for it.
+// Anything else is refused, not skipped, because whatever a document holds is stored
+// and fanned out to the whole team even if no reader ever looks at it (issue 15: an
+// unknown key under `customer` carried a 6 MiB blob). A newer app that needs a new
+// field bumps `SCHEMA_VERSION` instead.
+
+/// Keys a version-1 case document may have at its root.
+const ROOT_KEYS: &[&str] = &[
+    "type",
+    "schema",
+    "id",
+    "kind",
+    "channel",
+    "priority",
+    "tier",
+    "service",
+    "department",
+    "assignee",
+    "subject",
+    "description",
+    "customer",
+    "number",
+    "tags",
+    "timeline",
+    "created_at",
+    "updated_at",
+    "created_by",
+];
+
+/// Keys of the `customer` map.
+const CUSTOMER_KEYS: &[&str] = &["name", "phone", "address"];
+
+/// Keys of the `number` map.
+const NUMBER_KEYS: &[&str] = &["provisional", "assigned"];
+
+/// Keys every timeline entry has, whatever its type.
+const ENTRY_KEYS: &[&str] = &["type", "at", "by"];
+
+/// Keys of an entry's body, by entry type; `None` for an unknown type.
+fn body_keys(entry_type: &str) -> Option<&'static [&'static str]> {
+    Some(match entry_type {
+        "note" => &["text"],
+        "transfer" => &["from_department", "to_department", "from_assignee", "to_assignee", "reason"],
+        "status" => &["from", "to", "prev", "reason"],
+        "feedback" => &["direction", "text"],
+        "return_visit" => &["satisfaction", "comment"],
+        "attachment" => &["sha256", "size", "mime", "name"],
+        _ => return None,
+    })
+}
+
 /// One thing wrong with a document, at a path such as `timeline.<id>.to`.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{path}: {reason}")]
@@ -75,6 +126,9 @@ pub(crate) struct Reader<'a> {
     maps: HashMap<ObjId, MapFields>,
 }
 
+/// Most characters of a path an error shows.
+const MAX_PATH_SHOWN: usize = 160;
+
 /// A map's winning values by key, with each key's conflict flag.
 type MapFields = HashMap<String, (Value<'static>, ObjId, bool)>;
 
@@ -84,8 +138,16 @@ impl<'a> Reader<'a> {
         Reader { doc, strict, errors: Vec::new(), maps: HashMap::new() }
     }
 
+    /// Records a problem. A path longer than [`MAX_PATH_SHOWN`] characters is cut
+    /// short: keys are data too, and a refusal must not echo a megabyte-long key
+    /// back to the sender and into the logs.
     pub(crate) fn error(&mut self, path: impl Into<String>, reason: impl Into<String>) {
-        self.errors.push(SchemaError { path: path.into(), reason: reason.into() });
+        let mut path = path.into();
+        if let Some((cut, _)) = path.char_indices().nth(MAX_PATH_SHOWN) {
+            path.truncate(cut);
+            path.push('…');
+        }
+        self.errors.push(SchemaError { path, reason: reason.into() });
     }
 
     pub(crate) fn finish(self) -> Result<(), SchemaErrors> {
@@ -178,13 +240,68 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// Refuses every key of the map at `path` that is not in `allowed`, naming it.
+    /// Only in strict mode: hydrating a document already validated need not look.
+    pub(crate) fn closed(&mut self, obj: &ObjId, path: &str, allowed: &[&[&str]], schema_name: &str) {
+        if !self.strict {
+            return;
+        }
+        for key in self.keys(obj) {
+            if !allowed.iter().any(|keys| keys.contains(&key.as_str())) {
+                self.error(join(path, &key), format!("is not a field of the {schema_name} schema"));
+            }
+        }
+    }
+
+    /// Every concurrent value of a container field, each of which must be a container
+    /// of the given type; the winner last. For keys that devices may legitimately
+    /// create concurrently, where each value is checked rather than the conflict
+    /// refused.
+    pub(crate) fn objects(&mut self, obj: &ObjId, path: &str, key: &str, expected: ObjType) -> Vec<ObjId> {
+        let full_path = join(path, key);
+        let values = match self.values(obj, key) {
+            Ok(values) => values,
+            Err(reason) => {
+                self.error(full_path, reason);
+                return Vec::new();
+            }
+        };
+        let mut objects = Vec::new();
+        for (value, id) in values {
+            match value {
+                Value::Object(found) if found == expected => objects.push(id),
+                Value::Object(found) => {
+                    self.error(full_path.clone(), format!("expected a {expected}, found a {found}"))
+                }
+                Value::Scalar(_) => self.error(full_path.clone(), format!("expected a {expected}, found a value")),
+            }
+        }
+        objects
+    }
+
     pub(crate) fn keys(&mut self, obj: &ObjId) -> Vec<String> {
         let mut keys: Vec<String> = self.fields(obj).keys().cloned().collect();
         keys.sort();
         keys
     }
 
-    pub(crate) fn text(&mut self, obj: &ObjId, path: &str) -> String {
+    /// A Text object's characters, refused (and not built) when longer than `max`.
+    /// In strict mode the text must be plain: marks carry values of their own and
+    /// blocks are maps inside the text, so either could hide data no reader shows.
+    pub(crate) fn text(&mut self, obj: &ObjId, path: &str, max: usize) -> String {
+        let length = self.doc.length(obj);
+        if length > max {
+            self.error(path, format!("is {length} characters long, at most {max} allowed"));
+            return String::new();
+        }
+        if self.strict {
+            if self.doc.marks(obj).is_ok_and(|marks| !marks.is_empty()) {
+                self.error(path, "must be plain text, without marks");
+            }
+            if self.doc.list_range(obj, ..).any(|item| matches!(item.value, automerge::ValueRef::Object(_))) {
+                self.error(path, "must be plain text, without blocks or objects");
+            }
+        }
         match self.doc.text(obj) {
             Ok(text) => text,
             Err(err) => {
@@ -253,7 +370,7 @@ pub(crate) fn uint(value: &ScalarValue) -> Result<u64, String> {
     }
 }
 
-fn true_flag(value: &ScalarValue) -> Result<(), String> {
+pub(crate) fn true_flag(value: &ScalarValue) -> Result<(), String> {
     match value {
         ScalarValue::Boolean(true) => Ok(()),
         other => Err(format!("expected true, found {other}")),
@@ -265,6 +382,7 @@ fn true_flag(value: &ScalarValue) -> Result<(), String> {
 /// Reads a case document into a [`Case`], collecting problems in `reader`.
 pub(crate) fn read_case(reader: &mut Reader<'_>) -> Case {
     let root = ROOT;
+    reader.closed(&root, "", &[ROOT_KEYS], "case");
     reader.scalar(&root, "", "type", true, |value| match as_str(value)? {
         CASE_TYPE => Ok(()),
         other => Err(format!("expected \"case\", found {other:?}")),
@@ -290,7 +408,7 @@ pub(crate) fn read_case(reader: &mut Reader<'_>) -> Case {
 
     let description = match reader.object(&root, "", "description", ObjType::Text) {
         Some(text_obj) => {
-            let text = reader.text(&text_obj, "description");
+            let text = reader.text(&text_obj, "description", limits::MAX_DESCRIPTION);
             if let Err(reason) = check_long_text(&text, limits::MAX_DESCRIPTION) {
                 reader.error("description", reason);
             }
@@ -299,26 +417,32 @@ pub(crate) fn read_case(reader: &mut Reader<'_>) -> Case {
         None => String::new(),
     };
     let customer = match reader.object(&root, "", "customer", ObjType::Map) {
-        Some(obj) => Customer {
-            name: reader
-                .scalar(&obj, "customer", "name", true, short_text(limits::MAX_SHORT, true))
-                .unwrap_or_default(),
-            phone: reader
-                .scalar(&obj, "customer", "phone", true, short_text(limits::MAX_SHORT, true))
-                .unwrap_or_default(),
-            address: reader
-                .scalar(&obj, "customer", "address", true, short_text(limits::MAX_ADDRESS, true))
-                .unwrap_or_default(),
-        },
+        Some(obj) => {
+            reader.closed(&obj, "customer", &[CUSTOMER_KEYS], "case");
+            Customer {
+                name: reader
+                    .scalar(&obj, "customer", "name", true, short_text(limits::MAX_SHORT, true))
+                    .unwrap_or_default(),
+                phone: reader
+                    .scalar(&obj, "customer", "phone", true, short_text(limits::MAX_SHORT, true))
+                    .unwrap_or_default(),
+                address: reader
+                    .scalar(&obj, "customer", "address", true, short_text(limits::MAX_ADDRESS, true))
+                    .unwrap_or_default(),
+            }
+        }
         None => Customer::default(),
     };
     let number = match reader.object(&root, "", "number", ObjType::Map) {
-        Some(obj) => CaseNumber {
-            provisional: reader
-                .scalar(&obj, "number", "provisional", true, short_text(limits::MAX_SHORT, false))
-                .unwrap_or_default(),
-            assigned: reader.scalar(&obj, "number", "assigned", false, short_text(limits::MAX_SHORT, false)),
-        },
+        Some(obj) => {
+            reader.closed(&obj, "number", &[NUMBER_KEYS], "case");
+            CaseNumber {
+                provisional: reader
+                    .scalar(&obj, "number", "provisional", true, short_text(limits::MAX_SHORT, false))
+                    .unwrap_or_default(),
+                assigned: reader.scalar(&obj, "number", "assigned", false, short_text(limits::MAX_SHORT, false)),
+            }
+        }
         None => CaseNumber { provisional: String::new(), assigned: None },
     };
     let mut tags = BTreeSet::new();
@@ -392,6 +516,9 @@ fn read_timeline(reader: &mut Reader<'_>, timeline_obj: &ObjId) -> Vec<TimelineE
 
 fn read_entry(reader: &mut Reader<'_>, obj: &ObjId, path: &str, id: EntryId) -> Option<TimelineEntry> {
     let entry_type = reader.scalar(obj, path, "type", true, |value| as_str(value).map(str::to_string))?;
+    if let Some(body) = body_keys(&entry_type) {
+        reader.closed(obj, path, &[ENTRY_KEYS, body], "case");
+    }
     let at = reader.scalar(obj, path, "at", true, timestamp)?;
     let by = reader.scalar(obj, path, "by", true, staff)?;
     let text = |reader: &mut Reader<'_>, key: &str| {
@@ -438,17 +565,43 @@ fn read_entry(reader: &mut Reader<'_>, obj: &ObjId, path: &str, id: EntryId) -> 
     Some(TimelineEntry { id, at, by, body })
 }
 
+/// The `prev` list of a status entry. Every element must be an entry id string,
+/// each concurrent value of an element too (a list element can be overwritten
+/// concurrently like a map field), and the list no longer than the timeline.
 fn read_prev(reader: &mut Reader<'_>, obj: &ObjId, path: &str) -> Option<Vec<EntryId>> {
     let list = reader.object(obj, path, "prev", ObjType::List)?;
     let doc = reader.doc();
+    let length = doc.length(&list);
+    if length > limits::MAX_TIMELINE {
+        reader
+            .error(format!("{path}.prev"), format!("has {length} elements, at most {} allowed", limits::MAX_TIMELINE));
+        return None;
+    }
+    let entry_id = short_text(limits::MAX_SHORT, false);
     let mut prev = Vec::new();
-    for (idx, item) in doc.list_range(&list, ..).enumerate() {
-        match item.value {
-            automerge::ValueRef::Scalar(automerge::ScalarValueRef::Str(id)) => prev.push(EntryId(id.to_string())),
-            _ => reader.error(format!("{path}.prev.{idx}"), "expected an entry id string"),
+    for item in doc.list_range(&list, ..) {
+        let item_path = format!("{path}.prev.{}", item.index);
+        if item.conflict && reader.strict {
+            for (value, _) in doc.get_all(&list, item.index).unwrap_or_default().iter().rev().skip(1) {
+                if let Err(reason) = as_scalar(value).and_then(|scalar| entry_id(&scalar)) {
+                    reader.error(item_path.clone(), format!("{reason} (in a concurrent value)"));
+                }
+            }
+        }
+        match as_scalar(&item.value.into_value()).and_then(|scalar| entry_id(&scalar)) {
+            Ok(id) => prev.push(EntryId(id)),
+            Err(reason) => reader.error(item_path, reason),
         }
     }
     Some(prev)
+}
+
+/// The scalar a value holds, or why an object is not one.
+fn as_scalar<'v>(value: &'v Value<'_>) -> Result<std::borrow::Cow<'v, ScalarValue>, String> {
+    match value {
+        Value::Scalar(scalar) => Ok(std::borrow::Cow::Borrowed(scalar.as_ref())),
+        Value::Object(obj_type) => Err(format!("expected a value, found a {obj_type}")),
+    }
 }
 
 // ---- writing ----

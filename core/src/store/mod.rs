@@ -429,18 +429,23 @@ impl CaseStore {
     }
 
     /// Decodes a document this store does not hold yet, checking its type, schema
-    /// and that it is the document it claims to be.
+    /// and that it is the document it claims to be. The bytes come from elsewhere,
+    /// so they are admitted against the document budget before automerge sees them.
     fn decode_new(&self, doc_id: &str, bytes: &[u8]) -> Result<Doc, LoadError> {
-        let am = automerge::Automerge::load_with_options(
-            bytes,
-            automerge::LoadOptions::new().text_encoding(crate::case::TEXT_ENCODING),
-        )?
-        .with_actor(self.device.actor());
-        let doc = if is_duty_log(&am) {
-            Doc::DutyLog(DutyLogDoc::from_automerge(am)?)
-        } else {
-            Doc::Case(CaseDoc::from_automerge(am)?)
-        };
+        crate::case::admit_bytes(bytes, &crate::case::AdmissionBudget::DOCUMENT)?;
+        let doc = crate::case::decode_guarded(|| {
+            let am = automerge::Automerge::load_with_options(
+                bytes,
+                automerge::LoadOptions::new().text_encoding(crate::case::TEXT_ENCODING),
+            )?
+            .with_actor(self.device.actor());
+            crate::case::check_reloads(&am)?;
+            Ok::<_, LoadError>(if is_duty_log(&am) {
+                Doc::DutyLog(DutyLogDoc::from_automerge(am)?)
+            } else {
+                Doc::Case(CaseDoc::from_automerge(am)?)
+            })
+        })?;
         let actual_id = match &doc {
             Doc::Case(case) => case.id().to_string(),
             Doc::DutyLog(log) => log.id().to_string(),

@@ -34,7 +34,10 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use super::wire::{Cursor, DocAck, DocPush, DocRefusal, DocUpdate, Push, Refusal, RefusalCode, Reply};
-use crate::case::{CaseDoc, CaseEdit, CasePolicy, EditContext, LoadError, fork_with};
+use crate::case::{
+    AdmissionBudget, AdmissionError, CaseDoc, CaseEdit, CasePolicy, EditContext, LoadError, admit_bytes, check_reloads,
+    decode_guarded, fork_with,
+};
 use crate::duty_log::{DutyLogDoc, is_duty_log};
 use crate::ids::{DeviceId, StaffId, Timestamp};
 
@@ -361,16 +364,27 @@ fn accept<S: SyncStorage>(
     if stored.as_ref().is_some_and(|stored| !stored.same_team) {
         return Ok(Err(Refusal::new(RefusalCode::Forbidden, format!("{} belongs to another team", push.id))));
     }
+    // Before automerge sees them: a compressed bomb is refused by what it would expand to.
+    if let Err(err) = admit_bytes(&push.changes, &AdmissionBudget::DOCUMENT) {
+        return Ok(Err(admission_refusal(&err)));
+    }
     let base = match &stored {
         Some(stored) => Some(load_any(&stored.bytes, ctx).map_err(storage_error)?),
         None => None,
     };
     let merged = match &base {
-        Some(base) => match fork_with(base, &push.changes) {
+        Some(base) => match fork_with(base, &push.changes).and_then(|(fork, n)| {
+            // automerge 0.12 accepts some changes it cannot save loadably (see `check_reloads`).
+            check_reloads(&fork)?;
+            Ok((fork, n))
+        }) {
             Ok((fork, _)) => fork,
             Err(err) => return Ok(Err(Refusal::new(RefusalCode::Malformed, format!("unreadable changes: {err}")))),
         },
-        None => match load_any(&push.changes, ctx) {
+        None => match load_any(&push.changes, ctx).and_then(|doc| {
+            decode_guarded(|| check_reloads(&doc).map_err(LoadError::from))?;
+            Ok(doc)
+        }) {
             Ok(doc) => doc,
             Err(LoadError::Decode(err)) if matches!(*err, automerge::AutomergeError::MissingDeps) => {
                 return Ok(Err(missing_base()));
@@ -386,7 +400,27 @@ fn accept<S: SyncStorage>(
     if let Err(refusal) = check_actors(&push.id, &merged, &base_heads, ctx) {
         return Ok(Err(refusal));
     }
-    check_and_number(&push.id, merged, base.as_ref(), ctx, storage, numbered)
+    let accepted = decode_guarded(|| {
+        Ok::<_, LoadError>(check_and_number(&push.id, merged, base.as_ref(), ctx, storage, numbered))
+    })
+    .unwrap_or_else(|_| Ok(Err(Refusal::new(RefusalCode::Malformed, "the document could not be read"))))?;
+    // What a document grows to over many pushes, each within budget, is held to it too.
+    if let Ok(doc) = &accepted
+        && let Err(err) = admit_bytes(&doc.bytes, &AdmissionBudget::DOCUMENT)
+    {
+        return Ok(Err(admission_refusal(&err)));
+    }
+    Ok(accepted)
+}
+
+fn admission_refusal(err: &AdmissionError) -> Refusal {
+    let code = match err {
+        AdmissionError::TooLarge { .. } => RefusalCode::DocTooLarge,
+        AdmissionError::TooManyOps { .. } => RefusalCode::DocTooManyOps,
+        AdmissionError::TooManyObjects { .. } => RefusalCode::DocTooManyObjects,
+        AdmissionError::Malformed(_) => RefusalCode::Malformed,
+    };
+    Refusal::new(code, err.to_string())
 }
 
 /// Every change the server lacks is the device's own, or the server's own sealed
@@ -624,8 +658,10 @@ fn assigned_only_by(doc: &Automerge, server: DeviceId) -> bool {
     })
 }
 
-/// Loads bytes as a raw automerge document the server writes to this round.
+/// Loads bytes as a raw automerge document the server writes to this round; a panic in
+/// automerge on hostile bytes is an error, not a dead round (see `decode_guarded`).
 fn load_any(bytes: &[u8], ctx: &RoundContext) -> Result<Automerge, LoadError> {
     let options = automerge::LoadOptions::new().text_encoding(crate::case::TEXT_ENCODING);
-    Ok(Automerge::load_with_options(bytes, options)?.with_actor(ctx.server_device.install(ctx.server_nonce).actor()))
+    let actor = ctx.server_device.install(ctx.server_nonce).actor();
+    decode_guarded(|| Ok(Automerge::load_with_options(bytes, options)?.with_actor(actor)))
 }

@@ -206,6 +206,12 @@ pub enum RefusalCode {
     ForeignActor,
     /// A timeline entry names an author other than the staff member the device is issued to.
     ForgedAuthor,
+    /// A document expands past the size budget (`AdmissionBudget`).
+    DocTooLarge,
+    /// A document holds more operations than the budget allows.
+    DocTooManyOps,
+    /// A document creates more objects than the budget allows.
+    DocTooManyObjects,
     /// A server fault; try later.
     Internal,
     /// A code from a newer peer.
@@ -213,7 +219,7 @@ pub enum RefusalCode {
 }
 
 impl RefusalCode {
-    const TABLE: [(RefusalCode, &'static str); 16] = [
+    const TABLE: [(RefusalCode, &'static str); 19] = [
         (RefusalCode::ProtocolVersion, "protocol.version"),
         (RefusalCode::Malformed, "frame.malformed"),
         (RefusalCode::TooLarge, "frame.too_large"),
@@ -229,6 +235,9 @@ impl RefusalCode {
         (RefusalCode::DuplicateDoc, "round.duplicate_doc"),
         (RefusalCode::ForeignActor, "doc.foreign_actor"),
         (RefusalCode::ForgedAuthor, "doc.forged_author"),
+        (RefusalCode::DocTooLarge, "doc.too_large"),
+        (RefusalCode::DocTooManyOps, "doc.too_many_ops"),
+        (RefusalCode::DocTooManyObjects, "doc.too_many_objects"),
         (RefusalCode::Internal, "server.internal"),
     ];
 

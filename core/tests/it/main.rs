@@ -1,6 +1,7 @@
 //! Integration tests of kefu-core, one binary with a module per topic.
 
 mod crash;
+mod fuzz;
 mod merge;
 mod report;
 mod store;

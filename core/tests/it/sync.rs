@@ -336,6 +336,31 @@ fn a_forged_author_a_forged_number_and_a_duplicate_document_are_refused() {
 }
 
 #[test]
+fn a_compressed_bomb_is_refused_by_its_expanded_size_and_nothing_is_stored() {
+    use automerge::ReadDoc;
+    use automerge::transaction::Transactable;
+    let mut server = server();
+    let phone = device("phone", "east");
+    // A case whose customer map hides 9 MiB of one repeated letter: a few KiB saved.
+    let doc = case_by(phone.token_device.install([6; 8]), "desk");
+    let mut raw = doc.automerge().clone();
+    raw.transact(|tx| {
+        let (_, customer) = tx.get(automerge::ROOT, "customer")?.expect("customer map");
+        tx.put(&customer, "note", "a".repeat(9 << 20))
+    })
+    .unwrap();
+    let bytes = raw.save();
+    assert!(bytes.len() < 64 << 10, "the bomb is small on the wire: {} B", bytes.len());
+    let push = kefu_core::sync::Push {
+        docs: vec![kefu_core::sync::DocPush { id: doc.id().to_string(), heads: raw.get_heads(), changes: bytes }],
+        ..kefu_core::sync::Push::default()
+    };
+    let reply = server.state.round("east", "phone", &push, &ctx(&phone)).unwrap();
+    assert_eq!(reply.refusals[0].refusal.code, RefusalCode::DocTooLarge, "{:?}", reply.refusals);
+    assert!(server.state.docs("east").is_empty());
+}
+
+#[test]
 fn a_lost_reply_a_reinstall_and_a_restored_phone_all_end_converged() {
     let mut server = server();
     let mut desk = device("desk", "east");
