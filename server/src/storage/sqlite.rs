@@ -21,6 +21,7 @@ use kefu_core::sync::Push;
 use kefu_core::sync::server::{AcceptedDoc, RoundContext, RoundError, StoredDoc, SyncStorage, handle_push};
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
+use super::health::{self, DbFile};
 use super::{CaseQuery, CaseRow, DeviceRecord, NewDevice, RoundOutcome, Storage, StorageError, TeamRecord};
 use crate::auth::Role;
 
@@ -34,6 +35,8 @@ pub struct SqliteStorage {
     // `None` for in-memory databases, where a second connection would see another database.
     reader: Option<Mutex<Connection>>,
     server_device: DeviceId,
+    // `None` for in-memory databases, which have no file to lose.
+    file: Option<DbFile>,
 }
 
 impl SqliteStorage {
@@ -49,7 +52,8 @@ impl SqliteStorage {
         let server_device = server_device(&writer)?;
         let reader = Connection::open(path)?;
         configure(&reader)?;
-        Ok(SqliteStorage { writer: Mutex::new(writer), reader: Some(Mutex::new(reader)), server_device })
+        let file = Some(DbFile::new(path)?);
+        Ok(SqliteStorage { writer: Mutex::new(writer), reader: Some(Mutex::new(reader)), server_device, file })
     }
 
     /// A fresh in-memory database (tests).
@@ -59,7 +63,7 @@ impl SqliteStorage {
         configure(&writer)?;
         migrate(&mut writer)?;
         let server_device = server_device(&writer)?;
-        Ok(SqliteStorage { writer: Mutex::new(writer), reader: None, server_device })
+        Ok(SqliteStorage { writer: Mutex::new(writer), reader: None, server_device, file: None })
     }
 
     fn writer(&self) -> MutexGuard<'_, Connection> {
@@ -196,6 +200,13 @@ impl Storage for SqliteStorage {
                 Ok(TeamRecord { id: row.get(0)?, name: row.get(1)? })
             })
             .optional()?)
+    }
+
+    fn health(&self, now: Timestamp) -> Result<(), StorageError> {
+        if let Some(file) = &self.file {
+            file.check()?;
+        }
+        health::probe(&self.writer(), now)
     }
 
     fn n_teams(&self) -> Result<usize, StorageError> {
