@@ -69,7 +69,19 @@ const START_DEADLINE: Duration = Duration::from_secs(30);
 impl Server {
     /// Starts `kefu serve` on a free port with its database at `db`, plus `extra` flags.
     pub fn start(db: &Path, extra: &[&str]) -> Server {
-        let mut child = Command::new(kefu_bin())
+        Server::spawn(Command::new(kefu_bin()), db, extra)
+    }
+
+    /// [`Server::start`] with the soft and hard open-file limits set to `limit` (as a small
+    /// deployment's default of 1,024 would be), through the shell's `ulimit`.
+    pub fn start_with_open_file_limit(db: &Path, extra: &[&str], limit: u32) -> Server {
+        let mut command = Command::new("sh");
+        command.args(["-c", "ulimit -n \"$1\" && shift && exec \"$@\"", "sh", &limit.to_string(), kefu_bin()]);
+        Server::spawn(command, db, extra)
+    }
+
+    fn spawn(mut command: Command, db: &Path, extra: &[&str]) -> Server {
+        let mut child = command
             .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json", "--db"])
             .arg(db)
             .args(extra)
@@ -143,10 +155,25 @@ impl Server {
         let _ = self.child.wait();
     }
 
+    /// `https://<addr>`, for a server started with `--tls-cert`.
+    pub fn https_url(&self) -> String {
+        format!("https://{}", self.addr)
+    }
+
     /// SIGTERM and wait for the exit (graceful shutdown), with a deadline.
     pub fn terminate(mut self) -> std::process::ExitStatus {
+        self.sigterm();
+        self.wait_for_exit()
+    }
+
+    /// Sends SIGTERM (a graceful shutdown starts) and returns at once.
+    pub fn sigterm(&self) {
         let pid = self.child.id().to_string();
         Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs");
+    }
+
+    /// Waits for the process to exit, with a deadline.
+    pub fn wait_for_exit(&mut self) -> std::process::ExitStatus {
         let start = Instant::now();
         loop {
             if let Some(status) = self.child.try_wait().expect("wait") {
@@ -229,6 +256,17 @@ pub fn get_json(server: &Server, path: &str, token: Option<&str>) -> (u16, serde
     let status = response.status();
     let text = response.into_string().expect("body");
     (status, serde_json::from_str(&text).unwrap_or_else(|err| panic!("GET {path}: not JSON ({err}): {text}")))
+}
+
+/// A plain-text GET with a generous deadline: (status, body).
+pub fn get_text(server: &Server, path: &str) -> (u16, String) {
+    let response = match ureq::get(&format!("{}{path}", server.url())).timeout(Duration::from_secs(60)).call() {
+        Ok(response) => response,
+        Err(ureq::Error::Status(_, response)) => response,
+        Err(err) => panic!("GET {path} failed: {err}\n{}", server.stderr()),
+    };
+    let status = response.status();
+    (status, response.into_string().expect("body"))
 }
 
 /// A phone: a durable case store and the token it syncs with.
