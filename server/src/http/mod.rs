@@ -137,23 +137,29 @@ async fn check_database(state: &AppState) -> Result<(), String> {
         return Err("the previous health check has not finished; the database is slow or stuck".into());
     }
     let storage = Arc::clone(&state.storage);
-    let busy = Arc::clone(&state.health_busy);
+    let busy = Running(Arc::clone(&state.health_busy));
     let check = tokio::task::spawn_blocking(move || {
-        let result = storage.health(kefu_core::ids::Timestamp::now());
-        busy.store(false, Ordering::Release);
-        result
+        let _running = busy;
+        storage.health(kefu_core::ids::Timestamp::now())
     });
     let result = match tokio::time::timeout(HEALTH_TIMEOUT, check).await {
         Ok(Ok(Ok(()))) => return Ok(()),
         Ok(Ok(Err(err))) => err.to_string(),
-        Ok(Err(join_error)) => {
-            state.health_busy.store(false, Ordering::Release);
-            format!("the health check panicked: {join_error}")
-        }
+        Ok(Err(join_error)) => format!("the health check panicked: {join_error}"),
         Err(_) => format!("the database did not answer within {} s", HEALTH_TIMEOUT.as_secs()),
     };
     tracing::error!(reason = %result, "health check failed");
     Err(result)
+}
+
+/// Marks a health check as running until dropped, even if the check panics or outlives the
+/// request that started it.
+struct Running(Arc<AtomicBool>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
