@@ -43,6 +43,8 @@ async fn serve(config: ServerConfig) -> anyhow::Result<()> {
     } else {
         None
     };
+    // Sized before `listening on` is logged, so its warning precedes the line tests wait for.
+    let max_connections = server::connection_cap(config.max_connections);
     let shutdown = server::shutdown_signal().context("cannot install signal handlers")?;
     let listener =
         TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -52,7 +54,7 @@ async fn serve(config: ServerConfig) -> anyhow::Result<()> {
     tracing::info!(db = %path.display(), tls = tls.is_some(), "listening on {addr}");
     if config.sample {
         match &seeded {
-            Some(sample) => println!("{}", sample.banner(addr)),
+            Some(sample) => println!("{}", sample.banner(addr, tls.is_some())),
             None => println!(
                 "kefu is serving {scheme}://{addr}; the sample team already exists (its tokens were printed when it \
                  was created). Issue another with: kefu admin device issue --team {} --role supervisor",
@@ -66,7 +68,7 @@ async fn serve(config: ServerConfig) -> anyhow::Result<()> {
         grace: config.shutdown_grace,
         drain: config.drain,
         header_read_timeout: config.header_read_timeout,
-        max_connections: server::connection_cap(config.max_connections),
+        max_connections,
         tls,
     };
     server::run(state, listener, shutdown, options).await
