@@ -60,6 +60,8 @@ pub struct Server {
     /// Where it listens.
     pub addr: SocketAddr,
     stderr: Arc<Mutex<String>>,
+    // Ends when the process has exited and its stderr is read to the end.
+    stderr_reader: Option<std::thread::JoinHandle<()>>,
     /// What it printed on stdout before listening (the sample banner).
     pub stdout: String,
 }
@@ -94,7 +96,7 @@ impl Server {
         let (listening_tx, listening_rx) = mpsc::channel();
         let reader = BufReader::new(child.stderr.take().expect("piped stderr"));
         let sink = Arc::clone(&stderr);
-        std::thread::spawn(move || {
+        let stderr_reader = std::thread::spawn(move || {
             for line in reader.lines().map_while(Result::ok) {
                 // Recorded before announcing, so whoever is woken sees the line in `stderr()`.
                 {
@@ -136,7 +138,7 @@ impl Server {
             let mut sink = Vec::new();
             let _ = out.read_to_end(&mut sink);
         });
-        Server { child, addr, stderr, stdout }
+        Server { child, addr, stderr, stderr_reader: Some(stderr_reader), stdout }
     }
 
     /// `http://<addr>`.
@@ -172,11 +174,15 @@ impl Server {
         Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs");
     }
 
-    /// Waits for the process to exit, with a deadline.
+    /// Waits for the process to exit, with a deadline; then everything it logged is in
+    /// [`Server::stderr`].
     pub fn wait_for_exit(&mut self) -> std::process::ExitStatus {
         let start = Instant::now();
         loop {
             if let Some(status) = self.child.try_wait().expect("wait") {
+                if let Some(reader) = self.stderr_reader.take() {
+                    reader.join().expect("stderr reader");
+                }
                 return status;
             }
             assert!(
