@@ -4,29 +4,13 @@
 //! database file is gone or cannot be written; `/readyz` fails from the shutdown signal on; and
 //! a connection that never finishes does not hold shutdown past the grace period.
 
-use std::io::{ErrorKind, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
 use kefu_core::sync::{Message, Push, RefusalCode};
 
-use crate::support::{Live, Server, get_text, post_frame, team_with_tokens};
-
-/// Reads until the server closes the connection; `None` if it is still open after `deadline`.
-fn read_until_closed(stream: &mut TcpStream, deadline: Duration) -> Option<Vec<u8>> {
-    stream.set_read_timeout(Some(deadline)).expect("read timeout");
-    let mut received = Vec::new();
-    let mut buf = [0u8; 4096];
-    loop {
-        match stream.read(&mut buf) {
-            Ok(0) => return Some(received),
-            Ok(n) => received.extend_from_slice(&buf[..n]),
-            Err(err) if matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => return None,
-            // A reset is the server closing too (it had unread bytes from us).
-            Err(_) => return Some(received),
-        }
-    }
-}
+use crate::support::{Live, Server, get_text, post_frame, read_until_closed, team_with_tokens};
 
 #[test]
 fn slow_silent_and_half_sent_connections_are_closed_and_healthz_still_answers() {
@@ -156,6 +140,38 @@ fn healthz_fails_while_writes_fail_and_recovers_after() {
         last = get_text(&server, "/healthz");
     }
     assert_eq!(last, (200, "ok\n".to_string()));
+}
+
+#[test]
+fn a_round_that_cannot_finish_in_time_is_refused_and_the_next_one_goes_through() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("kefu.sqlite3");
+    let token = team_with_tokens(&db, "north", &["staff"]).remove(0);
+    let server = Server::start(&db, &["--round-timeout-secs", "1"]);
+    let push = kefu_core::sync::encode(&Message::Push(Push { cursor: 0, docs: vec![] }));
+
+    // The round waits for SQLite's write lock (its busy timeout is 5 s), past the round's limit.
+    let blocker = rusqlite::Connection::open(&db).unwrap();
+    blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+    match post_frame(&server, Some(&token), &push) {
+        (500, Message::Refuse(refusal)) => {
+            assert_eq!(refusal.code, RefusalCode::Internal);
+            assert_eq!(refusal.message, "the server could not finish this sync in time; nothing was lost, try again");
+        }
+        other => panic!("expected the round to time out, got {other:?}"),
+    }
+    blocker.execute_batch("ROLLBACK").unwrap();
+    drop(blocker);
+    // The abandoned round gives up at the busy timeout; the device's next round succeeds.
+    let mut answer = post_frame(&server, Some(&token), &push);
+    for _ in 0..100 {
+        if answer.0 == 200 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        answer = post_frame(&server, Some(&token), &push);
+    }
+    assert!(matches!(answer, (200, Message::Reply(_))), "{answer:?}");
 }
 
 #[test]

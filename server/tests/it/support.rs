@@ -2,8 +2,9 @@
 //! minimal device (a `CaseStore` plus blocking HTTP and WebSocket transports) to sync with.
 //!
 //! Every wait has a deadline; a failing test prints the server's stderr. Leaves out: the
-//! production device driver (kefu-client), which the tests deliberately do not depend on so the
-//! server is checked against the wire contract itself.
+//! production device driver (kefu-client), which the tests deliberately do not use so the
+//! server is checked against the wire contract itself (only `tls.rs` uses it, to check the
+//! client's own TLS).
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::{SocketAddr, TcpStream};
@@ -273,6 +274,24 @@ pub fn get_text(server: &Server, path: &str) -> (u16, String) {
     };
     let status = response.status();
     (status, response.into_string().expect("body"))
+}
+
+/// Reads until the server closes the connection; `None` if it is still open after `deadline`.
+pub fn read_until_closed(stream: &mut TcpStream, deadline: Duration) -> Option<Vec<u8>> {
+    stream.set_read_timeout(Some(deadline)).expect("read timeout");
+    let mut received = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => return Some(received),
+            Ok(n) => received.extend_from_slice(&buf[..n]),
+            Err(err) if matches!(err.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+                return None;
+            }
+            // A reset is the server closing too (it had unread bytes from us).
+            Err(_) => return Some(received),
+        }
+    }
 }
 
 /// A phone: a durable case store and the token it syncs with.

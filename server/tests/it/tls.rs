@@ -1,6 +1,7 @@
 //! `kefu serve --tls-cert --tls-key` with a certificate signed by a CA made in the test: the
 //! production client (kefu-client) syncs over https and keeps a live wss session when it is given
-//! that CA, and refuses the server when it only trusts the platform's roots.
+//! that CA, and refuses the server when it only trusts the platform's roots; a connection that
+//! never starts the handshake is closed by the header timeout.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -11,7 +12,7 @@ use kefu_core::case::{CaseKind, Channel, Customer, NewCase, Priority};
 use kefu_core::ids::Timestamp;
 use kefu_core::store::{CaseStore, StoreConfig};
 
-use crate::support::{Server, staff, team_with_tokens};
+use crate::support::{Server, read_until_closed, staff, team_with_tokens};
 
 /// Writes `cert.pem` (127.0.0.1 and localhost, signed by a new CA) and `key.pem` into `dir`;
 /// returns the CA's PEM.
@@ -32,13 +33,15 @@ fn make_certificates(dir: &Path) -> String {
     ca_pem
 }
 
-fn tls_server(dir: &Path) -> (Server, String, Vec<String>) {
+fn tls_server(dir: &Path, extra: &[&str]) -> (Server, String, Vec<String>) {
     let ca_pem = make_certificates(dir);
     let db = dir.join("kefu.sqlite3");
     let tokens = team_with_tokens(&db, "north", &["staff", "staff"]);
     let cert = dir.join("cert.pem");
     let key = dir.join("key.pem");
-    let server = Server::start(&db, &["--tls-cert", cert.to_str().unwrap(), "--tls-key", key.to_str().unwrap()]);
+    let mut flags = vec!["--tls-cert", cert.to_str().unwrap(), "--tls-key", key.to_str().unwrap()];
+    flags.extend_from_slice(extra);
+    let server = Server::start(&db, &flags);
     (server, ca_pem, tokens)
 }
 
@@ -62,7 +65,7 @@ fn open_case(store: &SharedStore, subject: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_device_syncs_over_https_and_hears_changes_over_wss() {
     let dir = tempfile::tempdir().unwrap();
-    let (server, ca_pem, tokens) = tls_server(dir.path());
+    let (server, ca_pem, tokens) = tls_server(dir.path(), &[]);
     let config = |token: &str| {
         let mut config = ClientConfig::new(server.https_url(), token);
         config.tls_ca_pem = Some(ca_pem.clone().into_bytes());
@@ -110,7 +113,7 @@ async fn a_device_syncs_over_https_and_hears_changes_over_wss() {
 #[tokio::test]
 async fn a_device_that_does_not_trust_the_ca_refuses_the_server() {
     let dir = tempfile::tempdir().unwrap();
-    let (server, _ca_pem, tokens) = tls_server(dir.path());
+    let (server, _ca_pem, tokens) = tls_server(dir.path(), &[]);
     let phone = store(&dir.path().join("phone"));
     open_case(&phone, "kept on the phone");
     let client = SyncClient::new(ClientConfig::new(server.https_url(), &tokens[0])).unwrap();
@@ -119,4 +122,13 @@ async fn a_device_that_does_not_trust_the_ca_refuses_the_server() {
         other => panic!("expected the certificate to be refused, got {other:?}"),
     }
     assert_eq!(phone.lock().unwrap().pending_docs().unwrap(), 1, "the case waits for a trusted server");
+}
+
+#[test]
+fn a_connection_that_never_starts_the_handshake_is_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, _ca_pem, _tokens) = tls_server(dir.path(), &["--header-read-timeout-secs", "1"]);
+    let mut silent = std::net::TcpStream::connect(server.addr).unwrap();
+    let received = read_until_closed(&mut silent, Duration::from_secs(60)).expect("the server closed it");
+    assert!(received.is_empty(), "{received:?}");
 }
