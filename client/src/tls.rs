@@ -1,8 +1,8 @@
 //! The one rustls client configuration both transports use (reqwest for `https://` rounds,
 //! tokio-tungstenite for `wss://` sessions): the ring provider, TLS 1.2 and 1.3, ALPN
-//! `http/1.1` (what `kefu serve` speaks), and either the platform's trust store or exactly the CA
-//! the app was given ([`crate::ClientConfig::tls_ca_pem`]), for servers with a private CA or a
-//! self-signed certificate.
+//! `http/1.1` (what `kefu serve` speaks), and either the platform's trust store (for an
+//! `https://` base URL) or exactly the CA the app was given ([`crate::ClientConfig::tls_ca_pem`]),
+//! for servers with a private CA or a self-signed certificate.
 //!
 //! Leaves out: anything per connection (the libraries do the handshakes).
 
@@ -33,10 +33,13 @@ pub(crate) fn rustls_config(config: &ClientConfig) -> Result<Arc<rustls::ClientC
             }
             builder.with_root_certificates(roots).with_no_client_auth()
         }
-        None => builder
+        None if config.base_url.starts_with("https://") => builder
             .with_platform_verifier()
             .map_err(|err| ClientError::Tls(format!("cannot load the platform's trusted certificates: {err}")))?
             .with_no_client_auth(),
+        // Plain http trusts nothing: reading the platform's store would cost every client and
+        // fail on systems that have none, for connections that never use it.
+        None => builder.with_root_certificates(RootCertStore::empty()).with_no_client_auth(),
     };
     tls.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(tls))
