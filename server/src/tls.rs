@@ -45,7 +45,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn missing_and_mismatched_files_name_the_flag() {
+    fn missing_empty_and_mismatched_files_name_the_flag() {
         let dir = tempfile::tempdir().unwrap();
         let files = TlsFiles { cert: dir.path().join("none.pem"), key: dir.path().join("none.key") };
         let err = acceptor(&files).err().expect("no such file").to_string();
@@ -56,5 +56,17 @@ mod tests {
         let files = TlsFiles { cert, key: dir.path().join("none.key") };
         let err = acceptor(&files).err().expect("no certificate").to_string();
         assert!(err.ends_with("holds no PEM certificate"), "{err}");
+
+        let cert = dir.path().join("cert.pem");
+        let key = dir.path().join("other.key");
+        let issued = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+        std::fs::write(&cert, issued.cert.pem()).unwrap();
+        std::fs::write(&key, rcgen::KeyPair::generate().unwrap().serialize_pem()).unwrap();
+        let files = TlsFiles { cert, key };
+        let err = acceptor(&files).err().expect("another key").to_string();
+        assert!(err.contains("does not match --tls-cert"), "{err}");
+        acceptor(&TlsFiles { key: dir.path().join("own.key"), ..files.clone() }).err().expect("no key file");
+        std::fs::write(dir.path().join("own.key"), issued.signing_key.serialize_pem()).unwrap();
+        assert!(acceptor(&TlsFiles { key: dir.path().join("own.key"), ..files }).is_ok());
     }
 }
