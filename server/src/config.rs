@@ -105,6 +105,10 @@ pub struct ServeArgs {
     /// long of opening or of its previous response, in seconds; otherwise it is closed.
     #[arg(long, env = "KEFU_HEADER_READ_TIMEOUT_SECS", default_value_t = 10)]
     pub header_read_timeout_secs: u64,
+    /// A connection whose peer accepts no bytes of a pending response or WebSocket frame for this
+    /// long is closed, in seconds.
+    #[arg(long, env = "KEFU_WRITE_STALL_TIMEOUT_SECS", default_value_t = 30)]
+    pub write_stall_timeout_secs: u64,
     /// A `POST /v1/sync` body must arrive whole within this long, in seconds (408 otherwise).
     #[arg(long, env = "KEFU_BODY_READ_TIMEOUT_SECS", default_value_t = 30)]
     pub body_read_timeout_secs: u64,
@@ -156,6 +160,8 @@ pub struct ServerConfig {
     pub drain: Duration,
     /// Time allowed for the TLS handshake and each request's headers.
     pub header_read_timeout: Duration,
+    /// Time a pending write may make no progress.
+    pub write_stall_timeout: Duration,
     /// Most open connections.
     pub max_connections: usize,
     /// Certificate and key files, when the server terminates TLS itself.
@@ -182,6 +188,7 @@ impl ServeArgs {
         positive("--rate-limit-burst", u64::from(self.rate_limit_burst))?;
         positive("--revocation-poll-ms", self.revocation_poll_ms)?;
         positive("--header-read-timeout-secs", self.header_read_timeout_secs)?;
+        positive("--write-stall-timeout-secs", self.write_stall_timeout_secs)?;
         positive("--body-read-timeout-secs", self.body_read_timeout_secs)?;
         positive("--round-timeout-secs", self.round_timeout_secs)?;
         positive("--max-connections", self.max_connections as u64)?;
@@ -209,6 +216,7 @@ impl ServeArgs {
             shutdown_grace: Duration::from_secs(self.shutdown_grace_secs),
             drain: Duration::from_secs(self.drain_secs),
             header_read_timeout: Duration::from_secs(self.header_read_timeout_secs),
+            write_stall_timeout: Duration::from_secs(self.write_stall_timeout_secs),
             max_connections: self.max_connections,
             // clap's `requires` makes these come in pairs.
             tls: self.tls_cert.zip(self.tls_key).map(|(cert, key)| TlsFiles { cert, key }),
@@ -262,6 +270,7 @@ mod tests {
         assert_eq!(config.limits.max_docs_per_round, 500);
         assert_eq!(config.report_offset.local_minus_utc(), 8 * 3600);
         assert_eq!(config.header_read_timeout, Duration::from_secs(10));
+        assert_eq!(config.write_stall_timeout, Duration::from_secs(30));
         assert_eq!(config.limits.body_read_timeout, Duration::from_secs(30));
         assert_eq!(config.limits.round_timeout, Duration::from_secs(30));
         assert_eq!(config.max_connections, 4096);

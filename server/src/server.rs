@@ -5,8 +5,10 @@
 //! `axum::serve` cannot set: at most [`ServeOptions::max_connections`] are open (the rest wait in
 //! the kernel's listen backlog, so the process never runs out of file descriptors and `/healthz`
 //! is answered as soon as a slot frees); the TLS handshake and each request's headers must arrive
-//! within the header timeout, which also closes silent and idle keep-alive connections; bodies and
-//! rounds have their own limits (`Limits`). Connections are HTTP/1.1 only (WebSocket upgrades
+//! within the header timeout, which also closes silent and idle keep-alive connections; a write
+//! the peer accepts nothing of for the write-stall timeout fails (so a peer that stops reading
+//! cannot pin a response or a WebSocket session); bodies and rounds have their own limits
+//! (`Limits`). Connections are HTTP/1.1 only (WebSocket upgrades
 //! need it, and one protocol means one set of limits to get right).
 //!
 //! Shutdown: the signal makes `/readyz` answer 503 for the drain period while requests are still
@@ -54,6 +56,8 @@ pub struct ServeOptions {
     pub drain: Duration,
     /// Time allowed for the TLS handshake and for each request's headers.
     pub header_read_timeout: Duration,
+    /// A connection whose peer accepts no bytes of a pending write for this long is closed.
+    pub write_stall_timeout: Duration,
     /// Most open connections (WebSocket sessions included).
     pub max_connections: usize,
     /// Terminate TLS with this acceptor; plain HTTP when `None`.
@@ -177,7 +181,7 @@ async fn serve_connection(
     let _ = stream.set_nodelay(true);
     // The permit travels with the socket, into a WebSocket session after an upgrade too, and is
     // released when the socket is dropped.
-    let stream = Counted { io: stream, _permit: permit };
+    let stream = Guarded::new(stream, permit, options.write_stall_timeout);
     match &options.tls {
         None => serve_http(stream, router, options.header_read_timeout, shutdown).await,
         Some(acceptor) => match tokio::time::timeout(options.header_read_timeout, acceptor.accept(stream)).await {
@@ -209,29 +213,66 @@ where
     }
 }
 
-/// A socket that holds a connection slot until it is dropped.
-struct Counted<I> {
+/// A server socket that holds a connection slot until it is dropped, and fails a write the peer
+/// accepts no byte of for `write_stall`: a peer that stops reading would otherwise hold a
+/// response, or a WebSocket session blocked in `send`, open for ever.
+struct Guarded<I> {
     io: I,
     _permit: OwnedSemaphorePermit,
+    write_stall: Duration,
+    // Started when a write first finds the socket full; cleared by any progress.
+    stalled: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
-impl<I: AsyncRead + Unpin> AsyncRead for Counted<I> {
+impl<I> Guarded<I> {
+    fn new(io: I, permit: OwnedSemaphorePermit, write_stall: Duration) -> Self {
+        Guarded { io, _permit: permit, write_stall, stalled: None }
+    }
+
+    /// Called when a write is pending: pending too until the stall limit, then the error.
+    fn poll_stall<T>(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<T>> {
+        let write_stall = self.write_stall;
+        let sleep = self.stalled.get_or_insert_with(|| Box::pin(tokio::time::sleep(write_stall)));
+        match sleep.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!("the peer accepted no bytes for {write_stall:?}"),
+            ))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn progress<T>(&mut self, result: Poll<std::io::Result<T>>, cx: &mut Context<'_>) -> Poll<std::io::Result<T>> {
+        match result {
+            Poll::Pending => self.poll_stall(cx),
+            ready => {
+                self.stalled = None;
+                ready
+            }
+        }
+    }
+}
+
+impl<I: AsyncRead + Unpin> AsyncRead for Guarded<I> {
     fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
         Pin::new(&mut self.io).poll_read(cx, buf)
     }
 }
 
-impl<I: AsyncWrite + Unpin> AsyncWrite for Counted<I> {
+impl<I: AsyncWrite + Unpin> AsyncWrite for Guarded<I> {
     fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.io).poll_write(cx, buf)
+        let result = Pin::new(&mut self.io).poll_write(cx, buf);
+        self.progress(result, cx)
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.io).poll_flush(cx)
+        let result = Pin::new(&mut self.io).poll_flush(cx);
+        self.progress(result, cx)
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.io).poll_shutdown(cx)
+        let result = Pin::new(&mut self.io).poll_shutdown(cx);
+        self.progress(result, cx)
     }
 
     fn poll_write_vectored(
@@ -239,7 +280,8 @@ impl<I: AsyncWrite + Unpin> AsyncWrite for Counted<I> {
         cx: &mut Context<'_>,
         bufs: &[std::io::IoSlice<'_>],
     ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+        let result = Pin::new(&mut self.io).poll_write_vectored(cx, bufs);
+        self.progress(result, cx)
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -304,5 +346,30 @@ async fn watch_revocations(
             Ok(Err(err)) => tracing::error!(error = %err, "cannot read revocations"),
             Err(err) => tracing::error!(error = %err, "revocation poll panicked"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncWriteExt;
+
+    #[tokio::test]
+    async fn a_peer_that_stops_reading_fails_the_write_and_the_slot_is_freed() {
+        let slots = Arc::new(Semaphore::new(1));
+        let permit = Arc::clone(&slots).acquire_owned().await.unwrap();
+        // The far end never reads; its buffer holds 16 bytes.
+        let (near, _far) = tokio::io::duplex(16);
+        let mut socket = Guarded::new(near, permit, Duration::from_millis(50));
+        assert_eq!(slots.available_permits(), 0);
+        socket.write_all(&[1; 16]).await.unwrap();
+        let err = tokio::time::timeout(Duration::from_secs(30), socket.write_all(&[2; 1024]))
+            .await
+            .expect("the stall limit ends the write")
+            .unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);
+        assert_eq!(err.to_string(), "the peer accepted no bytes for 50ms");
+        drop(socket);
+        assert_eq!(slots.available_permits(), 1);
     }
 }

@@ -79,6 +79,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
             grace: config.shutdown_grace,
             drain: config.drain,
             header_read_timeout: config.header_read_timeout,
+            write_stall_timeout: config.write_stall_timeout,
             max_connections: config.max_connections,
             tls: None,
         },

@@ -68,6 +68,7 @@ async fn serve(config: ServerConfig) -> anyhow::Result<()> {
         grace: config.shutdown_grace,
         drain: config.drain,
         header_read_timeout: config.header_read_timeout,
+        write_stall_timeout: config.write_stall_timeout,
         max_connections,
         tls,
     };
