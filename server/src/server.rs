@@ -8,8 +8,8 @@
 //! within the header timeout, which also closes silent and idle keep-alive connections; a write
 //! the peer accepts nothing of for the write-stall timeout fails (so a peer that stops reading
 //! cannot pin a response or a WebSocket session); bodies and rounds have their own limits
-//! (`Limits`). Connections are HTTP/1.1 only (WebSocket upgrades
-//! need it, and one protocol means one set of limits to get right).
+//! (`Limits`). Connections are HTTP/1.1 only (WebSocket upgrades need it, and one protocol means
+//! one set of limits to get right).
 //!
 //! Shutdown: the signal makes `/readyz` answer 503 for the drain period while requests are still
 //! served, then stops accepting and cancels `AppState::shutdown`; in-flight HTTP requests finish,
