@@ -1,5 +1,6 @@
 //! Time limits, the connection cap and the health endpoints, against the real binary: slow,
 //! silent and half-sent connections are closed by their timeouts and cannot starve `/healthz`;
+//! WebSocket sessions count against the cap;
 //! an oversized WebSocket frame is refused in words before the close; `/healthz` fails when the
 //! database file is gone or cannot be written; `/readyz` fails from the shutdown signal on; and
 //! a connection that never finishes does not hold shutdown past the grace period.
@@ -57,6 +58,29 @@ fn slow_silent_and_half_sent_connections_are_closed_and_healthz_still_answers() 
         }
     }
     assert_eq!(get_text(&server, "/healthz"), (200, "ok\n".to_string()));
+}
+
+#[test]
+fn websocket_sessions_hold_their_connection_slot_until_they_close() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("kefu.sqlite3");
+    let token = team_with_tokens(&db, "north", &["staff"]).remove(0);
+    let server = Server::start(&db, &["--max-connections", "2"]);
+    let mut sessions: Vec<Live> = (0..2).map(|_| Live::connect(&server, &token).unwrap()).collect();
+    for session in &mut sessions {
+        session.send(&Push { cursor: 0, docs: vec![] });
+        session.recv_reply();
+    }
+
+    // Both slots are held by the upgraded sockets: a third connection waits in the backlog.
+    let mut waiting = TcpStream::connect(server.addr).unwrap();
+    waiting.write_all(b"GET /healthz HTTP/1.1\r\nHost: kefu\r\nConnection: close\r\n\r\n").unwrap();
+    assert_eq!(read_until_closed(&mut waiting, Duration::from_secs(2)), None, "served beyond the cap");
+    // One session ends: its slot goes to the waiting connection.
+    drop(sessions.pop());
+    let answer = read_until_closed(&mut waiting, Duration::from_secs(60)).expect("answered once a slot freed");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 200") && answer.ends_with("ok\n"), "{answer}");
 }
 
 #[test]
