@@ -19,6 +19,7 @@ impl SyncClient {
     /// A client with the given settings.
     pub fn new(config: ClientConfig) -> Result<Self, ClientError> {
         let http = reqwest::Client::builder()
+            .tls_backend_preconfigured(crate::tls::rustls_config(&config)?.as_ref().clone())
             .connect_timeout(config.connect_timeout)
             .timeout(config.round_timeout)
             .build()

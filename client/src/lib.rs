@@ -13,6 +13,7 @@
 
 mod http;
 pub mod live;
+mod tls;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -29,7 +30,8 @@ pub type SharedStore = Arc<Mutex<CaseStore>>;
 /// Where and how to sync.
 #[derive(Clone, Debug)]
 pub struct ClientConfig {
-    /// The server's base URL, e.g. `http://127.0.0.1:8080`.
+    /// The server's base URL, e.g. `http://127.0.0.1:8080` or `https://kefu.example.com`
+    /// (the live session uses `ws://` or `wss://` to match).
     pub base_url: String,
     /// The device token issued by `kefu admin device issue`.
     pub token: String,
@@ -50,6 +52,9 @@ pub struct ClientConfig {
     pub reconnect_min: Duration,
     /// The longest wait between reconnect attempts.
     pub reconnect_max: Duration,
+    /// PEM of the CA to trust for `https://` instead of the platform's roots (default none):
+    /// for a server with a private CA or a self-signed certificate.
+    pub tls_ca_pem: Option<Vec<u8>>,
 }
 
 impl ClientConfig {
@@ -65,6 +70,7 @@ impl ClientConfig {
             heartbeat: Duration::from_secs(30),
             reconnect_min: Duration::from_secs(1),
             reconnect_max: Duration::from_secs(60),
+            tls_ca_pem: None,
         }
     }
 }
@@ -111,6 +117,9 @@ pub enum ClientError {
     /// The round took too long.
     #[error("the sync took longer than {0:?} and was abandoned; it will resume next time")]
     Timeout(Duration),
+    /// TLS could not be set up (the given CA, or the platform's trust store).
+    #[error("cannot set up TLS: {0}")]
+    Tls(String),
     /// The local store failed.
     #[error(transparent)]
     Store(#[from] StoreError),

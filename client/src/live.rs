@@ -192,7 +192,8 @@ async fn connect(config: &ClientConfig, url: &str) -> Result<Socket, ClientError
     let mut request = url.into_client_request().map_err(|err| offline(err.to_string()))?;
     let bearer = format!("Bearer {}", config.token).parse().map_err(|_| ClientError::Protocol("token".into()))?;
     request.headers_mut().insert("authorization", bearer);
-    let connect = tokio_tungstenite::connect_async(request);
+    let tls = tokio_tungstenite::Connector::Rustls(crate::tls::rustls_config(config)?);
+    let connect = tokio_tungstenite::connect_async_tls_with_config(request, None, false, Some(tls));
     let (socket, _) = tokio::time::timeout(config.connect_timeout, connect)
         .await
         .map_err(|_| ClientError::Timeout(config.connect_timeout))?

@@ -112,6 +112,6 @@ pub(crate) fn client_error(err: ClientError) -> KefuError {
         }
         ClientError::Protocol(_) => KefuError::SyncProtocol { message },
         ClientError::Store(store) => store.into(),
-        ClientError::Poisoned => KefuError::Internal { message },
+        ClientError::Tls(_) | ClientError::Poisoned => KefuError::Internal { message },
     }
 }

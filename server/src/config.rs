@@ -93,12 +93,50 @@ pub struct ServeArgs {
     /// How often the server looks for tokens revoked by `kefu admin`, in milliseconds.
     #[arg(long, env = "KEFU_REVOCATION_POLL_MS", default_value_t = 500)]
     pub revocation_poll_ms: u64,
-    /// On shutdown, how long in-flight rounds and sessions get to finish, in seconds.
+    /// On shutdown, how long in-flight rounds and sessions get to finish, in seconds; connections
+    /// still open after it are dropped.
     #[arg(long, env = "KEFU_SHUTDOWN_GRACE_SECS", default_value_t = 10)]
     pub shutdown_grace_secs: u64,
+    /// On shutdown, how long `/readyz` answers 503 while requests are still served, so a load
+    /// balancer stops sending new ones before the listener closes, in seconds.
+    #[arg(long, env = "KEFU_DRAIN_SECS", default_value_t = 0)]
+    pub drain_secs: u64,
+    /// A connection must finish its TLS handshake and send complete request headers within this
+    /// long of opening or of its previous response, in seconds; otherwise it is closed.
+    #[arg(long, env = "KEFU_HEADER_READ_TIMEOUT_SECS", default_value_t = 10)]
+    pub header_read_timeout_secs: u64,
+    /// A connection whose peer accepts no bytes of a pending response or WebSocket frame for this
+    /// long is closed, in seconds.
+    #[arg(long, env = "KEFU_WRITE_STALL_TIMEOUT_SECS", default_value_t = 30)]
+    pub write_stall_timeout_secs: u64,
+    /// A `POST /v1/sync` body must arrive whole within this long, in seconds (408 otherwise).
+    #[arg(long, env = "KEFU_BODY_READ_TIMEOUT_SECS", default_value_t = 30)]
+    pub body_read_timeout_secs: u64,
+    /// A sync round's database work is abandoned after this long, in seconds (`server.internal`).
+    #[arg(long, env = "KEFU_ROUND_TIMEOUT_SECS", default_value_t = 30)]
+    pub round_timeout_secs: u64,
+    /// Most open connections; further ones wait in the listen backlog. Lowered at startup to
+    /// what the open-file limit leaves room for.
+    #[arg(long, env = "KEFU_MAX_CONNECTIONS", default_value_t = 4096)]
+    pub max_connections: usize,
+    /// PEM certificate chain: with `--tls-key`, the server speaks HTTPS and WSS itself.
+    #[arg(long, env = "KEFU_TLS_CERT", value_name = "PEM", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of `--tls-cert`.
+    #[arg(long, env = "KEFU_TLS_KEY", value_name = "PEM", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
     /// The team's UTC offset for monthly figures (a month is counted in local time).
     #[arg(long, env = "KEFU_REPORT_UTC_OFFSET", default_value = "+08:00", allow_hyphen_values = true)]
     pub report_utc_offset: String,
+}
+
+/// The PEM files of `--tls-cert` and `--tls-key`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// Certificate chain, leaf first.
+    pub cert: PathBuf,
+    /// Private key (PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
 }
 
 /// Validated server settings.
@@ -118,6 +156,16 @@ pub struct ServerConfig {
     pub revocation_poll: Duration,
     /// Shutdown grace period.
     pub shutdown_grace: Duration,
+    /// How long `/readyz` says 503 before the listener closes on shutdown.
+    pub drain: Duration,
+    /// Time allowed for the TLS handshake and each request's headers.
+    pub header_read_timeout: Duration,
+    /// Time a pending write may make no progress.
+    pub write_stall_timeout: Duration,
+    /// Most open connections.
+    pub max_connections: usize,
+    /// Certificate and key files, when the server terminates TLS itself.
+    pub tls: Option<TlsFiles>,
     /// Offset for monthly figures.
     pub report_offset: FixedOffset,
 }
@@ -139,6 +187,11 @@ impl ServeArgs {
         positive("--idle-timeout-secs", self.idle_timeout_secs)?;
         positive("--rate-limit-burst", u64::from(self.rate_limit_burst))?;
         positive("--revocation-poll-ms", self.revocation_poll_ms)?;
+        positive("--header-read-timeout-secs", self.header_read_timeout_secs)?;
+        positive("--write-stall-timeout-secs", self.write_stall_timeout_secs)?;
+        positive("--body-read-timeout-secs", self.body_read_timeout_secs)?;
+        positive("--round-timeout-secs", self.round_timeout_secs)?;
+        positive("--max-connections", self.max_connections as u64)?;
         if !(self.rate_limit_per_sec.is_finite() && self.rate_limit_per_sec > 0.0) {
             bail!("--rate-limit-per-sec must be a positive number, not {}", self.rate_limit_per_sec);
         }
@@ -156,9 +209,17 @@ impl ServeArgs {
                 idle_timeout: Duration::from_secs(self.idle_timeout_secs),
                 rate_per_sec: self.rate_limit_per_sec,
                 rate_burst: self.rate_limit_burst,
+                body_read_timeout: Duration::from_secs(self.body_read_timeout_secs),
+                round_timeout: Duration::from_secs(self.round_timeout_secs),
             },
             revocation_poll: Duration::from_millis(self.revocation_poll_ms),
             shutdown_grace: Duration::from_secs(self.shutdown_grace_secs),
+            drain: Duration::from_secs(self.drain_secs),
+            header_read_timeout: Duration::from_secs(self.header_read_timeout_secs),
+            write_stall_timeout: Duration::from_secs(self.write_stall_timeout_secs),
+            max_connections: self.max_connections,
+            // clap's `requires` makes these come in pairs.
+            tls: self.tls_cert.zip(self.tls_key).map(|(cert, key)| TlsFiles { cert, key }),
             report_offset,
         })
     }
@@ -208,6 +269,20 @@ mod tests {
         assert_eq!(config.db, DbLocation::Sqlite(PathBuf::from("./data/kefu.sqlite3")));
         assert_eq!(config.limits.max_docs_per_round, 500);
         assert_eq!(config.report_offset.local_minus_utc(), 8 * 3600);
+        assert_eq!(config.header_read_timeout, Duration::from_secs(10));
+        assert_eq!(config.write_stall_timeout, Duration::from_secs(30));
+        assert_eq!(config.limits.body_read_timeout, Duration::from_secs(30));
+        assert_eq!(config.limits.round_timeout, Duration::from_secs(30));
+        assert_eq!(config.max_connections, 4096);
+        assert_eq!(config.tls, None);
+    }
+
+    #[test]
+    fn tls_needs_both_files() {
+        let config = parse(&["--tls-cert", "c.pem", "--tls-key", "k.pem"]).unwrap();
+        assert_eq!(config.tls, Some(TlsFiles { cert: "c.pem".into(), key: "k.pem".into() }));
+        let err = parse(&["--tls-cert", "c.pem"]).unwrap_err().to_string();
+        assert!(err.contains("--tls-key"), "{err}");
     }
 
     #[test]
@@ -215,6 +290,8 @@ mod tests {
         let errors = [
             (vec!["--listen", "nowhere"], "--listen \"nowhere\" is not an address like 127.0.0.1:8080"),
             (vec!["--max-docs-per-round", "0"], "--max-docs-per-round must be at least 1"),
+            (vec!["--header-read-timeout-secs", "0"], "--header-read-timeout-secs must be at least 1"),
+            (vec!["--max-connections", "0"], "--max-connections must be at least 1"),
             (vec!["--rate-limit-per-sec", "0"], "--rate-limit-per-sec must be a positive number, not 0"),
             (vec!["--report-utc-offset", "8"], "UTC offset \"8\" is not like +08:00"),
             (

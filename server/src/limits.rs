@@ -29,6 +29,12 @@ pub struct Limits {
     pub rate_per_sec: f64,
     /// Burst of rounds above the sustained rate (default 40).
     pub rate_burst: u32,
+    /// A `POST /v1/sync` body must arrive within this (default 30 s), so a slow sender cannot
+    /// hold a connection and a buffer indefinitely.
+    pub body_read_timeout: Duration,
+    /// A round's database work is waited for this long (default 30 s); past it the device is
+    /// refused `server.internal` and resends, which is safe because rounds are idempotent.
+    pub round_timeout: Duration,
 }
 
 /// A token bucket per device. In memory only: it is a guard against a runaway client, not an

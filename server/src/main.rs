@@ -16,6 +16,7 @@ mod sessions;
 mod storage;
 mod sync_driver;
 mod telemetry;
+mod tls;
 
 use std::process::ExitCode;
 

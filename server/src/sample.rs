@@ -37,16 +37,17 @@ pub struct Seeded {
 
 impl Seeded {
     /// What `kefu serve --sample` prints on stdout.
-    pub fn banner(&self, addr: SocketAddr) -> String {
+    pub fn banner(&self, addr: SocketAddr, tls: bool) -> String {
+        let (http, ws) = if tls { ("https", "wss") } else { ("http", "ws") };
         let month = Timestamp::now().to_utc().format("%Y-%m");
         format!(
-            "kefu is serving http://{addr} with the sample team {TEAM:?} ({n} cases)\n\
+            "kefu is serving {http}://{addr} with the sample team {TEAM:?} ({n} cases)\n\
              supervisor token (shown once): {sup}\n\
              staff token (shown once):      {staff}\n\
              try:\n  \
-             curl -H 'Authorization: Bearer {sup}' http://{addr}/v1/cases\n  \
-             curl -H 'Authorization: Bearer {sup}' 'http://{addr}/v1/reports/monthly?month={month}'\n\
-             devices sync at ws://{addr}/v1/sync (or POST http://{addr}/v1/sync) with a staff token",
+             curl -H 'Authorization: Bearer {sup}' {http}://{addr}/v1/cases\n  \
+             curl -H 'Authorization: Bearer {sup}' '{http}://{addr}/v1/reports/monthly?month={month}'\n\
+             devices sync at {ws}://{addr}/v1/sync (or POST {http}://{addr}/v1/sync) with a staff token",
             n = self.n_cases,
             sup = self.supervisor_token,
             staff = self.staff_token,

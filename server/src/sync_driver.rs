@@ -48,6 +48,18 @@ impl RoundResult {
 const CLOSE_POLICY: u16 = 1008;
 /// WebSocket close code when the server goes away (RFC 6455: 1001 going away).
 const CLOSE_GOING_AWAY: u16 = 1001;
+/// WebSocket close code for a message too big to process (RFC 6455: 1009).
+const CLOSE_TOO_BIG: u16 = 1009;
+
+/// Whether a receive error is the WebSocket's size limit (twice `--max-message-bytes`) rather
+/// than a broken connection: the former deserves a `frame.too_large` refusal before closing.
+fn is_too_large(err: &axum::Error) -> bool {
+    use std::error::Error as _;
+    matches!(
+        err.source().and_then(|source| source.downcast_ref::<tungstenite::Error>()),
+        Some(tungstenite::Error::Capacity(_))
+    )
+}
 
 /// Runs one round for `principal` on the bytes of one frame.
 pub async fn run_round(
@@ -117,7 +129,7 @@ async fn execute(
     let utc_offset_minutes = state.report_offset.local_minus_utc() / 60;
     let limits = (state.limits.max_docs_per_round, state.limits.max_updates_per_reply);
     let mut heads = std::mem::take(session);
-    let outcome = tokio::task::spawn_blocking(move || {
+    let round = tokio::task::spawn_blocking(move || {
         // Checked inside the round's task so a revocation committed before this instant is seen
         // even by a session opened earlier (the session's poll may not have fired yet).
         let record = match storage.device(principal_for_task.device) {
@@ -139,8 +151,17 @@ async fn execute(
         };
         let result = storage.sync_round(principal_for_task.team_id, principal_for_task.device, &push, &ctx, &mut heads);
         (result, heads)
-    })
-    .await;
+    });
+    // The blocking task cannot be stopped; past the limit it is left to finish (or fail) on its
+    // own and the device resends, which is safe: a round that commits late acks nothing twice.
+    // What the session had delivered is forgotten with it (`session` stays empty): safe too.
+    let Ok(outcome) = tokio::time::timeout(state.limits.round_timeout, round).await else {
+        tracing::error!(device_id = %principal.device, timeout_s = state.limits.round_timeout.as_secs(), "sync round timed out");
+        return RoundResult::Refused(Refusal::new(
+            RefusalCode::Internal,
+            "the server could not finish this sync in time; nothing was lost, try again",
+        ));
+    };
     let outcome = match outcome {
         Ok((result, heads)) => {
             *session = heads;
@@ -207,6 +228,17 @@ pub async fn run_session(state: AppState, principal: Principal, mut socket: WebS
                         state.metrics.refusals.with_label_values(&[refusal.code.code()]).inc();
                         if send(&state, &mut socket, encode(&Message::Refuse(refusal))).await.is_err() { break None; }
                         continue;
+                    }
+                    Some(Err(err)) if is_too_large(&err) => {
+                        let refusal = Refusal::new(
+                            RefusalCode::TooLarge,
+                            format!("frame exceeds {} bytes", state.limits.max_message_bytes),
+                        );
+                        state.metrics.refusals.with_label_values(&[refusal.code.code()]).inc();
+                        tracing::warn!(code = refusal.code.code(), "refused oversized WebSocket frame");
+                        let _ = send(&state, &mut socket, encode(&Message::Refuse(refusal))).await;
+                        // The rest of the frame is still on the wire and cannot be skipped.
+                        break Some((CLOSE_TOO_BIG, RefusalCode::TooLarge.code()));
                     }
                     Some(Ok(WsMessage::Close(_))) | None | Some(Err(_)) => break None,
                 };

@@ -74,8 +74,15 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         async move {
             let _ = stopped.await;
         },
-        config.revocation_poll,
-        config.shutdown_grace,
+        crate::server::ServeOptions {
+            revocation_poll: config.revocation_poll,
+            grace: config.shutdown_grace,
+            drain: config.drain,
+            header_read_timeout: config.header_read_timeout,
+            write_stall_timeout: config.write_stall_timeout,
+            max_connections: config.max_connections,
+            tls: None,
+        },
     ));
     println!("server: {url} (data in {})", dir.display());
 

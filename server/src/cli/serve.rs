@@ -1,6 +1,6 @@
-//! `kefu serve`: validate the configuration, start logging, open (and migrate) the database, seed
-//! the sample team when asked on a new database, bind, log `listening on <addr>`, and run until
-//! ctrl-c or SIGTERM.
+//! `kefu serve`: validate the configuration, start logging, load the TLS files, open (and migrate)
+//! the database, seed the sample team when asked on a new database, raise the open-file limit and
+//! size the connection cap to it, bind, log `listening on <addr>`, and run until ctrl-c or SIGTERM.
 //!
 //! Leaves out: the server itself (`server.rs`, `http/`) and the sample data (`sample.rs`).
 
@@ -13,14 +13,18 @@ use tokio::net::TcpListener;
 use crate::config::{DbLocation, ServeArgs, ServerConfig};
 use crate::http::AppState;
 use crate::storage::{SqliteStorage, Storage};
-use crate::{sample, server, telemetry};
+use crate::{sample, server, telemetry, tls};
 
 /// Runs `kefu serve`.
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let config = args.validate()?;
     telemetry::init(config.log_format);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start tokio")?;
-    runtime.block_on(serve(config))?;
+    let grace = config.shutdown_grace;
+    let served = runtime.block_on(serve(config));
+    // Blocking database calls still running past the grace period must not hold the exit up.
+    runtime.shutdown_timeout(grace);
+    served?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -31,6 +35,7 @@ pub fn open_storage(db: &DbLocation) -> anyhow::Result<SqliteStorage> {
 }
 
 async fn serve(config: ServerConfig) -> anyhow::Result<()> {
+    let tls = config.tls.as_ref().map(tls::acceptor).transpose()?;
     let storage = Arc::new(open_storage(&config.db)?);
     let seeded = if config.sample {
         let storage = Arc::clone(&storage);
@@ -39,22 +44,34 @@ async fn serve(config: ServerConfig) -> anyhow::Result<()> {
     } else {
         None
     };
+    // Sized before `listening on` is logged, so its warning precedes the line tests wait for.
+    let max_connections = server::connection_cap(config.max_connections);
     let shutdown = server::shutdown_signal().context("cannot install signal handlers")?;
     let listener =
         TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
     let DbLocation::Sqlite(path) = &config.db;
-    tracing::info!(db = %path.display(), "listening on {addr}");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(db = %path.display(), tls = tls.is_some(), "listening on {addr}");
     if config.sample {
         match &seeded {
-            Some(sample) => println!("{}", sample.banner(addr)),
+            Some(sample) => println!("{}", sample.banner(addr, tls.is_some())),
             None => println!(
-                "kefu is serving http://{addr}; the sample team already exists (its tokens were printed when it \
+                "kefu is serving {scheme}://{addr}; the sample team already exists (its tokens were printed when it \
                  was created). Issue another with: kefu admin device issue --team {} --role supervisor",
                 sample::TEAM
             ),
         }
     }
     let state = AppState::new(storage as Arc<dyn Storage>, config.limits.clone(), config.report_offset);
-    server::run(state, listener, shutdown, config.revocation_poll, config.shutdown_grace).await
+    let options = server::ServeOptions {
+        revocation_poll: config.revocation_poll,
+        grace: config.shutdown_grace,
+        drain: config.drain,
+        header_read_timeout: config.header_read_timeout,
+        write_stall_timeout: config.write_stall_timeout,
+        max_connections,
+        tls,
+    };
+    server::run(state, listener, shutdown, options).await
 }

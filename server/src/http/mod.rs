@@ -1,7 +1,9 @@
 //! The HTTP surface: [`app`] builds the axum `Router` (so tests can drive it without a socket),
 //! [`AppState`] is what every handler shares.
 //!
-//! Routes: `/healthz`, `/metrics` (Prometheus), `/v1/sync` (WebSocket `GET`, request/response
+//! Routes: `/healthz` (the database's file, a read and a committed write, within
+//! [`HEALTH_TIMEOUT`]), `/readyz` (healthy and not shutting down: what a load balancer routes
+//! by), `/metrics` (Prometheus), `/v1/sync` (WebSocket `GET`, request/response
 //! `POST`; binary sync frames), and the supervisor reads under `/v1/cases` and `/v1/reports`.
 //! Every request gets an `x-request-id` and an `http_request{method, route, request_id}` span.
 //!
@@ -12,11 +14,13 @@ mod error;
 mod sync;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{MatchedPath, State};
 use axum::http::{Request, StatusCode, header};
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::FixedOffset;
 use tokio_util::sync::CancellationToken;
@@ -44,8 +48,12 @@ pub struct AppState {
     pub sessions: Arc<Sessions>,
     /// Per-device rate limiter.
     pub rate: Arc<RateLimiter>,
-    /// Cancelled when the server starts shutting down.
+    /// Cancelled when the shutdown signal arrives: `/readyz` answers 503 from then on.
+    pub draining: CancellationToken,
+    /// Cancelled when the listener closes after the drain period: sessions finish and close.
     pub shutdown: CancellationToken,
+    /// A health check is running; another probe does not queue a second one behind it.
+    pub health_busy: Arc<AtomicBool>,
     /// Tracks WebSocket sessions, so shutdown waits for their last round.
     pub tasks: TaskTracker,
     /// The team's offset from UTC for monthly figures.
@@ -62,7 +70,9 @@ impl AppState {
             metrics: Arc::new(Metrics::new()),
             sessions: Arc::new(Sessions::default()),
             rate,
+            draining: CancellationToken::new(),
             shutdown: CancellationToken::new(),
+            health_busy: Arc::new(AtomicBool::new(false)),
             tasks: TaskTracker::new(),
             report_offset,
         }
@@ -74,6 +84,7 @@ pub fn app(state: AppState) -> Router {
     let x_request_id = header::HeaderName::from_static("x-request-id");
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/v1/sync", get(sync::websocket).post(sync::post))
         .route("/v1/cases", get(cases::list))
@@ -97,13 +108,58 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn healthz(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
+/// How long `/healthz` waits for the database before answering 503. Below SQLite's 5 s busy
+/// timeout, so a database locked by another process is reported rather than waited out.
+pub const HEALTH_TIMEOUT: Duration = Duration::from_secs(3);
+
+async fn healthz(State(state): State<AppState>) -> Response {
+    match check_database(&state).await {
+        Ok(()) => (StatusCode::OK, "ok\n").into_response(),
+        Err(reason) => (StatusCode::SERVICE_UNAVAILABLE, format!("unhealthy: {reason}\n")).into_response(),
+    }
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    if state.draining.is_cancelled() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "not ready: shutting down\n").into_response();
+    }
+    match check_database(&state).await {
+        Ok(()) => (StatusCode::OK, "ready\n").into_response(),
+        Err(reason) => (StatusCode::SERVICE_UNAVAILABLE, format!("not ready: {reason}\n")).into_response(),
+    }
+}
+
+/// Runs `Storage::health` on the blocking pool within [`HEALTH_TIMEOUT`]; the error is the reason
+/// to show. At most one check runs at a time: a database that hangs must not collect a blocked
+/// thread per probe.
+async fn check_database(state: &AppState) -> Result<(), String> {
+    if state.health_busy.swap(true, Ordering::AcqRel) {
+        return Err("the previous health check has not finished; the database is slow or stuck".into());
+    }
     let storage = Arc::clone(&state.storage);
-    // Healthy means the database answers, not only that the process runs.
-    tokio::task::spawn_blocking(move || storage.n_teams())
-        .await
-        .map_err(|err| ApiError::Internal(err.to_string()))??;
-    Ok((StatusCode::OK, "ok\n"))
+    let busy = Running(Arc::clone(&state.health_busy));
+    let check = tokio::task::spawn_blocking(move || {
+        let _running = busy;
+        storage.health(kefu_core::ids::Timestamp::now())
+    });
+    let result = match tokio::time::timeout(HEALTH_TIMEOUT, check).await {
+        Ok(Ok(Ok(()))) => return Ok(()),
+        Ok(Ok(Err(err))) => err.to_string(),
+        Ok(Err(join_error)) => format!("the health check panicked: {join_error}"),
+        Err(_) => format!("the database did not answer within {} s", HEALTH_TIMEOUT.as_secs()),
+    };
+    tracing::error!(reason = %result, "health check failed");
+    Err(result)
+}
+
+/// Marks a health check as running until dropped, even if the check panics or outlives the
+/// request that started it.
+struct Running(Arc<AtomicBool>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {

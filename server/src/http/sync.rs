@@ -59,12 +59,23 @@ pub async fn post(State(state): State<AppState>, request: Request) -> Response {
         Err(err) => return refuse(&state, auth_refusal(err)),
     };
     let limit = state.limits.max_message_bytes;
+    let deadline = state.limits.body_read_timeout;
     // Read at most one byte past the limit, so an oversized body is refused with its own code
-    // without being buffered whole.
-    let body = match axum::body::to_bytes(request.into_body(), limit + 1).await {
-        Ok(body) if body.len() <= limit => body,
-        Ok(_) | Err(_) => {
+    // without being buffered whole; and within the deadline, so a slow sender cannot hold the
+    // connection. A late body is an incomplete frame: `frame.malformed` with 408.
+    let body = match tokio::time::timeout(deadline, axum::body::to_bytes(request.into_body(), limit + 1)).await {
+        Ok(Ok(body)) if body.len() <= limit => body,
+        Ok(Ok(_) | Err(_)) => {
             return refuse(&state, Refusal::new(RefusalCode::TooLarge, format!("request body exceeds {limit} bytes")));
+        }
+        Err(_) => {
+            let refusal = Refusal::new(
+                RefusalCode::Malformed,
+                format!("the request body did not arrive within {} s; sync again", deadline.as_secs()),
+            );
+            state.metrics.refusals.with_label_values(&[refusal.code.code()]).inc();
+            tracing::warn!("sync request body timed out");
+            return frame_response(StatusCode::REQUEST_TIMEOUT, encode(&Message::Refuse(refusal)));
         }
     };
     // One round per request: nothing was delivered before it.
@@ -99,7 +110,8 @@ pub async fn websocket(State(state): State<AppState>, headers: HeaderMap, upgrad
         conn_id = handle.conn_id
     );
     // Frames between the limit and twice it reach `decode`, which refuses them with
-    // `frame.too_large` and keeps the session; beyond that the socket is dropped unread.
+    // `frame.too_large` and keeps the session; larger ones are never buffered: the session
+    // refuses them with `frame.too_large` and closes (`run_session`).
     let max_frame = state.limits.max_message_bytes.saturating_mul(2);
     let tasks = state.tasks.clone();
     upgrade

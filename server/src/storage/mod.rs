@@ -8,6 +8,7 @@
 //! Leaves out: PostgreSQL (not written yet; `--db postgres://` is refused in `config.rs`), the
 //! sync rules themselves (`kefu_core::sync::server`), and HTTP shapes (`http/`).
 
+mod health;
 mod sqlite;
 
 use kefu_core::case::{CaseKind, Status};
@@ -31,6 +32,9 @@ pub enum StorageError {
     /// A unique name is taken (e.g. a team name).
     #[error("{0}")]
     Conflict(String),
+    /// The database cannot serve: its file is gone or it refuses reads or writes (health check).
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
     /// Creating the database's directory failed.
     #[error("cannot create {path}: {source}")]
     Io {
@@ -186,6 +190,9 @@ pub trait Storage: Send + Sync + 'static {
     fn create_team(&self, name: &str, now: Timestamp) -> Result<TeamRecord, StorageError>;
     /// A team by name.
     fn team_by_name(&self, name: &str) -> Result<Option<TeamRecord>, StorageError>;
+    /// Checks that the database can serve rounds: its file is the one opened, and it answers a
+    /// read and commits a write. For `/healthz`.
+    fn health(&self, now: Timestamp) -> Result<(), StorageError>;
     /// How many teams exist (zero means a new database).
     fn n_teams(&self) -> Result<usize, StorageError>;
     /// Stores an issued device.

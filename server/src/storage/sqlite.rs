@@ -23,6 +23,7 @@ use kefu_core::sync::server::{
 use kefu_core::sync::session::SessionHeads;
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
+use super::health::{self, DbFile};
 use super::{CaseQuery, CaseRow, DeviceRecord, NewDevice, RoundOutcome, Storage, StorageError, TeamRecord};
 use crate::auth::Role;
 
@@ -38,6 +39,8 @@ pub struct SqliteStorage {
     reader: Option<Mutex<Connection>>,
     server_device: DeviceId,
     seal_key: [u8; 32],
+    // `None` for in-memory databases, which have no file to lose.
+    file: Option<DbFile>,
 }
 
 impl SqliteStorage {
@@ -53,7 +56,14 @@ impl SqliteStorage {
         let (server_device, seal_key) = server_identity(&writer)?;
         let reader = Connection::open(path)?;
         configure(&reader)?;
-        Ok(SqliteStorage { writer: Mutex::new(writer), reader: Some(Mutex::new(reader)), server_device, seal_key })
+        let file = Some(DbFile::new(path)?);
+        Ok(SqliteStorage {
+            writer: Mutex::new(writer),
+            reader: Some(Mutex::new(reader)),
+            server_device,
+            seal_key,
+            file,
+        })
     }
 
     /// A fresh in-memory database (tests).
@@ -63,7 +73,7 @@ impl SqliteStorage {
         configure(&writer)?;
         migrate(&mut writer)?;
         let (server_device, seal_key) = server_identity(&writer)?;
-        Ok(SqliteStorage { writer: Mutex::new(writer), reader: None, server_device, seal_key })
+        Ok(SqliteStorage { writer: Mutex::new(writer), reader: None, server_device, seal_key, file: None })
     }
 
     fn writer(&self) -> MutexGuard<'_, Connection> {
@@ -226,6 +236,13 @@ impl Storage for SqliteStorage {
                 Ok(TeamRecord { id: row.get(0)?, name: row.get(1)? })
             })
             .optional()?)
+    }
+
+    fn health(&self, now: Timestamp) -> Result<(), StorageError> {
+        if let Some(file) = &self.file {
+            file.check()?;
+        }
+        health::probe(&self.writer(), now)
     }
 
     fn n_teams(&self) -> Result<usize, StorageError> {

@@ -6,7 +6,9 @@
 mod admin;
 mod crash;
 mod demo;
+mod hardening;
 mod http_api;
 mod security;
 mod support;
 mod sync;
+mod tls;

@@ -2,8 +2,9 @@
 //! minimal device (a `CaseStore` plus blocking HTTP and WebSocket transports) to sync with.
 //!
 //! Every wait has a deadline; a failing test prints the server's stderr. Leaves out: the
-//! production device driver (kefu-client), which the tests deliberately do not depend on so the
-//! server is checked against the wire contract itself.
+//! production device driver (kefu-client), which the tests deliberately do not use so the
+//! server is checked against the wire contract itself (only `tls.rs` uses it, to check the
+//! client's own TLS).
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::{SocketAddr, TcpStream};
@@ -60,6 +61,8 @@ pub struct Server {
     /// Where it listens.
     pub addr: SocketAddr,
     stderr: Arc<Mutex<String>>,
+    // Ends when the process has exited and its stderr is read to the end.
+    stderr_reader: Option<std::thread::JoinHandle<()>>,
     /// What it printed on stdout before listening (the sample banner).
     pub stdout: String,
 }
@@ -69,7 +72,19 @@ const START_DEADLINE: Duration = Duration::from_secs(30);
 impl Server {
     /// Starts `kefu serve` on a free port with its database at `db`, plus `extra` flags.
     pub fn start(db: &Path, extra: &[&str]) -> Server {
-        let mut child = Command::new(kefu_bin())
+        Server::spawn(Command::new(kefu_bin()), db, extra)
+    }
+
+    /// [`Server::start`] with the soft and hard open-file limits set to `limit` (as a small
+    /// deployment's default of 1,024 would be), through the shell's `ulimit`.
+    pub fn start_with_open_file_limit(db: &Path, extra: &[&str], limit: u32) -> Server {
+        let mut command = Command::new("sh");
+        command.args(["-c", "ulimit -n \"$1\" && shift && exec \"$@\"", "sh", &limit.to_string(), kefu_bin()]);
+        Server::spawn(command, db, extra)
+    }
+
+    fn spawn(mut command: Command, db: &Path, extra: &[&str]) -> Server {
+        let mut child = command
             .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json", "--db"])
             .arg(db)
             .args(extra)
@@ -82,7 +97,7 @@ impl Server {
         let (listening_tx, listening_rx) = mpsc::channel();
         let reader = BufReader::new(child.stderr.take().expect("piped stderr"));
         let sink = Arc::clone(&stderr);
-        std::thread::spawn(move || {
+        let stderr_reader = std::thread::spawn(move || {
             for line in reader.lines().map_while(Result::ok) {
                 // Recorded before announcing, so whoever is woken sees the line in `stderr()`.
                 {
@@ -124,7 +139,7 @@ impl Server {
             let mut sink = Vec::new();
             let _ = out.read_to_end(&mut sink);
         });
-        Server { child, addr, stderr, stdout }
+        Server { child, addr, stderr, stderr_reader: Some(stderr_reader), stdout }
     }
 
     /// `http://<addr>`.
@@ -143,13 +158,32 @@ impl Server {
         let _ = self.child.wait();
     }
 
+    /// `https://<addr>`, for a server started with `--tls-cert`.
+    pub fn https_url(&self) -> String {
+        format!("https://{}", self.addr)
+    }
+
     /// SIGTERM and wait for the exit (graceful shutdown), with a deadline.
     pub fn terminate(mut self) -> std::process::ExitStatus {
+        self.sigterm();
+        self.wait_for_exit()
+    }
+
+    /// Sends SIGTERM (a graceful shutdown starts) and returns at once.
+    pub fn sigterm(&self) {
         let pid = self.child.id().to_string();
         Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs");
+    }
+
+    /// Waits for the process to exit, with a deadline; then everything it logged is in
+    /// [`Server::stderr`].
+    pub fn wait_for_exit(&mut self) -> std::process::ExitStatus {
         let start = Instant::now();
         loop {
             if let Some(status) = self.child.try_wait().expect("wait") {
+                if let Some(reader) = self.stderr_reader.take() {
+                    reader.join().expect("stderr reader");
+                }
                 return status;
             }
             assert!(
@@ -229,6 +263,35 @@ pub fn get_json(server: &Server, path: &str, token: Option<&str>) -> (u16, serde
     let status = response.status();
     let text = response.into_string().expect("body");
     (status, serde_json::from_str(&text).unwrap_or_else(|err| panic!("GET {path}: not JSON ({err}): {text}")))
+}
+
+/// A plain-text GET with a generous deadline: (status, body).
+pub fn get_text(server: &Server, path: &str) -> (u16, String) {
+    let response = match ureq::get(&format!("{}{path}", server.url())).timeout(Duration::from_secs(60)).call() {
+        Ok(response) => response,
+        Err(ureq::Error::Status(_, response)) => response,
+        Err(err) => panic!("GET {path} failed: {err}\n{}", server.stderr()),
+    };
+    let status = response.status();
+    (status, response.into_string().expect("body"))
+}
+
+/// Reads until the server closes the connection; `None` if it is still open after `deadline`.
+pub fn read_until_closed(stream: &mut TcpStream, deadline: Duration) -> Option<Vec<u8>> {
+    stream.set_read_timeout(Some(deadline)).expect("read timeout");
+    let mut received = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => return Some(received),
+            Ok(n) => received.extend_from_slice(&buf[..n]),
+            Err(err) if matches!(err.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+                return None;
+            }
+            // A reset is the server closing too (it had unread bytes from us).
+            Err(_) => return Some(received),
+        }
+    }
 }
 
 /// A phone: a durable case store and the token it syncs with.
