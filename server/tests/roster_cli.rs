@@ -106,3 +106,28 @@ fn usage_errors_exit_2() {
     assert_eq!(bad_gap.status.code(), Some(2), "an out-of-range value is a usage error");
     assert!(stderr(&bad_gap).contains("2 is not a fraction in [0, 1)"), "{}", stderr(&bad_gap));
 }
+
+#[test]
+fn a_post_nobody_can_work_is_a_warning_in_every_output() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let team = dir.path().join("team.toml");
+    let text = std::fs::read_to_string(example("short_night.toml")).expect("example");
+    std::fs::write(&team, text.replacen("[[shifts]]", "[[posts]]\nid = \"parking\"\n\n[[shifts]]", 1)).expect("write");
+    let team = team.to_str().expect("path");
+    let warning = "post parking: nobody can work it";
+
+    let solved = kefu(&["roster", "solve", team, "--json"]);
+    assert!(stderr(&solved).contains(&format!("kefu: warning: {team}: line ")), "{}", stderr(&solved));
+    assert!(stderr(&solved).contains(warning), "{}", stderr(&solved));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&solved)).expect("stdout is one JSON object");
+    let warnings = json["warnings"].as_array().expect("a warnings array");
+    assert!(warnings.len() == 1 && warnings[0].as_str().is_some_and(|w| w.contains(warning)), "{warnings:?}");
+
+    let grid = kefu(&["roster", "solve", team]);
+    assert!(stdout(&grid).contains("warning: line ") && stdout(&grid).contains(warning), "{}", stdout(&grid));
+
+    let roster = dir.path().join("roster.json");
+    std::fs::write(&roster, stdout(&solved)).expect("write roster");
+    let check = kefu(&["roster", "check", team, roster.to_str().expect("path")]);
+    assert!(stderr(&check).contains(warning), "{}", stderr(&check));
+}

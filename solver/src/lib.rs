@@ -17,6 +17,7 @@
 //! ```
 //! let team = r#"
 //! name = "one desk"
+//! roles = ["reception"]
 //! [period]
 //! start = "2026-03-02"
 //! end = "2026-03-03"

@@ -34,6 +34,9 @@ pub struct OutcomeJson {
     pub leave: Vec<LeaveJson>,
     /// Broken hard rules.
     pub violations: Vec<ViolationJson>,
+    /// What the team file says but probably does not mean, each with its line, column and entry.
+    #[serde(default)]
+    pub warnings: Vec<String>,
 }
 
 /// One shift in the JSON contract.
@@ -136,6 +139,7 @@ pub fn outcome_json(problem: &RosterProblem, outcome: &SolveOutcome) -> OutcomeJ
             .iter()
             .map(|v| ViolationJson { rule: v.rule.id().to_owned(), at: v.at.clone(), detail: v.detail.clone() })
             .collect(),
+        warnings: p.warnings.iter().map(ToString::to_string).collect(),
     }
 }
 
@@ -236,6 +240,9 @@ pub fn render_grid(problem: &RosterProblem, outcome: &SolveOutcome) -> String {
         outcome.gap * 100.0,
         outcome.solve_seconds
     );
+    for warning in &p.warnings {
+        let _ = writeln!(text, "warning: {warning}");
+    }
     text.push_str(&coverage_summary(p, &outcome.roster));
     if outcome.violations.is_empty() {
         text.push_str("every hard rule is met\n");

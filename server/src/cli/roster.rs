@@ -100,9 +100,14 @@ pub fn run(command: RosterCommand) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// Reads and checks a team file; its warnings go to stderr, so that `check` shows them too.
 fn read_team(path: &Path) -> anyhow::Result<RosterProblem> {
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read team file {}", path.display()))?;
-    kefu_solver::parse_team(&text).with_context(|| format!("bad team file {}", path.display()))
+    let problem = kefu_solver::parse_team(&text).with_context(|| format!("bad team file {}", path.display()))?;
+    for warning in &problem.warnings {
+        eprintln!("kefu: warning: {}: {warning}", path.display());
+    }
+    Ok(problem)
 }
 
 fn solve(args: &SolveArgs) -> anyhow::Result<ExitCode> {
