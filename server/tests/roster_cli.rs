@@ -1,5 +1,6 @@
 //! `kefu roster` end to end: the real binary on the shipped examples, in a fresh temp dir each,
-//! checking output formats and exit codes (0 ok, 1 error, 2 usage, 3 hard-rule violations).
+//! checking output formats and exit codes (0 optimal, 1 error, 2 usage, 3 infeasible or breaches
+//! found by `check`, 4 feasible, 5 time_limit).
 //!
 //! Leaves out: the rules themselves, tested in kefu-solver's own suite.
 
@@ -67,6 +68,7 @@ fn an_impossible_week_prints_a_grid_with_violations_and_exits_3() {
     let text = stdout(&output);
     assert!(text.contains("Mon 03-02") && text.contains("guo"), "a staff × days grid:\n{text}");
     assert!(text.contains("coverage (present/min):"));
+    assert!(text.contains("infeasible: no roster can meet every hard rule (proven)"), "{text}");
     assert!(text.contains("[coverage] Tue 03-03 17:30–08:00: no maintenance staff available"), "{text}");
 }
 
@@ -105,6 +107,14 @@ fn usage_errors_exit_2() {
     let bad_gap = kefu(&["roster", "solve", example("short_night.toml").to_str().expect("path"), "--gap", "2"]);
     assert_eq!(bad_gap.status.code(), Some(2), "an out-of-range value is a usage error");
     assert!(stderr(&bad_gap).contains("2 is not a fraction in [0, 1)"), "{}", stderr(&bad_gap));
+}
+
+#[test]
+fn solve_help_documents_one_exit_code_per_status() {
+    let help = stdout(&kefu(&["roster", "solve", "--help"]));
+    for (code, status) in [(0, "optimal"), (3, "infeasible"), (4, "feasible"), (5, "time_limit")] {
+        assert!(help.contains(&format!("  {code}  {status}")), "exit {code} for {status} in:\n{help}");
+    }
 }
 
 #[test]

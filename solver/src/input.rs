@@ -634,6 +634,13 @@ impl Ctx<'_> {
         };
         let w = &raw.weights;
         let weight = |name: &str, value: &S<f64>| self.amount(&format!("weight {name}"), value, f64::MAX);
+        for (name, value) in [("coverage", &w.coverage), ("hours", &w.hours)] {
+            if weight(name, value)? == 0.0 {
+                // A free breach would make "every hard rule met" and "proven infeasible" meaningless.
+                return self
+                    .invalid(value.span(), format!("weight {name} must be above 0: it prices a broken hard rule"));
+            }
+        }
         Ok(Rules {
             min_on_duty: raw.min_on_duty,
             duty_day_start,

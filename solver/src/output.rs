@@ -13,12 +13,12 @@ use serde::{Deserialize, Serialize};
 use crate::model::{DAY_MINUTES, LeaveKind, RosterProblem, clock};
 use crate::roster::{Assignment, DayOff, Roster};
 use crate::validate::horizon_time;
-use crate::{SolveError, SolveOutcome};
+use crate::{SolveError, SolveOutcome, Status};
 
 /// The JSON object `kefu roster solve --json` prints. Field names and order are the contract.
 #[derive(Serialize, Deserialize, Debug)]
 pub struct OutcomeJson {
-    /// optimal | feasible | infeasible | timeout_no_solution
+    /// optimal | feasible | infeasible | time_limit
     pub status: String,
     /// Objective value (null when there is no roster).
     pub objective: Option<f64>,
@@ -206,6 +206,29 @@ pub fn read_roster_json(problem: &RosterProblem, text: &str) -> Result<Roster, S
     Ok(roster)
 }
 
+/// The outcome in one sentence a supervisor can act on: whether the rules are met, and if not,
+/// whether they cannot be (infeasible) or the search ran out of time (more time may help).
+pub fn verdict(outcome: &SolveOutcome) -> String {
+    let breaches = outcome.violations.len();
+    match outcome.status {
+        Status::Optimal => format!(
+            "optimal: every hard rule is met, and the roster is proven within {:.2} % of the best possible",
+            outcome.gap * 100.0
+        ),
+        Status::Feasible => format!(
+            "feasible: every hard rule is met; the limit stopped the proof with the roster within {:.2} % of the best possible",
+            outcome.gap * 100.0
+        ),
+        Status::Infeasible => {
+            format!("infeasible: no roster can meet every hard rule (proven); this one breaks {breaches}, listed below")
+        }
+        Status::TimeLimit => format!(
+            "time_limit: no roster meeting every hard rule was found in time, and none was proven impossible; \
+             more time (--time-limit) may find one. The best attempt breaks {breaches}, listed below"
+        ),
+    }
+}
+
 /// The roster as a staff × days grid: shift code, post and lunch time per cell, then a summary.
 pub fn render_grid(problem: &RosterProblem, outcome: &SolveOutcome) -> String {
     let p = problem;
@@ -233,12 +256,13 @@ pub fn render_grid(problem: &RosterProblem, outcome: &SolveOutcome) -> String {
         table.add_row(row);
     }
     let mut text = format!(
-        "{}: {} (objective {:.2}, gap {:.2} %, {:.1} s)\n{table}\n",
+        "{}: {} (objective {:.2}, gap {:.2} %, {:.1} s)\n{}\n{table}\n",
         p.name,
         outcome.status.id(),
         outcome.objective,
         outcome.gap * 100.0,
-        outcome.solve_seconds
+        outcome.solve_seconds,
+        verdict(outcome)
     );
     for warning in &p.warnings {
         let _ = writeln!(text, "warning: {warning}");

@@ -49,8 +49,20 @@ pub struct GenerateArgs {
     pub extra_demand: u32,
 }
 
+/// Exit code when every hard rule is met but the limit stopped the proof of the gap.
+const EXIT_FEASIBLE: u8 = 4;
+/// Exit code when no roster meeting every hard rule was found in time, nor proven impossible.
+const EXIT_TIME_LIMIT: u8 = 5;
+
 /// Flags of `kefu roster solve`.
 #[derive(Debug, Args)]
+#[command(after_help = "Exit status, one per outcome (the roster is printed in every case):
+  0  optimal     every hard rule met, gap proven within --gap
+  3  infeasible  proven: no roster can meet every hard rule; the fewest breaches found are listed
+  4  feasible    every hard rule met; the time limit stopped the proof, the gap is stated
+  5  time_limit  no roster meeting every rule found in time, none proven impossible: more
+                 time may find one; the best attempt is printed with its breaches
+  1  error (unreadable or bad team file), 2  usage error")]
 pub struct SolveArgs {
     /// Team file (TOML); see solver/examples/.
     pub team: PathBuf,
@@ -130,16 +142,12 @@ fn solve(args: &SolveArgs) -> anyhow::Result<ExitCode> {
         output::render_grid(&problem, &outcome)
     };
     print!("{text}");
-    eprintln!(
-        "kefu: {} in {:.1} s ({} violations)",
-        outcome.status.id(),
-        outcome.solve_seconds,
-        outcome.violations.len()
-    );
+    eprintln!("kefu: {} (after {:.1} s)", output::verdict(&outcome), outcome.solve_seconds);
     Ok(match outcome.status {
-        Status::Optimal | Status::Feasible => ExitCode::SUCCESS,
+        Status::Optimal => ExitCode::SUCCESS,
         Status::Infeasible => ExitCode::from(EXIT_VIOLATIONS),
-        Status::TimeoutNoSolution => ExitCode::from(1),
+        Status::Feasible => ExitCode::from(EXIT_FEASIBLE),
+        Status::TimeLimit => ExitCode::from(EXIT_TIME_LIMIT),
     })
 }
 

@@ -280,3 +280,12 @@ fn the_shipped_examples_raise_no_warnings() {
         assert_eq!(problem.warnings, [], "{name}");
     }
 }
+
+#[test]
+fn a_free_breach_of_a_hard_rule_is_refused() {
+    check(
+        "coverage = 1000",
+        "coverage = 0",
+        expect!["line 42, column 12: rules: weight coverage must be above 0: it prices a broken hard rule"],
+    );
+}

@@ -3,10 +3,13 @@
 
 use std::collections::BTreeMap;
 
+use chrono::NaiveDate;
 use expect_test::expect;
-use kefu_solver::Status;
+use kefu_solver::generate::{CentreSpec, centre_toml};
+use kefu_solver::output::verdict;
+use kefu_solver::{SolveConfig, Status};
 
-use crate::support::{example_text, solve_checked, split_time, week};
+use crate::support::{example_text, solve_checked, solve_checked_with, split_time, week};
 
 #[test]
 fn week_example_meets_every_hard_rule_and_is_proven_optimal() {
@@ -120,9 +123,26 @@ fn the_same_input_gives_the_same_roster() {
 }
 
 #[test]
+fn a_search_cut_short_is_time_limit_and_never_infeasible() {
+    let start = NaiveDate::from_ymd_opt(2026, 3, 2).expect("date");
+    let spec = CentreSpec { n_staff: 15, n_days: 7, start, slot_minutes: 30, seed: 7, extra_demand: 0 };
+    let text = centre_toml(&spec);
+    // No node explored: nothing found, nothing proven. The best attempt is the empty roster.
+    let cut = solve_checked_with(&text, &SolveConfig { node_limit: Some(0), ..SolveConfig::default() });
+    assert_eq!(cut.outcome.status, Status::TimeLimit);
+    assert!(cut.json.assignments.is_empty() && !cut.json.violations.is_empty());
+    assert!(verdict(&cut.outcome).contains("more time (--time-limit) may find one"), "{}", verdict(&cut.outcome));
+    // The same week searched in full meets every rule: the cut search was right not to say infeasible.
+    let full = solve_checked_with(&text, &SolveConfig::default());
+    assert!(matches!(full.outcome.status, Status::Optimal | Status::Feasible), "{:?}", full.outcome.status);
+}
+
+#[test]
 fn an_impossible_week_still_yields_a_roster_and_says_where_and_why() {
     let solved = solve_checked(&example_text("short_night.toml"), 30.0);
+    // Proven, not guessed: nobody can work Tuesday night, so every roster leaves it empty.
     assert_eq!(solved.outcome.status, Status::Infeasible);
+    assert!(verdict(&solved.outcome).contains("no roster can meet every hard rule (proven)"));
     assert!(!solved.json.assignments.is_empty());
     let lines: Vec<String> =
         solved.json.violations.iter().map(|v| format!("[{}] {}: {}", v.rule, v.at, v.detail)).collect();
