@@ -73,6 +73,27 @@ fn an_impossible_week_prints_a_grid_with_violations_and_exits_3() {
 }
 
 #[test]
+fn progress_gives_best_bound_gap_and_time_of_each_search_and_quiet_silences_it() {
+    let team = example("short_night.toml");
+    let team = team.to_str().expect("path");
+    let output = kefu(&["roster", "solve", team, "--threads", "2"]);
+    assert_eq!(output.status.code(), Some(3));
+    let text = stderr(&output);
+    assert!(text.contains("2 threads"), "{text}");
+    let lines: Vec<&str> = text.lines().filter(|l| l.contains(" ended at ")).collect();
+    // The roster search breaks a rule, so the search for a roster meeting every rule follows.
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(lines[0].starts_with("kefu: roster search ended at ") && lines[0].contains("best objective"), "{text}");
+    assert!(lines[1].starts_with("kefu: search for a roster meeting every rule ended at "), "{text}");
+    for line in lines {
+        assert!(line.contains(" s: ") && line.contains(", bound ") && line.contains(", gap "), "{line}");
+    }
+    let quiet = kefu(&["roster", "solve", team, "--quiet"]);
+    assert_eq!((quiet.status.code(), stderr(&quiet)), (Some(3), String::new()));
+    assert!(stdout(&quiet).contains("infeasible: no roster can meet every hard rule (proven)"), "quiet keeps stdout");
+}
+
+#[test]
 fn csv_has_one_row_per_staff_day() {
     let output = kefu(&["roster", "solve", example("short_night.toml").to_str().expect("path"), "--csv"]);
     assert_eq!(output.status.code(), Some(3));
@@ -107,6 +128,8 @@ fn usage_errors_exit_2() {
     let bad_gap = kefu(&["roster", "solve", example("short_night.toml").to_str().expect("path"), "--gap", "2"]);
     assert_eq!(bad_gap.status.code(), Some(2), "an out-of-range value is a usage error");
     assert!(stderr(&bad_gap).contains("2 is not a fraction in [0, 1)"), "{}", stderr(&bad_gap));
+    let no_threads = kefu(&["roster", "solve", example("short_night.toml").to_str().expect("path"), "--threads", "0"]);
+    assert_eq!(no_threads.status.code(), Some(2), "{}", stderr(&no_threads));
 }
 
 #[test]

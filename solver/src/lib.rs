@@ -12,7 +12,7 @@
 //! - `nrp`: the Curtois & Qu benchmark format, its MILP (sharing `rules/`), LNS and evaluator.
 //!
 //! Knows nothing of HTTP, storage or automerge; never prints; never reads the environment.
-//! Entry points: [`parse_team`], [`solve`], [`check`].
+//! Entry points: [`parse_team`], [`solve`] (or [`solve_reporting`], with progress), [`check`].
 //!
 //! ```
 //! let team = r#"
@@ -127,6 +127,33 @@ pub struct SolveOutcome {
 /// `time_limit` whenever the first search ran to the limit. The limit can so be exceeded by this share.
 pub const PROOF_SHARE: f64 = 0.1;
 
+/// Which search of a solve has ended (see [`solve`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Search {
+    /// The search for the best roster, on the whole objective.
+    Roster,
+    /// The search for a roster that meets every hard rule, on the hard-rule penalties alone.
+    Rules,
+}
+
+/// Where a solve stands when one of its searches ends: for progress lines. HiGHS reports nothing
+/// while it runs through the safe binding (no callbacks without `unsafe`, and its `log_file`
+/// option has a known double free), so progress comes at these boundaries.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Progress {
+    /// The search that ended.
+    pub search: Search,
+    /// Its best value (objective, or hard-rule penalty for `Search::Rules`); infinite when it
+    /// found nothing.
+    pub best: f64,
+    /// Its proven lower bound on that value.
+    pub bound: f64,
+    /// Relative gap between the two.
+    pub gap: f64,
+    /// Seconds since the solve started.
+    pub seconds: f64,
+}
+
 /// Solves in up to two runs of the MILP, then judges the roster with the independent validator.
 ///
 /// The first run minimises the whole objective. Its roster breaking no rule makes the outcome
@@ -135,8 +162,22 @@ pub const PROOF_SHARE: f64 = 0.1;
 /// test): a positive bound proves every roster breaks a rule (`infeasible`); a roster without
 /// penalty that the validator passes is `feasible`; anything else is `time_limit`.
 pub fn solve(problem: &RosterProblem, config: &SolveConfig) -> Result<SolveOutcome, SolveError> {
+    solve_reporting(problem, config, &mut |_| {})
+}
+
+/// [`solve`], calling `report` as each search ends.
+pub fn solve_reporting(
+    problem: &RosterProblem,
+    config: &SolveConfig,
+    report: &mut dyn FnMut(&Progress),
+) -> Result<SolveOutcome, SolveError> {
     let started = Instant::now();
+    let mut ended = |search, best: f64, bound: f64| {
+        let gap = if best.is_finite() { milp::relative_gap(best, bound) } else { f64::INFINITY };
+        report(&Progress { search, best, bound, gap, seconds: started.elapsed().as_secs_f64() });
+    };
     let first = milp::run(problem, config, Goal::Roster, config.time_limit, None)?;
+    ended(Search::Roster, if first.values.is_some() { first.objective } else { f64::INFINITY }, first.bound);
     let outcome = |status, run: &milp::Run, roster: Roster, violations| SolveOutcome {
         status,
         objective: run.objective,
@@ -162,6 +203,7 @@ pub fn solve(problem: &RosterProblem, config: &SolveConfig) -> Result<SolveOutco
         remaining.max(config.time_limit * PROOF_SHARE),
         first.values.as_deref(),
     )?;
+    ended(Search::Rules, second.breaches, second.bound);
     let tolerance = 1e-6 * problem.rules.weights.coverage.max(problem.rules.weights.hours);
     if second.breaches <= tolerance
         && let Some(roster) = second.roster.clone()

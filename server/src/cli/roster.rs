@@ -1,5 +1,6 @@
 //! `kefu roster solve` and `kefu roster check`: read a team file, solve or validate, print JSON,
-//! CSV or a grid. A progress line goes to stderr every few seconds while HiGHS works.
+//! CSV or a grid. On stderr, unless `--quiet`: the elapsed time every few seconds while HiGHS
+//! works, and best, bound and gap as each search ends.
 //!
 //! Leaves out: every rule and the output formats themselves (kefu-solver owns both).
 
@@ -10,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use kefu_solver::{RosterProblem, SolveConfig, Status, output};
+use kefu_solver::{Progress, RosterProblem, Search, SolveConfig, Status, output};
 
 use super::EXIT_VIOLATIONS;
 
@@ -78,6 +79,13 @@ pub struct SolveArgs {
     /// Stop when the relative gap to the proven bound is at most this (0.01 = 1 %).
     #[arg(long, value_name = "G", default_value_t = 0.01, value_parser = relative_gap)]
     pub gap: f64,
+    /// HiGHS threads. With the default of 1 the same team file gives the same roster on every
+    /// run that ends on the gap; more threads may search faster but not repeatably.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub threads: u32,
+    /// Print nothing on stderr but warnings and errors: no start line, no progress, no verdict.
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 /// Arguments of `kefu roster check`.
@@ -124,16 +132,25 @@ fn read_team(path: &Path) -> anyhow::Result<RosterProblem> {
 
 fn solve(args: &SolveArgs) -> anyhow::Result<ExitCode> {
     let problem = read_team(&args.team)?;
-    let config = SolveConfig { time_limit: args.time_limit, mip_gap: args.gap, ..SolveConfig::default() };
-    eprintln!(
-        "kefu: solving {} ({} staff, {} days; limit {} s, gap {} %)",
-        problem.name,
-        problem.staff.len(),
-        problem.days.len(),
-        args.time_limit,
-        args.gap * 100.0
-    );
-    let outcome = with_progress(|| kefu_solver::solve(&problem, &config)).context("solving the roster")?;
+    let config =
+        SolveConfig { time_limit: args.time_limit, mip_gap: args.gap, threads: args.threads, ..SolveConfig::default() };
+    let outcome = if args.quiet {
+        kefu_solver::solve(&problem, &config)
+    } else {
+        eprintln!(
+            "kefu: solving {} ({} staff, {} days; limit {} s, gap {} %, {} threads)",
+            problem.name,
+            problem.staff.len(),
+            problem.days.len(),
+            args.time_limit,
+            args.gap * 100.0,
+            args.threads
+        );
+        with_progress(|| {
+            kefu_solver::solve_reporting(&problem, &config, &mut |p| eprintln!("kefu: {}", progress_line(p)))
+        })
+    }
+    .context("solving the roster")?;
     let text = if args.json {
         serde_json::to_string_pretty(&output::outcome_json(&problem, &outcome))? + "\n"
     } else if args.csv {
@@ -142,7 +159,9 @@ fn solve(args: &SolveArgs) -> anyhow::Result<ExitCode> {
         output::render_grid(&problem, &outcome)
     };
     print!("{text}");
-    eprintln!("kefu: {} (after {:.1} s)", output::verdict(&outcome), outcome.solve_seconds);
+    if !args.quiet {
+        eprintln!("kefu: {} (after {:.1} s)", output::verdict(&outcome), outcome.solve_seconds);
+    }
     Ok(match outcome.status {
         Status::Optimal => ExitCode::SUCCESS,
         Status::Infeasible => ExitCode::from(EXIT_VIOLATIONS),
@@ -161,6 +180,20 @@ fn positive_seconds(text: &str) -> Result<f64, String> {
 fn relative_gap(text: &str) -> Result<f64, String> {
     let gap: f64 = text.parse().map_err(|_| format!("`{text}` is not a number"))?;
     if (0.0..1.0).contains(&gap) { Ok(gap) } else { Err(format!("{text} is not a fraction in [0, 1)")) }
+}
+
+/// One search's end in words: best, bound, gap and elapsed time.
+fn progress_line(progress: &Progress) -> String {
+    let (search, best) = match progress.search {
+        Search::Roster => ("roster search", "best objective"),
+        Search::Rules => ("search for a roster meeting every rule", "least breach penalty"),
+    };
+    let found = if progress.best.is_finite() {
+        format!("{best} {:.2}, bound {:.2}, gap {:.2} %", progress.best, progress.bound, progress.gap * 100.0)
+    } else {
+        format!("nothing found, bound {:.2}", progress.bound)
+    };
+    format!("{search} ended at {:.1} s: {found}", progress.seconds)
 }
 
 /// Runs `work` while a thread prints the elapsed time to stderr every five seconds.
