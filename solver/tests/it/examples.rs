@@ -171,3 +171,32 @@ fn nights_are_spread_evenly_and_free_wishes_are_granted() {
     assert!(all_of("huang", &|a| a.shift != "B"));
     assert!(all_of("zhang", &|a| a.date != "2026-07-04"));
 }
+
+#[test]
+fn a_need_past_every_shift_end_is_covered_to_the_last_end_and_reported_short() {
+    // The front desk open to 18:30 on weekdays while every shift ends by 18:15: nobody can relieve
+    // the 18:15 leaver, which used to bar every desk shift and leave the desk empty all day.
+    let from = "{ days = [\"weekday\"], from = \"14:00\", to = \"18:00\", min = 1 }";
+    let text = example_text("property_centre_week.toml");
+    assert!(text.contains(from), "the example no longer contains {from:?}");
+    let solved = solve_checked(&text.replacen(from, &from.replace("18:00", "18:30"), 1), 120.0);
+    // Nobody can be at the desk 18:15–18:30, so that is proven, and it is all that is short.
+    assert_eq!(solved.outcome.status, Status::Infeasible);
+    let desk: Vec<&str> = solved
+        .json
+        .violations
+        .iter()
+        .filter(|v| v.detail.contains("front desk") || v.detail.contains("front_desk"))
+        .map(|v| v.detail.as_str())
+        .collect();
+    let weekdays = ["Mon 06-29", "Tue 06-30", "Wed 07-01", "Thu 07-02", "Fri 07-03"];
+    for day in weekdays {
+        let short: Vec<&&str> =
+            desk.iter().filter(|d| d.starts_with(day) && d.contains("required at front desk")).collect();
+        assert_eq!(short.len(), 1, "{day}: {desk:#?}");
+        assert!(short[0].starts_with(&format!("{day} 18:15–18:30: 0 of 1")), "{day}: {desk:#?}");
+    }
+    let unrelieved = desk.iter().filter(|d| d.contains("leaves front_desk at") && d.contains("T18:15")).count();
+    assert!(unrelieved >= weekdays.len(), "one unrelieved leaver at 18:15 a weekday at least: {desk:#?}");
+    assert_eq!(desk.len(), weekdays.len() + unrelieved, "nothing else at the desk is short: {desk:#?}");
+}
