@@ -137,7 +137,7 @@ impl Default for RawWeights {
     }
 }
 
-#[derive(Deserialize, Clone)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawContract {
     min_hours_per_week: Option<S<f64>>,
@@ -318,7 +318,10 @@ impl Ctx<'_> {
     /// values are refused rather than clamped, since a clamped typo changes the roster unseen.
     fn amount(&self, name: &str, value: &S<f64>, most: f64) -> Result<f64, InputError> {
         let v = *value.get_ref();
-        if v.is_nan() || v < 0.0 {
+        if !v.is_finite() {
+            return self.invalid(value.span(), format!("{name} must be a finite number, not {v}"));
+        }
+        if v < 0.0 {
             return self.invalid(value.span(), format!("{name} {v} is negative"));
         }
         if v > most {

@@ -289,3 +289,12 @@ fn a_free_breach_of_a_hard_rule_is_refused() {
         expect!["line 42, column 12: rules: weight coverage must be above 0: it prices a broken hard rule"],
     );
 }
+
+#[test]
+fn an_infinite_weight_is_refused() {
+    check(
+        "hours = 100",
+        "hours = inf",
+        expect!["line 43, column 9: rules: weight hours must be a finite number, not inf"],
+    );
+}
