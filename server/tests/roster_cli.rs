@@ -79,7 +79,7 @@ fn progress_gives_best_bound_gap_and_time_of_each_search_and_quiet_silences_it()
     let output = kefu(&["roster", "solve", team, "--threads", "2"]);
     assert_eq!(output.status.code(), Some(3));
     let text = stderr(&output);
-    assert!(text.contains("2 threads"), "{text}");
+    assert!(text.contains("threads 2"), "{text}");
     let lines: Vec<&str> = text.lines().filter(|l| l.contains(" ended at ")).collect();
     // The roster search breaks a rule, so the search for a roster meeting every rule follows.
     assert_eq!(lines.len(), 2, "{text}");

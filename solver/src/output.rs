@@ -255,12 +255,16 @@ pub fn render_grid(problem: &RosterProblem, outcome: &SolveOutcome) -> String {
         row.extend((0..p.days.len()).map(|d| cells.get(&(staff_idx, d)).cloned().unwrap_or_default()));
         table.add_row(row);
     }
+    // The empty roster of a search that found nothing has neither objective nor gap.
+    let figures = if outcome.objective.is_finite() {
+        format!("objective {:.2}, gap {:.2} %, ", outcome.objective, outcome.gap * 100.0)
+    } else {
+        String::new()
+    };
     let mut text = format!(
-        "{}: {} (objective {:.2}, gap {:.2} %, {:.1} s)\n{}\n{table}\n",
+        "{}: {} ({figures}{:.1} s)\n{}\n{table}\n",
         p.name,
         outcome.status.id(),
-        outcome.objective,
-        outcome.gap * 100.0,
         outcome.solve_seconds,
         verdict(outcome)
     );

@@ -138,7 +138,7 @@ fn solve(args: &SolveArgs) -> anyhow::Result<ExitCode> {
         kefu_solver::solve(&problem, &config)
     } else {
         eprintln!(
-            "kefu: solving {} ({} staff, {} days; limit {} s, gap {} %, {} threads)",
+            "kefu: solving {} ({} staff, {} days; limit {} s, gap {} %, threads {})",
             problem.name,
             problem.staff.len(),
             problem.days.len(),
