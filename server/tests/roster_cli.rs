@@ -1,5 +1,6 @@
 //! `kefu roster` end to end: the real binary on the shipped examples, in a fresh temp dir each,
-//! checking output formats and exit codes (0 ok, 1 error, 2 usage, 3 hard-rule violations).
+//! checking output formats and exit codes (0 optimal, 1 error, 2 usage, 3 infeasible or breaches
+//! found by `check`, 4 feasible, 5 time_limit).
 //!
 //! Leaves out: the rules themselves, tested in kefu-solver's own suite.
 
@@ -67,7 +68,29 @@ fn an_impossible_week_prints_a_grid_with_violations_and_exits_3() {
     let text = stdout(&output);
     assert!(text.contains("Mon 03-02") && text.contains("guo"), "a staff × days grid:\n{text}");
     assert!(text.contains("coverage (present/min):"));
+    assert!(text.contains("infeasible: no roster can meet every hard rule (proven)"), "{text}");
     assert!(text.contains("[coverage] Tue 03-03 17:30–08:00: no maintenance staff available"), "{text}");
+}
+
+#[test]
+fn progress_gives_best_bound_gap_and_time_of_each_search_and_quiet_silences_it() {
+    let team = example("short_night.toml");
+    let team = team.to_str().expect("path");
+    let output = kefu(&["roster", "solve", team, "--threads", "2"]);
+    assert_eq!(output.status.code(), Some(3));
+    let text = stderr(&output);
+    assert!(text.contains("threads 2"), "{text}");
+    let lines: Vec<&str> = text.lines().filter(|l| l.contains(" ended at ")).collect();
+    // The roster search breaks a rule, so the search for a roster meeting every rule follows.
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(lines[0].starts_with("kefu: roster search ended at ") && lines[0].contains("best objective"), "{text}");
+    assert!(lines[1].starts_with("kefu: search for a roster meeting every rule ended at "), "{text}");
+    for line in lines {
+        assert!(line.contains(" s: ") && line.contains(", bound ") && line.contains(", gap "), "{line}");
+    }
+    let quiet = kefu(&["roster", "solve", team, "--quiet"]);
+    assert_eq!((quiet.status.code(), stderr(&quiet)), (Some(3), String::new()));
+    assert!(stdout(&quiet).contains("infeasible: no roster can meet every hard rule (proven)"), "quiet keeps stdout");
 }
 
 #[test]
@@ -105,4 +128,39 @@ fn usage_errors_exit_2() {
     let bad_gap = kefu(&["roster", "solve", example("short_night.toml").to_str().expect("path"), "--gap", "2"]);
     assert_eq!(bad_gap.status.code(), Some(2), "an out-of-range value is a usage error");
     assert!(stderr(&bad_gap).contains("2 is not a fraction in [0, 1)"), "{}", stderr(&bad_gap));
+    let no_threads = kefu(&["roster", "solve", example("short_night.toml").to_str().expect("path"), "--threads", "0"]);
+    assert_eq!(no_threads.status.code(), Some(2), "{}", stderr(&no_threads));
+}
+
+#[test]
+fn solve_help_documents_one_exit_code_per_status() {
+    let help = stdout(&kefu(&["roster", "solve", "--help"]));
+    for (code, status) in [(0, "optimal"), (3, "infeasible"), (4, "feasible"), (5, "time_limit")] {
+        assert!(help.contains(&format!("  {code}  {status}")), "exit {code} for {status} in:\n{help}");
+    }
+}
+
+#[test]
+fn a_post_nobody_can_work_is_a_warning_in_every_output() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let team = dir.path().join("team.toml");
+    let text = std::fs::read_to_string(example("short_night.toml")).expect("example");
+    std::fs::write(&team, text.replacen("[[shifts]]", "[[posts]]\nid = \"parking\"\n\n[[shifts]]", 1)).expect("write");
+    let team = team.to_str().expect("path");
+    let warning = "post parking: nobody can work it";
+
+    let solved = kefu(&["roster", "solve", team, "--json"]);
+    assert!(stderr(&solved).contains(&format!("kefu: warning: {team}: line ")), "{}", stderr(&solved));
+    assert!(stderr(&solved).contains(warning), "{}", stderr(&solved));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&solved)).expect("stdout is one JSON object");
+    let warnings = json["warnings"].as_array().expect("a warnings array");
+    assert!(warnings.len() == 1 && warnings[0].as_str().is_some_and(|w| w.contains(warning)), "{warnings:?}");
+
+    let grid = kefu(&["roster", "solve", team]);
+    assert!(stdout(&grid).contains("warning: line ") && stdout(&grid).contains(warning), "{}", stdout(&grid));
+
+    let roster = dir.path().join("roster.json");
+    std::fs::write(&roster, stdout(&solved)).expect("write roster");
+    let check = kefu(&["roster", "check", team, roster.to_str().expect("path")]);
+    assert!(stderr(&check).contains(warning), "{}", stderr(&check));
 }

@@ -1,4 +1,5 @@
-//! Errors of the library: bad input (with the line and column in the team file) and solver failure.
+//! Errors of the library: bad input (with the line and column in the team file and the entry at
+//! fault) and solver failure; and the warnings a team file that parses may still deserve.
 //!
 //! Leaves out: an infeasible roster, which is an outcome with violations, not an error
 //! (STYLE.md: `*Error` is a failure, `*Outcome` a result that is not one).
@@ -19,16 +20,50 @@ pub enum SolveError {
     Solver(String),
 }
 
-/// A problem at a place in the team file.
+/// A problem at a place in the team file. The entry is named as well as the line, because a
+/// supervisor fixing a file thinks in staff members and posts, not in line numbers.
 #[derive(Debug, Error, PartialEq, Eq)]
-#[error("line {line}, column {column}: {kind}")]
+#[error("line {line}, column {column}: {}{kind}", entry_prefix(.entry.as_deref()))]
 pub struct InputError {
     /// 1-based line of the offending value.
     pub line: usize,
     /// 1-based column of the offending value.
     pub column: usize,
+    /// The entry the value belongs to: `staff wu`, `post front_desk`, `shift N`, `season summer`,
+    /// or a section (`period`, `rules`, `roles`, `default_contract`); `None` only when the file
+    /// is not TOML at all.
+    pub entry: Option<String>,
     /// What is wrong.
     pub kind: InputErrorKind,
+}
+
+impl InputError {
+    /// Names the entry the error belongs to, unless a narrower one is already named.
+    pub(crate) fn in_entry(mut self, entry: impl Into<String>) -> Self {
+        self.entry.get_or_insert_with(|| entry.into());
+        self
+    }
+}
+
+fn entry_prefix(entry: Option<&str>) -> String {
+    entry.map(|e| format!("{e}: ")).unwrap_or_default()
+}
+
+/// Something a team file may say but almost certainly does not mean: a staff member who can work
+/// no shift at any of their posts, or a post no one can work. Not an error, so that a roster with
+/// someone on long leave or a post waiting for its first hire can still be solved; every output
+/// shows the warnings.
+#[derive(Clone, Debug, Error, PartialEq, Eq)]
+#[error("line {line}, column {column}: {entry}: {message}")]
+pub struct InputWarning {
+    /// 1-based line of the entry's id.
+    pub line: usize,
+    /// 1-based column of the entry's id.
+    pub column: usize,
+    /// `staff wu` or `post night`.
+    pub entry: String,
+    /// What looks wrong, in words.
+    pub message: String,
 }
 
 /// What is wrong with a team file.
@@ -37,10 +72,10 @@ pub enum InputErrorKind {
     /// Not TOML, or a field missing, misspelt or of the wrong type.
     #[error("{0}")]
     Syntax(String),
-    /// An id that names no staff member, post, shift template, season or role-holder.
+    /// An id that names no post, shift template, season or role of the catalogue.
     #[error("unknown {what} `{id}`")]
     UnknownId {
-        /// "post", "shift", "season", ...
+        /// "post", "shift", "season", "role"
         what: &'static str,
         /// The id as written.
         id: String,
@@ -48,16 +83,15 @@ pub enum InputErrorKind {
     /// Two things of the same kind share an id.
     #[error("duplicate {what} id `{id}`")]
     DuplicateId {
-        /// "post", "shift", "staff", ...
+        /// "post", "shift", "staff", "season", "role"
         what: &'static str,
         /// The id as written.
         id: String,
     },
-    /// Two leave entries of one person on the same day.
-    #[error("overlapping leave for `{staff}` on {date}")]
+    /// Two leave entries (or a leave entry and a request) of one person on the same day; the
+    /// error's entry names the person.
+    #[error("overlapping leave on {date}")]
     OverlappingLeave {
-        /// Staff id.
-        staff: String,
         /// The day given twice.
         date: String,
     },

@@ -52,6 +52,7 @@ pub fn centre_toml(spec: &CentreSpec) -> String {
     let _ = write!(
         t,
         r#"name = "synthetic centre of {n}"
+roles = ["reception", "agent", "maintenance"]
 
 [period]
 start = "{}"

@@ -1,5 +1,7 @@
-//! Reads a team file (TOML) into a `RosterProblem`, checking every id and time window and
-//! reporting problems with their line and column.
+//! Reads a team file (TOML) into a `RosterProblem`, checking every id, role, number and time
+//! window, and reporting each problem with its line, column and the entry it belongs to
+//! (`staff wu`, `post front_desk`, ...). Flags, as warnings, staff who can work nothing and posts
+//! no one can work.
 //!
 //! Leaves out: the meaning of the rules (`model`, `rules`); the raw serde structs here are private
 //! and exist only to carry spans. The format is documented by `solver/examples/*.toml`.
@@ -11,7 +13,7 @@ use chrono::{NaiveDate, Weekday};
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::error::{InputError, InputErrorKind};
+use crate::error::{InputError, InputErrorKind, InputWarning};
 use crate::model::{
     ApprovedLeave, Contract, DAY_MINUTES, DayType, LeaveKind, LunchRule, Need, Post, Preference, RosterProblem, Rules,
     Season, ShiftTemplate, Staff, Weights,
@@ -23,6 +25,9 @@ type S<T> = Spanned<T>;
 #[serde(deny_unknown_fields)]
 struct RawTeam {
     name: String,
+    /// The role catalogue: every role a template or a staff member names must be listed, so a
+    /// misspelt role is refused instead of silently matching no one.
+    roles: Vec<S<String>>,
     period: RawPeriod,
     #[serde(default)]
     seasons: Vec<RawSeason>,
@@ -63,7 +68,7 @@ struct RawRules {
     #[serde(default = "four")]
     max_leave_per_month: u32,
     #[serde(default = "eight")]
-    leave_day_hours: f64,
+    leave_day_hours: S<f64>,
     #[serde(default = "no_handover")]
     handover_minutes: S<u32>,
     #[serde(default)]
@@ -81,8 +86,8 @@ fn no_handover() -> S<u32> {
 fn four() -> u32 {
     4
 }
-fn eight() -> f64 {
-    8.0
+fn eight() -> S<f64> {
+    Spanned::new(0..0, 8.0)
 }
 
 #[derive(Deserialize)]
@@ -110,34 +115,35 @@ struct RawRotation {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, default)]
 struct RawWeights {
-    coverage: f64,
-    hours: f64,
-    desired: f64,
-    refused_request: f64,
-    fairness: f64,
-    paid_hour: f64,
+    coverage: S<f64>,
+    hours: S<f64>,
+    desired: S<f64>,
+    refused_request: S<f64>,
+    fairness: S<f64>,
+    paid_hour: S<f64>,
 }
 
 impl Default for RawWeights {
     fn default() -> Self {
+        let at_top = |value| Spanned::new(0..0, value);
         RawWeights {
-            coverage: 1000.0,
-            hours: 100.0,
-            desired: 5.0,
-            refused_request: 20.0,
-            fairness: 3.0,
-            paid_hour: 0.1,
+            coverage: at_top(1000.0),
+            hours: at_top(100.0),
+            desired: at_top(5.0),
+            refused_request: at_top(20.0),
+            fairness: at_top(3.0),
+            paid_hour: at_top(0.1),
         }
     }
 }
 
-#[derive(Deserialize, Clone)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawContract {
-    min_hours_per_week: Option<f64>,
-    max_hours_per_week: Option<f64>,
-    max_consecutive_days: Option<u32>,
-    min_rest_hours: Option<f64>,
+    min_hours_per_week: Option<S<f64>>,
+    max_hours_per_week: Option<S<f64>>,
+    max_consecutive_days: Option<S<u32>>,
+    min_rest_hours: Option<S<f64>>,
 }
 
 #[derive(Deserialize)]
@@ -167,7 +173,7 @@ struct RawShift {
     name: Option<String>,
     start: S<String>,
     end: S<String>,
-    roles: Vec<String>,
+    roles: S<Vec<S<String>>>,
     #[serde(default)]
     posts: Vec<S<String>>,
     #[serde(default)]
@@ -184,7 +190,7 @@ struct RawShift {
 struct RawStaff {
     id: S<String>,
     name: Option<String>,
-    roles: Vec<String>,
+    roles: Vec<S<String>>,
     posts: Vec<S<String>>,
     #[serde(default)]
     contract: Option<S<RawContract>>,
@@ -221,16 +227,67 @@ struct RawPreference {
     date: Option<S<String>>,
     #[serde(default)]
     want: bool,
-    weight: f64,
+    weight: S<f64>,
 }
 
-/// Parses and checks a team file. Every error names the line and column of the bad value.
+/// Parses and checks a team file. Every error names the line and column of the bad value and the
+/// entry it belongs to; staff who can work nothing and posts no one can work are listed in the
+/// problem's `warnings`.
 pub fn parse_team(text: &str) -> Result<RosterProblem, InputError> {
+    let ctx = Ctx { text };
     let raw: RawTeam = toml::from_str(text).map_err(|e| {
         let span = e.span().unwrap_or(0..0);
-        Ctx { text }.err(span, InputErrorKind::Syntax(e.message().trim().to_owned()))
+        let error = ctx.err(span.clone(), InputErrorKind::Syntax(e.message().trim().to_owned()));
+        match entry_at(text, span.start) {
+            Some(entry) => error.in_entry(entry),
+            None => error,
+        }
     })?;
-    Ctx { text }.build(raw)
+    ctx.build(raw)
+}
+
+/// The entries of a team file with their spans and nothing else checked, so that a type error or
+/// a misspelt field, which serde reports by position only, can still name its entry.
+#[derive(Deserialize)]
+struct Outline {
+    period: Option<S<toml::Table>>,
+    rules: Option<S<toml::Table>>,
+    default_contract: Option<S<toml::Table>>,
+    #[serde(default)]
+    seasons: Vec<S<toml::Table>>,
+    #[serde(default)]
+    posts: Vec<S<toml::Table>>,
+    #[serde(default)]
+    shifts: Vec<S<toml::Table>>,
+    #[serde(default)]
+    staff: Vec<S<toml::Table>>,
+}
+
+/// The entry (`staff wu`, `rules`, ...) whose text holds the byte `offset`, when the file is TOML
+/// at all: the last one to start at or before it (an element of an array of tables is spanned by
+/// its header alone, so containment cannot be used; a section's subtables belong to the section).
+fn entry_at(text: &str, offset: usize) -> Option<String> {
+    let outline: Outline = toml::from_str(text).ok()?;
+    let sections =
+        [("period", &outline.period), ("rules", &outline.rules), ("default_contract", &outline.default_contract)];
+    let lists =
+        [("season", &outline.seasons), ("post", &outline.posts), ("shift", &outline.shifts), ("staff", &outline.staff)];
+    let named = lists.into_iter().flat_map(|(what, entries)| {
+        entries.iter().enumerate().map(move |(n, entry)| {
+            let id = entry
+                .get_ref()
+                .get("id")
+                .and_then(|id| id.as_str())
+                .map_or_else(|| format!("#{}", n + 1), str::to_owned);
+            (format!("{what} {id}"), entry.span())
+        })
+    });
+    let sections = sections.into_iter().filter_map(|(name, table)| Some((name.to_owned(), table.as_ref()?.span())));
+    named
+        .chain(sections)
+        .filter(|(_, span)| span.start <= offset)
+        .max_by_key(|(_, span)| span.start)
+        .map(|(entry, _)| entry)
 }
 
 /// Turns byte spans into line and column; carries the source for every check.
@@ -238,10 +295,15 @@ struct Ctx<'a> {
     text: &'a str,
 }
 
+/// Adds the entry's name to an error from inside it: `.map_err(within("staff wu"))`.
+fn within(entry: impl Into<String>) -> impl FnOnce(InputError) -> InputError {
+    move |error| error.in_entry(entry)
+}
+
 impl Ctx<'_> {
     fn err(&self, span: Range<usize>, kind: InputErrorKind) -> InputError {
         let (line, column) = line_column(self.text, span.start);
-        InputError { line, column, kind }
+        InputError { line, column, entry: None, kind }
     }
 
     fn invalid<T>(&self, span: Range<usize>, message: String) -> Result<T, InputError> {
@@ -250,6 +312,22 @@ impl Ctx<'_> {
 
     fn window<T>(&self, span: Range<usize>, message: String) -> Result<T, InputError> {
         Err(self.err(span, InputErrorKind::ImpossibleWindow(message)))
+    }
+
+    /// A number of hours, a weight or the like: finite, not negative, at most `most`. Negative
+    /// values are refused rather than clamped, since a clamped typo changes the roster unseen.
+    fn amount(&self, name: &str, value: &S<f64>, most: f64) -> Result<f64, InputError> {
+        let v = *value.get_ref();
+        if !v.is_finite() {
+            return self.invalid(value.span(), format!("{name} must be a finite number, not {v}"));
+        }
+        if v < 0.0 {
+            return self.invalid(value.span(), format!("{name} {v} is negative"));
+        }
+        if v > most {
+            return self.invalid(value.span(), format!("{name} {v} is more than {most}"));
+        }
+        Ok(v)
     }
 
     fn date(&self, value: &S<String>) -> Result<NaiveDate, InputError> {
@@ -318,11 +396,19 @@ impl Ctx<'_> {
             .ok_or_else(|| self.err(value.span(), InputErrorKind::UnknownId { what, id: value.get_ref().clone() }))
     }
 
+    /// Role names as written, each checked against the catalogue.
+    fn roles(&self, catalogue: &HashMap<String, usize>, values: &[S<String>]) -> Result<Vec<String>, InputError> {
+        values.iter().map(|r| self.lookup(catalogue, "role", r).map(|_| r.get_ref().clone())).collect()
+    }
+
+    /// Ids to indices; a repeated id is an error naming the second entry.
     fn index(&self, what: &'static str, values: &[&S<String>]) -> Result<HashMap<String, usize>, InputError> {
         let mut ids = HashMap::new();
         for (idx, value) in values.iter().enumerate() {
-            if ids.insert(value.get_ref().clone(), idx).is_some() {
-                return Err(self.err(value.span(), InputErrorKind::DuplicateId { what, id: value.get_ref().clone() }));
+            let id = value.get_ref();
+            if ids.insert(id.clone(), idx).is_some() {
+                let error = self.err(value.span(), InputErrorKind::DuplicateId { what, id: id.clone() });
+                return Err(error.in_entry(format!("{what} {id}")));
             }
         }
         Ok(ids)
@@ -340,46 +426,109 @@ impl Ctx<'_> {
         )
     }
 
-    fn build(&self, raw: RawTeam) -> Result<RosterProblem, InputError> {
-        let slot = *raw.period.slot_minutes.get_ref();
+    fn period(&self, raw: &RawPeriod) -> Result<(u32, Vec<NaiveDate>, BTreeSet<NaiveDate>), InputError> {
+        let slot = *raw.slot_minutes.get_ref();
         if slot != 15 && slot != 30 {
-            return self.invalid(raw.period.slot_minutes.span(), format!("slot_minutes must be 15 or 30, not {slot}"));
+            return self.invalid(raw.slot_minutes.span(), format!("slot_minutes must be 15 or 30, not {slot}"));
         }
-        let first = self.date(&raw.period.start)?;
-        let last = self.date(&raw.period.end)?;
+        let first = self.date(&raw.start)?;
+        let last = self.date(&raw.end)?;
         if last < first {
-            return self.window(raw.period.end.span(), format!("period ends {last} before it starts {first}"));
+            return self.window(raw.end.span(), format!("period ends {last} before it starts {first}"));
         }
-        let days: Vec<NaiveDate> = first.iter_days().take_while(|d| *d <= last).collect();
-        let holidays = raw.period.holidays.iter().map(|h| self.date(h)).collect::<Result<BTreeSet<_>, _>>()?;
+        let days = first.iter_days().take_while(|d| *d <= last).collect();
+        let holidays = raw.holidays.iter().map(|h| self.date(h)).collect::<Result<_, _>>()?;
+        Ok((slot, days, holidays))
+    }
+
+    fn build(&self, raw: RawTeam) -> Result<RosterProblem, InputError> {
+        let (slot, days, holidays) = self.period(&raw.period).map_err(within("period"))?;
 
         let season_ids = self.index("season", &raw.seasons.iter().map(|s| &s.id).collect::<Vec<_>>())?;
         let seasons = raw
             .seasons
             .iter()
-            .map(|s| {
-                Ok(Season { id: s.id.get_ref().clone(), from: self.month_day(&s.from)?, to: self.month_day(&s.to)? })
-            })
-            .collect::<Result<Vec<_>, InputError>>()?;
+            .map(|s| self.season(s).map_err(within(format!("season {}", s.id.get_ref()))))
+            .collect::<Result<Vec<_>, _>>()?;
 
+        let role_ids = self.index("role", &raw.roles.iter().collect::<Vec<_>>()).map_err(within("roles"))?;
         let post_ids = self.index("post", &raw.posts.iter().map(|p| &p.id).collect::<Vec<_>>())?;
-        let posts = raw.posts.iter().map(|p| self.post(p, slot, &season_ids)).collect::<Result<Vec<_>, _>>()?;
+        let posts = raw
+            .posts
+            .iter()
+            .map(|p| self.post(p, slot, &season_ids).map_err(within(format!("post {}", p.id.get_ref()))))
+            .collect::<Result<Vec<_>, _>>()?;
         let shift_ids = self.index("shift", &raw.shifts.iter().map(|s| &s.id).collect::<Vec<_>>())?;
-        let shifts = raw.shifts.iter().map(|s| self.shift(s, slot, &post_ids)).collect::<Result<Vec<_>, _>>()?;
-        let rules = self.rules(&raw.rules, slot, &season_ids, &post_ids)?;
+        let shifts = raw
+            .shifts
+            .iter()
+            .map(|s| self.shift(s, slot, &post_ids, &role_ids).map_err(within(format!("shift {}", s.id.get_ref()))))
+            .collect::<Result<Vec<_>, _>>()?;
+        let rules = self.rules(&raw.rules, slot, &season_ids, &post_ids).map_err(within("rules"))?;
 
-        let default_contract = raw.default_contract.clone().unwrap_or(RawContract {
+        let no_contract = RawContract {
             min_hours_per_week: None,
             max_hours_per_week: None,
             max_consecutive_days: None,
             min_rest_hours: None,
-        });
+        };
+        let default_contract = raw.default_contract.as_ref().unwrap_or(&no_contract);
+        self.contract_fields(default_contract).map_err(within("default_contract"))?;
+        self.contract(None, default_contract).map_err(within("default_contract"))?;
         self.index("staff", &raw.staff.iter().map(|s| &s.id).collect::<Vec<_>>())?;
-        let ids = Ids { posts: &post_ids, shifts: &shift_ids };
-        let staff =
-            raw.staff.iter().map(|s| self.staff(s, &default_contract, &ids, &days)).collect::<Result<Vec<_>, _>>()?;
+        let ids = Ids { posts: &post_ids, shifts: &shift_ids, roles: &role_ids };
+        let staff = raw
+            .staff
+            .iter()
+            .map(|s| self.staff(s, default_contract, &ids, &days).map_err(within(format!("staff {}", s.id.get_ref()))))
+            .collect::<Result<Vec<_>, _>>()?;
+        let warnings = self.idle(&raw, &posts, &shifts, &staff);
 
-        Ok(RosterProblem { name: raw.name, days, slot_minutes: slot, holidays, seasons, posts, shifts, staff, rules })
+        Ok(RosterProblem {
+            name: raw.name,
+            days,
+            slot_minutes: slot,
+            holidays,
+            seasons,
+            posts,
+            shifts,
+            staff,
+            rules,
+            warnings,
+        })
+    }
+
+    /// Staff who can work no template at any of their posts, and posts no one can work: allowed,
+    /// but flagged, since both are usually a slip in the roles or posts lists.
+    fn idle(&self, raw: &RawTeam, posts: &[Post], shifts: &[ShiftTemplate], staff: &[Staff]) -> Vec<InputWarning> {
+        let can_work = |s: &Staff, post_idx: usize| {
+            s.posts.contains(&post_idx) && shifts.iter().any(|t| t.posts.contains(&post_idx) && s.may_work(t))
+        };
+        let warning = |span: Range<usize>, entry: String, message: String| {
+            let (line, column) = line_column(self.text, span.start);
+            InputWarning { line, column, entry, message }
+        };
+        let idle_staff =
+            staff.iter().zip(&raw.staff).filter(|(s, _)| !(0..posts.len()).any(|p| can_work(s, p))).map(|(s, raw)| {
+                let roles =
+                    if s.roles.is_empty() { "no roles".to_owned() } else { format!("roles {}", s.roles.join(", ")) };
+                let message = format!("can work nothing: no shift template for {roles} runs at any of their posts");
+                warning(raw.id.span(), format!("staff {}", s.id), message)
+            });
+        let unworked_posts =
+            posts.iter().enumerate().zip(&raw.posts).filter(|((p, _), _)| !staff.iter().any(|s| can_work(s, *p))).map(
+                |((_, post), raw)| {
+                    let message =
+                        "nobody can work it: no staff member holds it with a role of a shift template that runs there"
+                            .to_owned();
+                    warning(raw.id.span(), format!("post {}", post.id), message)
+                },
+            );
+        idle_staff.chain(unworked_posts).collect()
+    }
+
+    fn season(&self, raw: &RawSeason) -> Result<Season, InputError> {
+        Ok(Season { id: raw.id.get_ref().clone(), from: self.month_day(&raw.from)?, to: self.month_day(&raw.to)? })
     }
 
     fn post(&self, raw: &RawPost, slot: u32, season_ids: &HashMap<String, usize>) -> Result<Post, InputError> {
@@ -401,15 +550,22 @@ impl Ctx<'_> {
         Ok(Post { name: raw.name.clone().unwrap_or_else(|| id.clone()), id, needs })
     }
 
-    fn shift(&self, raw: &RawShift, slot: u32, post_ids: &HashMap<String, usize>) -> Result<ShiftTemplate, InputError> {
+    fn shift(
+        &self,
+        raw: &RawShift,
+        slot: u32,
+        post_ids: &HashMap<String, usize>,
+        role_ids: &HashMap<String, usize>,
+    ) -> Result<ShiftTemplate, InputError> {
         let (start, end) = self.span_of(&raw.start, &raw.end, slot)?;
         let posts = raw.posts.iter().map(|p| self.lookup(post_ids, "post", p)).collect::<Result<Vec<_>, _>>()?;
         let posts = if posts.is_empty() { (0..post_ids.len()).collect() } else { posts };
+        if raw.roles.get_ref().is_empty() {
+            return self.invalid(raw.roles.span(), "no roles: nobody could work this template".to_owned());
+        }
+        let roles = self.roles(role_ids, raw.roles.get_ref())?;
         let paid_minutes = match &raw.paid_hours {
-            Some(h) if !(0.0..=24.0).contains(h.get_ref()) => {
-                return self.invalid(h.span(), format!("paid_hours {} is not between 0 and 24", h.get_ref()));
-            }
-            Some(h) => (h.get_ref() * 60.0).round() as u32,
+            Some(h) => (self.amount("paid_hours", h, 24.0)? * 60.0).round() as u32,
             None => end - start,
         };
         let id = raw.id.get_ref().clone();
@@ -418,7 +574,7 @@ impl Ctx<'_> {
             id,
             start,
             end,
-            roles: raw.roles.clone(),
+            roles,
             posts,
             day_types: self.day_types(&raw.days)?,
             lunch: raw.lunch,
@@ -480,21 +636,29 @@ impl Ctx<'_> {
             None => 0,
         };
         let w = &raw.weights;
+        let weight = |name: &str, value: &S<f64>| self.amount(&format!("weight {name}"), value, f64::MAX);
+        for (name, value) in [("coverage", &w.coverage), ("hours", &w.hours)] {
+            if weight(name, value)? == 0.0 {
+                // A free breach would make "every hard rule met" and "proven infeasible" meaningless.
+                return self
+                    .invalid(value.span(), format!("weight {name} must be above 0: it prices a broken hard rule"));
+            }
+        }
         Ok(Rules {
             min_on_duty: raw.min_on_duty,
             duty_day_start,
             lunch: LunchRule { window, by_season, length },
             max_leave_per_month: raw.max_leave_per_month,
-            leave_day_hours: raw.leave_day_hours,
+            leave_day_hours: self.amount("leave_day_hours", &raw.leave_day_hours, 24.0)?,
             handover_minutes: handover,
             rotations,
             weights: Weights {
-                coverage: w.coverage,
-                hours: w.hours,
-                desired: w.desired,
-                refused_request: w.refused_request,
-                fairness: w.fairness,
-                paid_hour: w.paid_hour,
+                coverage: weight("coverage", &w.coverage)?,
+                hours: weight("hours", &w.hours)?,
+                desired: weight("desired", &w.desired)?,
+                refused_request: weight("refused_request", &w.refused_request)?,
+                fairness: weight("fairness", &w.fairness)?,
+                paid_hour: weight("paid_hour", &w.paid_hour)?,
             },
         })
     }
@@ -509,15 +673,13 @@ impl Ctx<'_> {
                 self.window(value.span(), format!("{date} is outside the period"))
             }
         };
+        let roles = self.roles(ids.roles, &raw.roles)?;
         let posts = raw.posts.iter().map(|p| self.lookup(ids.posts, "post", p)).collect::<Result<Vec<_>, _>>()?;
         let mut leave: Vec<ApprovedLeave> = Vec::new();
         for entry in &raw.leave {
             let date = in_period(&entry.date)?;
             if leave.iter().any(|l| l.date == date) {
-                return Err(self.err(
-                    entry.date.span(),
-                    InputErrorKind::OverlappingLeave { staff: id.clone(), date: date.to_string() },
-                ));
+                return Err(self.err(entry.date.span(), InputErrorKind::OverlappingLeave { date: date.to_string() }));
             }
             let kind = match entry.kind.get_ref().as_str() {
                 "leave" => LeaveKind::Leave,
@@ -535,10 +697,7 @@ impl Ctx<'_> {
         if let Some((request, _)) =
             raw.requests.iter().zip(&requests).find(|(_, d)| leave.iter().any(|l| l.date == **d))
         {
-            return Err(self.err(
-                request.span(),
-                InputErrorKind::OverlappingLeave { staff: id.clone(), date: request.get_ref().clone() },
-            ));
+            return Err(self.err(request.span(), InputErrorKind::OverlappingLeave { date: request.get_ref().clone() }));
         }
         let preferences = raw
             .prefer
@@ -549,15 +708,18 @@ impl Ctx<'_> {
                     weekday: p.weekday.as_ref().map(|w| self.weekday(w)).transpose()?,
                     date: p.date.as_ref().map(|d| self.date(d)).transpose()?,
                     want: p.want,
-                    weight: p.weight,
+                    weight: self.amount("preference weight", &p.weight, f64::MAX)?,
                 })
             })
             .collect::<Result<Vec<_>, InputError>>()?;
-        let contract = self.contract(raw.contract.as_ref(), default)?;
+        if let Some(own) = &raw.contract {
+            self.contract_fields(own.get_ref())?;
+        }
+        let contract = self.contract(raw.contract.as_ref().map(Spanned::get_ref), default)?;
         Ok(Staff {
             name: raw.name.clone().unwrap_or_else(|| id.clone()),
             id,
-            roles: raw.roles.clone(),
+            roles,
             posts,
             contract,
             days_off: raw.days_off.iter().map(|d| self.weekday(d)).collect::<Result<_, _>>()?,
@@ -569,16 +731,42 @@ impl Ctx<'_> {
         })
     }
 
-    fn contract(&self, own: Option<&S<RawContract>>, default: &RawContract) -> Result<Contract, InputError> {
-        let span = own.map_or(0..0, |c| c.span());
-        let pick = |f: fn(&RawContract) -> Option<f64>| own.and_then(|c| f(c.get_ref())).or(f(default));
+    /// Each number of a contract on its own: hours within a week, never negative.
+    fn contract_fields(&self, raw: &RawContract) -> Result<(), InputError> {
+        let week = 7.0 * 24.0;
+        let hours = [
+            ("min_hours_per_week", &raw.min_hours_per_week),
+            ("max_hours_per_week", &raw.max_hours_per_week),
+            ("min_rest_hours", &raw.min_rest_hours),
+        ];
+        for (name, value) in hours {
+            value.as_ref().map(|v| self.amount(name, v, week)).transpose()?;
+        }
+        match &raw.max_consecutive_days {
+            Some(days) if *days.get_ref() == 0 => {
+                self.invalid(days.span(), "max_consecutive_days must be at least 1".to_owned())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// A person's contract: their own fields over the default's over the built-in defaults, with
+    /// the minimum hours at most the maximum (the error points at whichever of the two is theirs).
+    fn contract(&self, own: Option<&RawContract>, default: &RawContract) -> Result<Contract, InputError> {
+        let pick = |field: fn(&RawContract) -> Option<&S<f64>>| own.and_then(|c| field(c)).or_else(|| field(default));
+        let min = pick(|c| c.min_hours_per_week.as_ref());
+        let max = pick(|c| c.max_hours_per_week.as_ref());
+        let value = |v: Option<&S<f64>>, fallback: f64| v.map_or(fallback, |v| *v.get_ref());
+        let consecutive = own.and_then(|c| c.max_consecutive_days.as_ref()).or(default.max_consecutive_days.as_ref());
         let contract = Contract {
-            min_hours_per_week: pick(|c| c.min_hours_per_week).unwrap_or(0.0),
-            max_hours_per_week: pick(|c| c.max_hours_per_week).unwrap_or(48.0),
-            max_consecutive_days: pick(|c| c.max_consecutive_days.map(f64::from)).unwrap_or(6.0) as u32,
-            min_rest_minutes: (pick(|c| c.min_rest_hours).unwrap_or(11.0) * 60.0).round() as u32,
+            min_hours_per_week: value(min, 0.0),
+            max_hours_per_week: value(max, 48.0),
+            max_consecutive_days: consecutive.map_or(6, |d| *d.get_ref()),
+            min_rest_minutes: (value(pick(|c| c.min_rest_hours.as_ref()), 11.0) * 60.0).round() as u32,
         };
         if contract.min_hours_per_week > contract.max_hours_per_week {
+            let own_min = own.is_some_and(|c| c.min_hours_per_week.is_some());
+            let span = if own_min { min.or(max) } else { max.or(min) }.map_or(0..0, Spanned::span);
             return self.invalid(
                 span,
                 format!(
@@ -587,9 +775,6 @@ impl Ctx<'_> {
                 ),
             );
         }
-        if contract.max_consecutive_days == 0 {
-            return self.invalid(span, "max_consecutive_days must be at least 1".to_owned());
-        }
         Ok(contract)
     }
 }
@@ -597,6 +782,7 @@ impl Ctx<'_> {
 struct Ids<'a> {
     posts: &'a HashMap<String, usize>,
     shifts: &'a HashMap<String, usize>,
+    roles: &'a HashMap<String, usize>,
 }
 
 fn fmt_window(from: u32, to: u32) -> String {

@@ -12,11 +12,12 @@
 //! - `nrp`: the Curtois & Qu benchmark format, its MILP (sharing `rules/`), LNS and evaluator.
 //!
 //! Knows nothing of HTTP, storage or automerge; never prints; never reads the environment.
-//! Entry points: [`parse_team`], [`solve`], [`check`].
+//! Entry points: [`parse_team`], [`solve`] (or [`solve_reporting`], with progress), [`check`].
 //!
 //! ```
 //! let team = r#"
 //! name = "one desk"
+//! roles = ["reception"]
 //! [period]
 //! start = "2026-03-02"
 //! end = "2026-03-03"
@@ -66,17 +67,25 @@ pub use milp::SolveConfig;
 pub use model::RosterProblem;
 pub use roster::Roster;
 
-/// How a solve ended; the roster is usable in every case but the last.
+use std::time::Instant;
+
+use rules::Goal;
+
+/// How a solve ended. A roster is printed in every case; only the first two meet every hard rule.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Status {
     /// Every hard rule met, and the objective proven within the configured gap.
     Optimal,
-    /// Every hard rule met; the time limit stopped the proof.
+    /// Every hard rule met; the limit stopped the proof, and the gap says how far it got.
     Feasible,
-    /// A roster was produced but breaks at least one hard rule: see the violations.
+    /// Proven: every roster breaks a hard rule (the search for one that breaks none closed its
+    /// gap, or its bound is above zero). The roster printed is the one with the fewest breaches
+    /// found; the violations say where.
     Infeasible,
-    /// The time limit passed before any roster was found.
-    TimeoutNoSolution,
+    /// No roster meeting every hard rule was found before the limit, and none was proven
+    /// impossible: more time may find one. The best attempt is printed with its breaches (the
+    /// empty roster when the search found nothing at all).
+    TimeLimit,
 }
 
 impl Status {
@@ -86,7 +95,7 @@ impl Status {
             Status::Optimal => "optimal",
             Status::Feasible => "feasible",
             Status::Infeasible => "infeasible",
-            Status::TimeoutNoSolution => "timeout_no_solution",
+            Status::TimeLimit => "time_limit",
         }
     }
 }
@@ -94,9 +103,10 @@ impl Status {
 /// The result of a solve. An infeasible roster is an outcome, not an error (STYLE.md).
 #[derive(Clone, Debug)]
 pub struct SolveOutcome {
-    /// How it ended. Invariant: `Infeasible` exactly when `violations` is non-empty.
+    /// How it ended. Invariant: `Optimal` or `Feasible` exactly when `violations` is empty.
     pub status: Status,
-    /// Objective of the roster (penalties plus soft terms).
+    /// Objective of the roster (penalties plus soft terms); NaN for the empty roster of a search
+    /// that found nothing.
     pub objective: f64,
     /// Best proven lower bound on the objective.
     pub bound: f64,
@@ -104,7 +114,7 @@ pub struct SolveOutcome {
     pub gap: f64,
     /// Wall-clock seconds spent building and solving.
     pub solve_seconds: f64,
-    /// The roster (empty when `TimeoutNoSolution`).
+    /// The roster.
     pub roster: Roster,
     /// Hard rules the roster breaks, as found by the validator.
     pub violations: Vec<Violation>,
@@ -112,39 +122,106 @@ pub struct SolveOutcome {
     pub model_size: (usize, usize),
 }
 
-/// Builds and solves the MILP, then judges the roster with the independent validator.
+/// Share of the time limit the proof of infeasibility may use even when the roster search has
+/// used it all: without it, a week whose rules contradict each other would be reported as
+/// `time_limit` whenever the first search ran to the limit. The limit can so be exceeded by this share.
+pub const PROOF_SHARE: f64 = 0.1;
+
+/// Which search of a solve has ended (see [`solve`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Search {
+    /// The search for the best roster, on the whole objective.
+    Roster,
+    /// The search for a roster that meets every hard rule, on the hard-rule penalties alone.
+    Rules,
+}
+
+/// Where a solve stands when one of its searches ends: for progress lines. HiGHS reports nothing
+/// while it runs through the safe binding (no callbacks without `unsafe`, and its `log_file`
+/// option has a known double free), so progress comes at these boundaries.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Progress {
+    /// The search that ended.
+    pub search: Search,
+    /// Its best value (objective, or hard-rule penalty for `Search::Rules`); infinite when it
+    /// found nothing.
+    pub best: f64,
+    /// Its proven lower bound on that value.
+    pub bound: f64,
+    /// Relative gap between the two.
+    pub gap: f64,
+    /// Seconds since the solve started.
+    pub seconds: f64,
+}
+
+/// Solves in up to two runs of the MILP, then judges the roster with the independent validator.
+///
+/// The first run minimises the whole objective. Its roster breaking no rule makes the outcome
+/// `optimal` or `feasible`. Otherwise a second run minimises the hard-rule penalties alone (with
+/// slack on every breakable rule, the MILP itself is never infeasible, so this is the only honest
+/// test): a positive bound proves every roster breaks a rule (`infeasible`); a roster without
+/// penalty that the validator passes is `feasible`; anything else is `time_limit`.
 pub fn solve(problem: &RosterProblem, config: &SolveConfig) -> Result<SolveOutcome, SolveError> {
-    let result = milp::solve(problem, config)?;
-    let Some(roster) = result.roster else {
-        return Ok(SolveOutcome {
-            status: Status::TimeoutNoSolution,
-            objective: f64::NAN,
-            bound: result.bound,
-            gap: f64::INFINITY,
-            solve_seconds: result.solve_seconds,
-            roster: Roster::default(),
-            violations: Vec::new(),
-            model_size: result.size,
-        });
+    solve_reporting(problem, config, &mut |_| {})
+}
+
+/// [`solve`], calling `report` as each search ends.
+pub fn solve_reporting(
+    problem: &RosterProblem,
+    config: &SolveConfig,
+    report: &mut dyn FnMut(&Progress),
+) -> Result<SolveOutcome, SolveError> {
+    let started = Instant::now();
+    let mut ended = |search, best: f64, bound: f64| {
+        let gap = if best.is_finite() { milp::relative_gap(best, bound) } else { f64::INFINITY };
+        report(&Progress { search, best, bound, gap, seconds: started.elapsed().as_secs_f64() });
     };
-    let violations = check(problem, &roster);
-    let status = if !violations.is_empty() {
-        Status::Infeasible
-    } else if result.proven {
-        Status::Optimal
-    } else {
-        Status::Feasible
-    };
-    Ok(SolveOutcome {
+    let first = milp::run(problem, config, Goal::Roster, config.time_limit, None)?;
+    ended(Search::Roster, if first.values.is_some() { first.objective } else { f64::INFINITY }, first.bound);
+    let outcome = |status, run: &milp::Run, roster: Roster, violations| SolveOutcome {
         status,
-        objective: result.objective,
-        bound: result.bound,
-        gap: result.gap,
-        solve_seconds: result.solve_seconds,
+        objective: run.objective,
+        bound: first.bound,
+        gap: if run.objective.is_finite() { milp::relative_gap(run.objective, first.bound) } else { f64::INFINITY },
+        solve_seconds: started.elapsed().as_secs_f64(),
         roster,
         violations,
-        model_size: result.size,
-    })
+        model_size: first.size,
+    };
+    // Rostering nobody meets every rule that has no slack, so the empty roster is an attempt too.
+    let roster = first.roster.clone().unwrap_or_default();
+    let violations = check(problem, &roster);
+    if violations.is_empty() {
+        let status = if first.proven { Status::Optimal } else { Status::Feasible };
+        return Ok(outcome(status, &first, roster, violations));
+    }
+    let remaining = config.time_limit - started.elapsed().as_secs_f64();
+    let second = milp::run(
+        problem,
+        config,
+        Goal::MeetRules,
+        remaining.max(config.time_limit * PROOF_SHARE),
+        first.values.as_deref(),
+    )?;
+    ended(Search::Rules, second.breaches, second.bound);
+    let tolerance = 1e-6 * problem.rules.weights.coverage.max(problem.rules.weights.hours);
+    if second.breaches <= tolerance
+        && let Some(roster) = second.roster.clone()
+    {
+        let violations = check(problem, &roster);
+        if violations.is_empty() {
+            return Ok(outcome(Status::Feasible, &second, roster, violations));
+        }
+    }
+    let status = if second.bound > tolerance { Status::Infeasible } else { Status::TimeLimit };
+    // The attempt printed is the one with fewer breaches; the first on a tie, for its soft terms.
+    match second.roster.clone() {
+        Some(fewer) if second.breaches < first.breaches - tolerance => {
+            let violations = check(problem, &fewer);
+            Ok(outcome(status, &second, fewer, violations))
+        }
+        _ => Ok(outcome(status, &first, roster, violations)),
+    }
 }
 
 /// Every hard-rule breach of a roster, in words: what `kefu roster check` prints.

@@ -6,14 +6,13 @@
 //! 60 staff over four weeks tractable: no per-slot assignment variables.
 
 use std::collections::BTreeMap;
-use std::time::Instant;
 
 use highs::HighsModelStatus;
 
 use crate::SolveError;
 use crate::model::{LeaveKind, RosterProblem};
 use crate::roster::{Assignment, DayOff, Roster};
-use crate::rules::{self, Col, Lp};
+use crate::rules::{self, Col, Goal, Lp};
 
 /// Settings of one solve; plain values, passed in, never read from the environment.
 #[derive(Clone, Debug, PartialEq)]
@@ -26,11 +25,14 @@ pub struct SolveConfig {
     pub threads: u32,
     /// HiGHS random seed (default 0).
     pub seed: i32,
+    /// Branch-and-bound nodes each HiGHS run may explore (default: no limit). Unlike the time
+    /// limit it stops the search at the same place on every machine, which is what tests need.
+    pub node_limit: Option<u64>,
 }
 
 impl Default for SolveConfig {
     fn default() -> Self {
-        SolveConfig { time_limit: 60.0, mip_gap: 0.01, threads: 1, seed: 0 }
+        SolveConfig { time_limit: 60.0, mip_gap: 0.01, threads: 1, seed: 0, node_limit: None }
     }
 }
 
@@ -156,23 +158,35 @@ pub(crate) fn lunch_starts(problem: &RosterProblem, day_idx: usize, shift_idx: u
     (first..).step_by(problem.slot_minutes as usize).take_while(|s| s + length <= last).collect()
 }
 
-/// What HiGHS returned, before validation.
-pub(crate) struct MilpResult {
-    /// The roster, when HiGHS found any solution.
+/// One HiGHS run, before the validator judges its roster.
+pub(crate) struct Run {
+    /// Column values of the best solution, when HiGHS found any.
+    pub values: Option<Vec<f64>>,
+    /// The roster of `values`.
     pub roster: Option<Roster>,
-    /// HiGHS proved optimality within the gap.
+    /// HiGHS proved its goal optimal within the gap.
     pub proven: bool,
+    /// The whole objective (penalties and soft terms) of the roster; NaN without one.
     pub objective: f64,
+    /// The hard-rule penalties of the roster; infinite without one.
+    pub breaches: f64,
+    /// Proven lower bound on the goal HiGHS minimised.
     pub bound: f64,
-    pub gap: f64,
-    pub solve_seconds: f64,
     /// Columns and rows of the model.
     pub size: (usize, usize),
 }
 
-/// Builds the model with every rule family and solves it.
-pub(crate) fn solve(problem: &RosterProblem, config: &SolveConfig) -> Result<MilpResult, SolveError> {
-    let started = Instant::now();
+/// Builds the model with every rule family and minimises `goal`, from `start` when given (column
+/// values of an earlier run of the same problem: the build is deterministic, so columns match).
+/// `Goal::MeetRules` runs with no gap, since only a closed gap or a positive bound answers
+/// whether the rules can be met.
+pub(crate) fn run(
+    problem: &RosterProblem,
+    config: &SolveConfig,
+    goal: Goal,
+    time_limit: f64,
+    start: Option<&[f64]>,
+) -> Result<Run, SolveError> {
     let mut model = Model::new(problem);
     rules::leave::add(&mut model);
     rules::coverage::add(&mut model);
@@ -183,33 +197,48 @@ pub(crate) fn solve(problem: &RosterProblem, config: &SolveConfig) -> Result<Mil
 
     let Model { lp, works, requests, lunch_groups, .. } = model;
     let size = lp.size();
-    let (mut highs_model, offset) = lp.into_highs()?;
-    let options: [(&str, f64); 2] = [("time_limit", config.time_limit), ("mip_rel_gap", config.mip_gap)];
-    for (name, value) in options {
+    let (mut highs_model, prices) = lp.into_highs_for(goal)?;
+    let gap = if goal == Goal::MeetRules { 0.0 } else { config.mip_gap };
+    let set = |model: &mut highs::Model, name: &str, value: f64| {
+        model.try_set_option(name, value).map_err(|_| SolveError::Solver(format!("cannot set {name}")))
+    };
+    set(&mut highs_model, "time_limit", time_limit.max(0.0))?;
+    set(&mut highs_model, "mip_rel_gap", gap)?;
+    let mut integers = vec![("threads", config.threads as i32), ("random_seed", config.seed)];
+    if let Some(nodes) = config.node_limit {
+        integers.push(("mip_max_nodes", i32::try_from(nodes).unwrap_or(i32::MAX)));
+    }
+    for (name, value) in integers {
         highs_model.try_set_option(name, value).map_err(|_| SolveError::Solver(format!("cannot set {name}")))?;
     }
-    for (name, value) in [("threads", config.threads as i32), ("random_seed", config.seed)] {
-        highs_model.try_set_option(name, value).map_err(|_| SolveError::Solver(format!("cannot set {name}")))?;
+    if let Some(values) = start {
+        highs_model
+            .try_set_solution(Some(values), None, None, None)
+            .map_err(|e| SolveError::Solver(format!("warm start refused: {e:?}")))?;
     }
     let solved = highs_model.try_solve().map_err(|e| SolveError::Solver(format!("{e:?}")))?;
     let status = solved.status();
-    let proven = matches!(status, HighsModelStatus::Optimal);
-    let has_solution = solved.primal_solution_status() == highs::HighsSolutionStatus::Feasible;
     if matches!(status, HighsModelStatus::Infeasible | HighsModelStatus::UnboundedOrInfeasible) {
         // Every hard rule carries slack or can be met by rostering nobody, so this is a bug.
         return Err(SolveError::Solver("HiGHS reports the slack model infeasible".to_owned()));
     }
-    let solution = solved.get_solution();
-    let values = solution.columns();
-    let roster = has_solution.then(|| extract(problem, &works, &lunch_groups, &requests, values));
-    let objective = solved.objective_value() + offset;
-    let bound = solved.double_info_value(c"mip_dual_bound").unwrap_or(f64::NEG_INFINITY) + offset;
-    let gap = if has_solution { relative_gap(objective, bound) } else { f64::INFINITY };
-    Ok(MilpResult { roster, proven, objective, bound, gap, solve_seconds: started.elapsed().as_secs_f64(), size })
+    let bound = solved.double_info_value(c"mip_dual_bound").unwrap_or(f64::NEG_INFINITY) + prices.constant(goal);
+    let values = (solved.primal_solution_status() == highs::HighsSolutionStatus::Feasible)
+        .then(|| solved.get_solution().columns().to_vec());
+    let roster = values.as_deref().map(|v| extract(problem, &works, &lunch_groups, &requests, v));
+    Ok(Run {
+        proven: matches!(status, HighsModelStatus::Optimal),
+        objective: values.as_deref().map_or(f64::NAN, |v| prices.objective(v)),
+        breaches: values.as_deref().map_or(f64::INFINITY, |v| prices.breaches(v)),
+        values,
+        roster,
+        bound,
+        size,
+    })
 }
 
 /// Gap as HiGHS defines it: |objective − bound| / |objective|, 0 when both are 0.
-fn relative_gap(objective: f64, bound: f64) -> f64 {
+pub(crate) fn relative_gap(objective: f64, bound: f64) -> f64 {
     let diff = (objective - bound).abs();
     if diff < 1e-9 { 0.0 } else { diff / objective.abs().max(1e-9) }
 }

@@ -84,6 +84,7 @@ pub struct ShiftTemplate {
     /// Invariant: `start < end <= start + DAY_MINUTES`, on the slot grid.
     pub end: u32,
     /// Roles allowed to work it; a staff member needs one of them (night duty only for maintenance).
+    /// Invariant: at least one, each in the team's catalogue.
     pub roles: Vec<String>,
     /// Posts it may be worked at (indices); every post when the file lists none.
     pub posts: Vec<usize>,
@@ -160,7 +161,7 @@ pub struct Staff {
     pub id: String,
     /// Display name.
     pub name: String,
-    /// Roles or skills (reception, phones, maintenance, ...).
+    /// Roles or skills (reception, phones, maintenance, ...). Invariant: in the team's catalogue.
     pub roles: Vec<String>,
     /// Posts this person can hold (indices).
     pub posts: Vec<usize>,
@@ -268,6 +269,9 @@ pub struct RosterProblem {
     pub staff: Vec<Staff>,
     /// Rules.
     pub rules: Rules,
+    /// What the team file says but probably does not mean (staff who can work nothing, posts no
+    /// one can work), for every output to show.
+    pub warnings: Vec<crate::error::InputWarning>,
 }
 
 /// Staffing wanted at one post in one slot.
@@ -391,6 +395,7 @@ mod tests {
 
     const TEAM: &str = r#"
 name = "calendar"
+roles = ["maintenance"]
 [period]
 start = "2026-06-26"
 end = "2026-07-06"

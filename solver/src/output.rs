@@ -13,12 +13,12 @@ use serde::{Deserialize, Serialize};
 use crate::model::{DAY_MINUTES, LeaveKind, RosterProblem, clock};
 use crate::roster::{Assignment, DayOff, Roster};
 use crate::validate::horizon_time;
-use crate::{SolveError, SolveOutcome};
+use crate::{SolveError, SolveOutcome, Status};
 
 /// The JSON object `kefu roster solve --json` prints. Field names and order are the contract.
 #[derive(Serialize, Deserialize, Debug)]
 pub struct OutcomeJson {
-    /// optimal | feasible | infeasible | timeout_no_solution
+    /// optimal | feasible | infeasible | time_limit
     pub status: String,
     /// Objective value (null when there is no roster).
     pub objective: Option<f64>,
@@ -34,6 +34,9 @@ pub struct OutcomeJson {
     pub leave: Vec<LeaveJson>,
     /// Broken hard rules.
     pub violations: Vec<ViolationJson>,
+    /// What the team file says but probably does not mean, each with its line, column and entry.
+    #[serde(default)]
+    pub warnings: Vec<String>,
 }
 
 /// One shift in the JSON contract.
@@ -136,6 +139,7 @@ pub fn outcome_json(problem: &RosterProblem, outcome: &SolveOutcome) -> OutcomeJ
             .iter()
             .map(|v| ViolationJson { rule: v.rule.id().to_owned(), at: v.at.clone(), detail: v.detail.clone() })
             .collect(),
+        warnings: p.warnings.iter().map(ToString::to_string).collect(),
     }
 }
 
@@ -202,6 +206,29 @@ pub fn read_roster_json(problem: &RosterProblem, text: &str) -> Result<Roster, S
     Ok(roster)
 }
 
+/// The outcome in one sentence a supervisor can act on: whether the rules are met, and if not,
+/// whether they cannot be (infeasible) or the search ran out of time (more time may help).
+pub fn verdict(outcome: &SolveOutcome) -> String {
+    let breaches = outcome.violations.len();
+    match outcome.status {
+        Status::Optimal => format!(
+            "optimal: every hard rule is met, and the roster is proven within {:.2} % of the best possible",
+            outcome.gap * 100.0
+        ),
+        Status::Feasible => format!(
+            "feasible: every hard rule is met; the limit stopped the proof with the roster within {:.2} % of the best possible",
+            outcome.gap * 100.0
+        ),
+        Status::Infeasible => {
+            format!("infeasible: no roster can meet every hard rule (proven); this one breaks {breaches}, listed below")
+        }
+        Status::TimeLimit => format!(
+            "time_limit: no roster meeting every hard rule was found in time, and none was proven impossible; \
+             more time (--time-limit) may find one. The best attempt breaks {breaches}, listed below"
+        ),
+    }
+}
+
 /// The roster as a staff × days grid: shift code, post and lunch time per cell, then a summary.
 pub fn render_grid(problem: &RosterProblem, outcome: &SolveOutcome) -> String {
     let p = problem;
@@ -228,14 +255,22 @@ pub fn render_grid(problem: &RosterProblem, outcome: &SolveOutcome) -> String {
         row.extend((0..p.days.len()).map(|d| cells.get(&(staff_idx, d)).cloned().unwrap_or_default()));
         table.add_row(row);
     }
+    // The empty roster of a search that found nothing has neither objective nor gap.
+    let figures = if outcome.objective.is_finite() {
+        format!("objective {:.2}, gap {:.2} %, ", outcome.objective, outcome.gap * 100.0)
+    } else {
+        String::new()
+    };
     let mut text = format!(
-        "{}: {} (objective {:.2}, gap {:.2} %, {:.1} s)\n{table}\n",
+        "{}: {} ({figures}{:.1} s)\n{}\n{table}\n",
         p.name,
         outcome.status.id(),
-        outcome.objective,
-        outcome.gap * 100.0,
-        outcome.solve_seconds
+        outcome.solve_seconds,
+        verdict(outcome)
     );
+    for warning in &p.warnings {
+        let _ = writeln!(text, "warning: {warning}");
+    }
     text.push_str(&coverage_summary(p, &outcome.roster));
     if outcome.violations.is_empty() {
         text.push_str("every hard rule is met\n");

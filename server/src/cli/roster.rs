@@ -1,5 +1,6 @@
 //! `kefu roster solve` and `kefu roster check`: read a team file, solve or validate, print JSON,
-//! CSV or a grid. A progress line goes to stderr every few seconds while HiGHS works.
+//! CSV or a grid. On stderr, unless `--quiet`: the elapsed time every few seconds while HiGHS
+//! works, and best, bound and gap as each search ends.
 //!
 //! Leaves out: every rule and the output formats themselves (kefu-solver owns both).
 
@@ -10,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use kefu_solver::{RosterProblem, SolveConfig, Status, output};
+use kefu_solver::{Progress, RosterProblem, Search, SolveConfig, Status, output};
 
 use super::EXIT_VIOLATIONS;
 
@@ -49,8 +50,20 @@ pub struct GenerateArgs {
     pub extra_demand: u32,
 }
 
+/// Exit code when every hard rule is met but the limit stopped the proof of the gap.
+const EXIT_FEASIBLE: u8 = 4;
+/// Exit code when no roster meeting every hard rule was found in time, nor proven impossible.
+const EXIT_TIME_LIMIT: u8 = 5;
+
 /// Flags of `kefu roster solve`.
 #[derive(Debug, Args)]
+#[command(after_help = "Exit status, one per outcome (the roster is printed in every case):
+  0  optimal     every hard rule met, gap proven within --gap
+  3  infeasible  proven: no roster can meet every hard rule; the fewest breaches found are listed
+  4  feasible    every hard rule met; the time limit stopped the proof, the gap is stated
+  5  time_limit  no roster meeting every rule found in time, none proven impossible: more
+                 time may find one; the best attempt is printed with its breaches
+  1  error (unreadable or bad team file), 2  usage error")]
 pub struct SolveArgs {
     /// Team file (TOML); see solver/examples/.
     pub team: PathBuf,
@@ -66,6 +79,13 @@ pub struct SolveArgs {
     /// Stop when the relative gap to the proven bound is at most this (0.01 = 1 %).
     #[arg(long, value_name = "G", default_value_t = 0.01, value_parser = relative_gap)]
     pub gap: f64,
+    /// HiGHS threads. With the default of 1 the same team file gives the same roster on every
+    /// run that ends on the gap; more threads may search faster but not repeatably.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub threads: u32,
+    /// Print nothing on stderr but warnings and errors: no start line, no progress, no verdict.
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 /// Arguments of `kefu roster check`.
@@ -100,23 +120,37 @@ pub fn run(command: RosterCommand) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// Reads and checks a team file; its warnings go to stderr, so that `check` shows them too.
 fn read_team(path: &Path) -> anyhow::Result<RosterProblem> {
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read team file {}", path.display()))?;
-    kefu_solver::parse_team(&text).with_context(|| format!("bad team file {}", path.display()))
+    let problem = kefu_solver::parse_team(&text).with_context(|| format!("bad team file {}", path.display()))?;
+    for warning in &problem.warnings {
+        eprintln!("kefu: warning: {}: {warning}", path.display());
+    }
+    Ok(problem)
 }
 
 fn solve(args: &SolveArgs) -> anyhow::Result<ExitCode> {
     let problem = read_team(&args.team)?;
-    let config = SolveConfig { time_limit: args.time_limit, mip_gap: args.gap, ..SolveConfig::default() };
-    eprintln!(
-        "kefu: solving {} ({} staff, {} days; limit {} s, gap {} %)",
-        problem.name,
-        problem.staff.len(),
-        problem.days.len(),
-        args.time_limit,
-        args.gap * 100.0
-    );
-    let outcome = with_progress(|| kefu_solver::solve(&problem, &config)).context("solving the roster")?;
+    let config =
+        SolveConfig { time_limit: args.time_limit, mip_gap: args.gap, threads: args.threads, ..SolveConfig::default() };
+    let outcome = if args.quiet {
+        kefu_solver::solve(&problem, &config)
+    } else {
+        eprintln!(
+            "kefu: solving {} ({} staff, {} days; limit {} s, gap {} %, threads {})",
+            problem.name,
+            problem.staff.len(),
+            problem.days.len(),
+            args.time_limit,
+            args.gap * 100.0,
+            args.threads
+        );
+        with_progress(|| {
+            kefu_solver::solve_reporting(&problem, &config, &mut |p| eprintln!("kefu: {}", progress_line(p)))
+        })
+    }
+    .context("solving the roster")?;
     let text = if args.json {
         serde_json::to_string_pretty(&output::outcome_json(&problem, &outcome))? + "\n"
     } else if args.csv {
@@ -125,16 +159,14 @@ fn solve(args: &SolveArgs) -> anyhow::Result<ExitCode> {
         output::render_grid(&problem, &outcome)
     };
     print!("{text}");
-    eprintln!(
-        "kefu: {} in {:.1} s ({} violations)",
-        outcome.status.id(),
-        outcome.solve_seconds,
-        outcome.violations.len()
-    );
+    if !args.quiet {
+        eprintln!("kefu: {} (after {:.1} s)", output::verdict(&outcome), outcome.solve_seconds);
+    }
     Ok(match outcome.status {
-        Status::Optimal | Status::Feasible => ExitCode::SUCCESS,
+        Status::Optimal => ExitCode::SUCCESS,
         Status::Infeasible => ExitCode::from(EXIT_VIOLATIONS),
-        Status::TimeoutNoSolution => ExitCode::from(1),
+        Status::Feasible => ExitCode::from(EXIT_FEASIBLE),
+        Status::TimeLimit => ExitCode::from(EXIT_TIME_LIMIT),
     })
 }
 
@@ -148,6 +180,20 @@ fn positive_seconds(text: &str) -> Result<f64, String> {
 fn relative_gap(text: &str) -> Result<f64, String> {
     let gap: f64 = text.parse().map_err(|_| format!("`{text}` is not a number"))?;
     if (0.0..1.0).contains(&gap) { Ok(gap) } else { Err(format!("{text} is not a fraction in [0, 1)")) }
+}
+
+/// One search's end in words: best, bound, gap and elapsed time.
+fn progress_line(progress: &Progress) -> String {
+    let (search, best) = match progress.search {
+        Search::Roster => ("roster search", "best objective"),
+        Search::Rules => ("search for a roster meeting every rule", "least breach penalty"),
+    };
+    let found = if progress.best.is_finite() {
+        format!("{best} {:.2}, bound {:.2}, gap {:.2} %", progress.best, progress.bound, progress.gap * 100.0)
+    } else {
+        format!("nothing found, bound {:.2}", progress.bound)
+    };
+    format!("{search} ended at {:.1} s: {found}", progress.seconds)
 }
 
 /// Runs `work` while a thread prints the elapsed time to stderr every five seconds.

@@ -8,7 +8,7 @@ use good_lp::Expression;
 
 use crate::milp::Model;
 use crate::model::RosterProblem;
-use crate::rules::{at_least_with_slack, max_consecutive, sum};
+use crate::rules::{at_least_hard, max_consecutive, sum};
 
 /// Minutes a week's bounds allow: `(min, max)` for staff `s` in calendar week `week`.
 pub(crate) fn weekly_bounds(problem: &RosterProblem, staff_idx: usize, week: usize) -> (f64, f64) {
@@ -53,7 +53,7 @@ pub(crate) fn add(model: &mut Model) {
             model.lp.row(paid.clone().leq(max_minutes));
             if min_minutes > 0.0 {
                 // Penalty per missing hour, so the slack is priced in minutes / 60.
-                at_least_with_slack(&mut model.lp, paid, min_minutes, problem.rules.weights.hours / 60.0);
+                at_least_hard(&mut model.lp, paid, min_minutes, problem.rules.weights.hours / 60.0);
             }
         }
         let worked: Vec<Expression> = (0..n_days).map(|d| model.worked(staff_idx, d)).collect();

@@ -7,7 +7,7 @@
 use good_lp::Expression;
 
 use crate::milp::Model;
-use crate::rules::at_least_with_slack;
+use crate::rules::{at_least_hard, at_least_with_slack};
 
 /// Per slot of the horizon: staff present at each post, lunch taken into account.
 pub(crate) fn presence_by_post(model: &Model) -> Vec<Vec<Expression>> {
@@ -35,7 +35,7 @@ pub(crate) fn add(model: &mut Model) {
     for (post_idx, post_presence) in presence.iter().enumerate() {
         for (slot, demand) in problem.post_demand(post_idx).into_iter().enumerate() {
             if demand.min > 0 {
-                at_least_with_slack(&mut model.lp, post_presence[slot].clone(), demand.min as f64, weights.coverage);
+                at_least_hard(&mut model.lp, post_presence[slot].clone(), demand.min as f64, weights.coverage);
             }
             if demand.desired > demand.min {
                 at_least_with_slack(&mut model.lp, post_presence[slot].clone(), demand.desired as f64, weights.desired);
@@ -45,7 +45,7 @@ pub(crate) fn add(model: &mut Model) {
     if problem.rules.min_on_duty > 0 {
         for slot in problem.on_duty_slots() {
             let everyone: Expression = presence.iter().map(|p| p[slot].clone()).sum();
-            at_least_with_slack(&mut model.lp, everyone, problem.rules.min_on_duty as f64, weights.coverage);
+            at_least_hard(&mut model.lp, everyone, problem.rules.min_on_duty as f64, weights.coverage);
         }
     }
 }

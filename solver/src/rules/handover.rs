@@ -2,12 +2,17 @@
 //! open must be relieved by a colleague at the same post who arrived at least the handover time
 //! before the end of the shift and stays after it.
 //!
+//! A hard rule with slack, priced like a slot below a post's minimum: without give, a need that
+//! outlasts every shift (the desk open to 18:30, every shift ending at 18:15) barred every shift
+//! that ends while the post is open, and the post stayed empty all day (issue 17). With it, the
+//! desk is covered to 18:15 and the validator reports the unrelieved leaver and the short end.
+//!
 //! Leaves out: handing over open work to the next day's staff, which is a duty-log matter (core).
 
-use good_lp::IntoAffineExpression;
+use std::collections::BTreeMap;
 
 use crate::milp::Model;
-use crate::rules::sum;
+use crate::rules::{Col, at_least_hard, sum};
 
 pub(crate) fn add(model: &mut Model) {
     let problem = model.problem;
@@ -22,7 +27,11 @@ pub(crate) fn add(model: &mut Model) {
         by_post_day[work.post][work.day].push(w);
     }
     let demand: Vec<_> = (0..problem.posts.len()).map(|p| problem.post_demand(p)).collect();
-    let mut rows = Vec::new();
+    // One slack per post and leaving time, shared by everyone leaving then: a few hundred
+    // columns instead of one per work column, and "the post was left unrelieved at 18:15" is
+    // one breach whoever left.
+    let mut slack: BTreeMap<(usize, u32), Col> = BTreeMap::new();
+    let weight = problem.rules.weights.coverage;
     for work in &model.works {
         let end_slot = (work.end / problem.slot_minutes) as usize;
         if demand[work.post].get(end_slot).is_none_or(|d| d.min == 0) {
@@ -32,9 +41,13 @@ pub(crate) fn add(model: &mut Model) {
             .flat_map(|d| by_post_day[work.post][d].iter().map(|&v| &model.works[v]))
             .filter(|r| r.staff != work.staff && r.start + handover <= work.end && r.end > work.end)
             .map(|r| r.col);
-        rows.push(work.col.var.into_expression().leq(sum(relievers)));
-    }
-    for row in rows {
-        model.lp.row(row);
+        // relieved − leaving ≥ 0, the post's slack for this time making up the rest.
+        let relieved = sum(relievers) - work.col.var;
+        match slack.get(&(work.post, work.end)) {
+            Some(shared) => model.lp.row((relieved + shared.var).geq(0.0)),
+            None => {
+                slack.insert((work.post, work.end), at_least_hard(&mut model.lp, relieved, 0.0, weight));
+            }
+        }
     }
 }

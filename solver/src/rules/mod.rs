@@ -13,7 +13,9 @@ pub(crate) mod lunch;
 pub(crate) mod objective;
 pub(crate) mod rotation;
 
-use good_lp::{Constraint, Expression, ProblemVariables, SolverModel, Variable, variable};
+use std::collections::HashMap;
+
+use good_lp::{Constraint, Expression, ProblemVariables, Solution, SolverModel, Variable, variable};
 
 /// A column of the linear program: the good_lp variable and its position in HiGHS's column order.
 #[derive(Clone, Copy, Debug)]
@@ -27,23 +29,77 @@ pub struct Col {
 /// Variables, rows and objective being assembled; the objective is minimised.
 pub struct Lp {
     vars: ProblemVariables,
-    n_cols: usize,
+    /// Every column's variable, in creation (HiGHS) order.
+    columns: Vec<Variable>,
     rows: Vec<Constraint>,
     objective: Expression,
     /// Constant part of the objective, which HiGHS does not see (added back when reporting).
     offset: f64,
+    /// The penalised slack of the hard rules alone (`at_least_hard`): zero exactly when the
+    /// columns meet every hard rule the program states.
+    breaches: Expression,
 }
 
 impl Default for Lp {
     fn default() -> Self {
-        Lp { vars: ProblemVariables::new(), n_cols: 0, rows: Vec::new(), objective: Expression::from(0.0), offset: 0.0 }
+        Lp {
+            vars: ProblemVariables::new(),
+            columns: Vec::new(),
+            rows: Vec::new(),
+            objective: Expression::from(0.0),
+            offset: 0.0,
+            breaches: Expression::from(0.0),
+        }
+    }
+}
+
+/// What HiGHS is asked to minimise.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Goal {
+    /// The whole objective: hard-rule penalties and soft terms.
+    Roster,
+    /// The hard-rule penalties only, to prove that every roster breaks a rule (a positive bound)
+    /// or to find one that breaks none.
+    MeetRules,
+}
+
+/// What remains of an `Lp` once HiGHS holds it: enough to price any column values, whichever goal
+/// HiGHS was given.
+pub struct Prices {
+    columns: Vec<Variable>,
+    objective: Expression,
+    offset: f64,
+    breaches: Expression,
+}
+
+impl Prices {
+    fn at(&self, values: &[f64]) -> HashMap<Variable, f64> {
+        self.columns.iter().copied().zip(values.iter().copied()).collect()
+    }
+
+    /// The whole objective, constant included, at these column values.
+    pub fn objective(&self, values: &[f64]) -> f64 {
+        self.at(values).eval(&self.objective) + self.offset
+    }
+
+    /// The constant part of `goal`, which HiGHS does not see: added to its bound when reporting.
+    pub fn constant(&self, goal: Goal) -> f64 {
+        match goal {
+            Goal::Roster => self.offset,
+            Goal::MeetRules => 0.0,
+        }
+    }
+
+    /// The hard-rule penalties at these column values.
+    pub fn breaches(&self, values: &[f64]) -> f64 {
+        self.at(values).eval(&self.breaches)
     }
 }
 
 impl Lp {
     fn push(&mut self, definition: good_lp::VariableDefinition) -> Col {
-        let col = Col { var: self.vars.add(definition), idx: self.n_cols };
-        self.n_cols += 1;
+        let col = Col { var: self.vars.add(definition), idx: self.columns.len() };
+        self.columns.push(col.var);
         col
     }
 
@@ -81,20 +137,33 @@ impl Lp {
 
     /// Number of columns and rows, for progress lines and benchmarks.
     pub fn size(&self) -> (usize, usize) {
-        (self.n_cols, self.rows.len())
+        (self.columns.len(), self.rows.len())
     }
 
     /// Hands the program to HiGHS (quiet, objective minimised) and returns the raw model with the
     /// constant offset HiGHS does not see. The roster solve and the NRP solve both start here, then
     /// set their own options and warm starts on the raw model.
     pub fn into_highs(self) -> Result<(highs::Model, f64), crate::SolveError> {
-        let mut unsolved = self.vars.minimise(self.objective).using(good_lp::highs);
+        let (model, prices) = self.into_highs_for(Goal::Roster)?;
+        Ok((model, prices.offset))
+    }
+
+    /// As `into_highs`, minimising `goal`, and keeping the prices of both goals, so that a
+    /// solution of one can be priced in the other.
+    pub fn into_highs_for(self, goal: Goal) -> Result<(highs::Model, Prices), crate::SolveError> {
+        let minimised = match goal {
+            Goal::Roster => self.objective.clone(),
+            Goal::MeetRules => self.breaches.clone(),
+        };
+        let mut unsolved = self.vars.minimise(minimised).using(good_lp::highs);
         for row in self.rows {
             unsolved.add_constraint(row);
         }
         let mut model = unsolved.try_into_inner().map_err(|e| crate::SolveError::Solver(e.to_string()))?;
         model.make_quiet();
-        Ok((model, self.offset))
+        let prices =
+            Prices { columns: self.columns, objective: self.objective, offset: self.offset, breaches: self.breaches };
+        Ok((model, prices))
     }
 }
 
@@ -110,6 +179,15 @@ pub fn at_least_with_slack(lp: &mut Lp, supply: Expression, need: f64, penalty: 
     let slack = lp.nonneg();
     lp.row((supply + slack.var).geq(need));
     lp.cost(penalty, slack.var.into());
+    slack
+}
+
+/// `at_least_with_slack` for a hard rule of the roster: the slack also counts in the program's
+/// breaches, which `Goal::MeetRules` minimises. Invariant: `penalty > 0` (the team file refuses
+/// a zero hard-rule weight), so the breaches are zero only when no slack is used.
+pub fn at_least_hard(lp: &mut Lp, supply: Expression, need: f64, penalty: f64) -> Col {
+    let slack = at_least_with_slack(lp, supply, need, penalty);
+    lp.breaches += penalty * slack.var;
     slack
 }
 

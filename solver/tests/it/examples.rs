@@ -3,10 +3,13 @@
 
 use std::collections::BTreeMap;
 
+use chrono::NaiveDate;
 use expect_test::expect;
-use kefu_solver::Status;
+use kefu_solver::generate::{CentreSpec, centre_toml};
+use kefu_solver::output::verdict;
+use kefu_solver::{SolveConfig, Status};
 
-use crate::support::{example_text, solve_checked, split_time, week};
+use crate::support::{example_text, solve_checked, solve_checked_with, split_time, week};
 
 #[test]
 fn week_example_meets_every_hard_rule_and_is_proven_optimal() {
@@ -120,9 +123,26 @@ fn the_same_input_gives_the_same_roster() {
 }
 
 #[test]
+fn a_search_cut_short_is_time_limit_and_never_infeasible() {
+    let start = NaiveDate::from_ymd_opt(2026, 3, 2).expect("date");
+    let spec = CentreSpec { n_staff: 15, n_days: 7, start, slot_minutes: 30, seed: 7, extra_demand: 0 };
+    let text = centre_toml(&spec);
+    // No node explored: nothing found, nothing proven. The best attempt is the empty roster.
+    let cut = solve_checked_with(&text, &SolveConfig { node_limit: Some(0), ..SolveConfig::default() });
+    assert_eq!(cut.outcome.status, Status::TimeLimit);
+    assert!(cut.json.assignments.is_empty() && !cut.json.violations.is_empty());
+    assert!(verdict(&cut.outcome).contains("more time (--time-limit) may find one"), "{}", verdict(&cut.outcome));
+    // The same week searched in full meets every rule: the cut search was right not to say infeasible.
+    let full = solve_checked_with(&text, &SolveConfig::default());
+    assert!(matches!(full.outcome.status, Status::Optimal | Status::Feasible), "{:?}", full.outcome.status);
+}
+
+#[test]
 fn an_impossible_week_still_yields_a_roster_and_says_where_and_why() {
     let solved = solve_checked(&example_text("short_night.toml"), 30.0);
+    // Proven, not guessed: nobody can work Tuesday night, so every roster leaves it empty.
     assert_eq!(solved.outcome.status, Status::Infeasible);
+    assert!(verdict(&solved.outcome).contains("no roster can meet every hard rule (proven)"));
     assert!(!solved.json.assignments.is_empty());
     let lines: Vec<String> =
         solved.json.violations.iter().map(|v| format!("[{}] {}: {}", v.rule, v.at, v.detail)).collect();
@@ -150,4 +170,33 @@ fn nights_are_spread_evenly_and_free_wishes_are_granted() {
     assert!(all_of("zhao", &|a| a.shift == "A"));
     assert!(all_of("huang", &|a| a.shift != "B"));
     assert!(all_of("zhang", &|a| a.date != "2026-07-04"));
+}
+
+#[test]
+fn a_need_past_every_shift_end_is_covered_to_the_last_end_and_reported_short() {
+    // The front desk open to 18:30 on weekdays while every shift ends by 18:15: nobody can relieve
+    // the 18:15 leaver, which used to bar every desk shift and leave the desk empty all day.
+    let from = "{ days = [\"weekday\"], from = \"14:00\", to = \"18:00\", min = 1 }";
+    let text = example_text("property_centre_week.toml");
+    assert!(text.contains(from), "the example no longer contains {from:?}");
+    let solved = solve_checked(&text.replacen(from, &from.replace("18:00", "18:30"), 1), 120.0);
+    // Nobody can be at the desk 18:15–18:30, so that is proven, and it is all that is short.
+    assert_eq!(solved.outcome.status, Status::Infeasible);
+    let desk: Vec<&str> = solved
+        .json
+        .violations
+        .iter()
+        .filter(|v| v.detail.contains("front desk") || v.detail.contains("front_desk"))
+        .map(|v| v.detail.as_str())
+        .collect();
+    let weekdays = ["Mon 06-29", "Tue 06-30", "Wed 07-01", "Thu 07-02", "Fri 07-03"];
+    for day in weekdays {
+        let short: Vec<&&str> =
+            desk.iter().filter(|d| d.starts_with(day) && d.contains("required at front desk")).collect();
+        assert_eq!(short.len(), 1, "{day}: {desk:#?}");
+        assert!(short[0].starts_with(&format!("{day} 18:15–18:30: 0 of 1")), "{day}: {desk:#?}");
+    }
+    let unrelieved = desk.iter().filter(|d| d.contains("leaves front_desk at") && d.contains("T18:15")).count();
+    assert!(unrelieved >= weekdays.len(), "one unrelieved leaver at 18:15 a weekday at least: {desk:#?}");
+    assert_eq!(desk.len(), weekdays.len() + unrelieved, "nothing else at the desk is short: {desk:#?}");
 }

@@ -8,6 +8,7 @@ use crate::support::solve_checked;
 
 const TWO_GATES: &str = r#"
 name = "two gates"
+roles = ["reception"]
 [period]
 start = "2026-03-02"
 end = "2026-03-15"

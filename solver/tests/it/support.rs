@@ -21,17 +21,22 @@ pub struct Solved {
 
 /// Solves a team file and asserts the promises every solve keeps: the validator, run on the
 /// roster read back from JSON, finds exactly the violations the solver reported, and the status
-/// is `infeasible` exactly when there are any.
+/// says a hard rule is broken (`infeasible` or `time_limit`) exactly when there are any.
 pub fn solve_checked(text: &str, time_limit: f64) -> Solved {
+    solve_checked_with(text, &SolveConfig { time_limit, ..SolveConfig::default() })
+}
+
+/// `solve_checked` with every setting given.
+pub fn solve_checked_with(text: &str, config: &SolveConfig) -> Solved {
     let problem = parse_team(text).expect("team file parses");
-    let config = SolveConfig { time_limit, ..SolveConfig::default() };
-    let outcome = solve(&problem, &config).expect("solver runs");
+    let outcome = solve(&problem, config).expect("solver runs");
     let json = outcome_json(&problem, &outcome);
     let text = serde_json::to_string(&json).expect("outcome serialises");
     let roster = read_roster_json(&problem, &text).expect("own output reads back");
     assert_eq!(roster, outcome.roster, "JSON round trip changes the roster");
     assert_eq!(check(&problem, &roster), outcome.violations, "validator disagrees with the reported violations");
-    assert_eq!(outcome.status == Status::Infeasible, !outcome.violations.is_empty(), "status {:?}", outcome.status);
+    let breaks_rules = matches!(outcome.status, Status::Infeasible | Status::TimeLimit);
+    assert_eq!(breaks_rules, !outcome.violations.is_empty(), "status {:?}", outcome.status);
     Solved { problem, outcome, json }
 }
 
