@@ -77,8 +77,8 @@ fun syncTests(suite: Suite) {
         withServer(dir) { server ->
             val tokenA = server.issueToken("phone a")
             val tokenB = server.issueToken("phone b")
-            val a = KefuStore.open(newDir("a"), "desk.li")
-            val b = KefuStore.open(newDir("b"), "field.zhou")
+            val a = KefuStore.open(newDir("a"), "desk.li").also { it.bindDevice(tokenA) }
+            val b = KefuStore.open(newDir("b"), "field.zhou").also { it.bindDevice(tokenB) }
             // Offline on both.
             val shared = a.createCase(newRepair(subject = "shared case"))
             val onlyA = a.createCase(newRepair(subject = "from a"))
@@ -124,8 +124,8 @@ fun syncTests(suite: Suite) {
         withServer(dir) { server ->
             val tokenA = server.issueToken("phone a")
             val tokenB = server.issueToken("phone b")
-            val a = KefuStore.open(newDir("a"), "desk.li")
-            val b = KefuStore.open(newDir("b"), "field.zhou")
+            val a = KefuStore.open(newDir("a"), "desk.li").also { it.bindDevice(tokenA) }
+            val b = KefuStore.open(newDir("b"), "field.zhou").also { it.bindDevice(tokenB) }
             val heardByA = Recorder(a)
             val heardByB = Recorder(b)
             a.setChangeListener(heardByA)
@@ -173,7 +173,7 @@ fun syncTests(suite: Suite) {
         withServer(dir) { server ->
             val tokenA = server.issueToken("phone a")
             val tokenB = server.issueToken("phone b")
-            val a = KefuStore.open(newDir("a"), "desk.li")
+            val a = KefuStore.open(newDir("a"), "desk.li").also { it.bindDevice(tokenA) }
             val n = 450 // more than two rounds' worth (200 documents per push)
             val created = (1..n).map { a.createCase(newRepair(subject = "case $it")).id }.toSet()
             assertEq(n.toUInt(), a.pendingDocs(), "all pending before sync")
@@ -219,7 +219,7 @@ fun syncTests(suite: Suite) {
     suite.test("threads keep editing while syncs run", deadlineSeconds = 120) {
         withServer(dir) { server ->
             val token = server.issueToken("phone a")
-            val a = KefuStore.open(newDir("a"), "desk.li")
+            val a = KefuStore.open(newDir("a"), "desk.li").also { it.bindDevice(token) }
             val ids = (1..20).map { a.createCase(newRepair(subject = "case $it")).id }
             runBlocking {
                 val editors = ids.mapIndexed { i, id -> async(Dispatchers.IO) { a.addNote(id, "note $i"); id } }
@@ -238,8 +238,8 @@ fun syncTests(suite: Suite) {
         withServer(dir) { server ->
             val tokenA = server.issueToken("phone a")
             val tokenB = server.issueToken("phone b")
-            val a = KefuStore.open(newDir("a"), "desk.li")
-            val b = KefuStore.open(newDir("b"), "field.zhou")
+            val a = KefuStore.open(newDir("a"), "desk.li").also { it.bindDevice(tokenA) }
+            val b = KefuStore.open(newDir("b"), "field.zhou").also { it.bindDevice(tokenB) }
             val heard = java.util.concurrent.LinkedBlockingQueue<List<String>>()
             b.setChangeListener(object : ChangeListener {
                 override fun onChanges(docIds: List<String>) { heard.add(docIds) }

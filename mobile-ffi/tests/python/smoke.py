@@ -141,10 +141,13 @@ def offline_sync_fails_fast(tmp):
 def sync_through_kefu_serve(tmp):
     server = Server(tmp)
     try:
+        token_a = server.token("phone a")
         a = kefu.KefuStore.open(os.path.join(tmp, "a"), "desk.li")
+        # Bound to its token before the first edit: the server takes only the device's own changes.
+        a.bind_device(token_a)
         b = kefu.KefuStore.open(os.path.join(tmp, "b"), "field.zhou")
         case = a.create_case(new_repair())
-        report = asyncio.run(a.sync(server.url, server.token("phone a")))
+        report = asyncio.run(a.sync(server.url, token_a))
         assert report.acked_docs >= 1 and report.pending_docs == 0, report
         heard = []
 

@@ -96,6 +96,7 @@ async fn a_device_syncs_over_https_and_hears_changes_over_wss() {
 
     // Phone A opens a case and syncs over https.
     let phone_a = store(&dir.path().join("a"));
+    kefu_client::bind(&mut phone_a.lock().unwrap(), &config(&tokens[0])).unwrap();
     let case = open_case(&phone_a, "over TLS");
     let report = SyncClient::new(config(&tokens[0])).unwrap().sync(&phone_a).await.unwrap();
     assert_eq!(report.acked_docs, 1, "{report:?}");
