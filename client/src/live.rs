@@ -45,10 +45,16 @@ pub async fn live(
     tokio::pin!(shutdown);
     let mut failures: u32 = 0;
     let mut last_error: Option<ClientError> = None;
+    // Set once a connection is up: a shutdown then is a clean end, whatever failed before.
+    let connected = std::sync::atomic::AtomicBool::new(false);
     loop {
+        connected.store(false, std::sync::atomic::Ordering::Relaxed);
         let ended = tokio::select! {
-            () = &mut shutdown => return last_error.map_or(Ok(()), Err),
-            ended = connection(config, &store, local_change, &on_change, &mut failures) => ended,
+            () = &mut shutdown => {
+                let up = connected.load(std::sync::atomic::Ordering::Relaxed);
+                return if up { Ok(()) } else { last_error.map_or(Ok(()), Err) };
+            }
+            ended = connection(config, &store, local_change, &on_change, &mut failures, &connected) => ended,
         };
         match ended {
             Ended::Fatal(err) => return Err(err),
@@ -87,6 +93,7 @@ async fn connection(
     local_change: &Notify,
     on_change: &impl Fn(&[String]),
     failures: &mut u32,
+    connected: &std::sync::atomic::AtomicBool,
 ) -> Ended {
     let url = format!("{}/v1/sync", config.base_url.replacen("http", "ws", 1));
     let offline = |reason: String| ClientError::Offline { url: url.clone(), reason };
@@ -95,6 +102,7 @@ async fn connection(
         Err(err @ ClientError::Refused(_)) => return Ended::Fatal(err),
         Err(err) => return Ended::Lost(Some(err)),
     };
+    connected.store(true, std::sync::atomic::Ordering::Relaxed);
     if let Err(err) = with_store(store, |store| crate::bind(store, config)) {
         return Ended::Fatal(err);
     }

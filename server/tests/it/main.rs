@@ -8,6 +8,7 @@ mod crash;
 mod demo;
 mod hardening;
 mod http_api;
+mod live;
 mod security;
 mod support;
 mod sync;
