@@ -280,9 +280,12 @@ fun syncTests(suite: Suite) {
         }
     }
 
-    suite.test("live session with no server ends with an Offline error") {
+    suite.test("live session with no server keeps retrying, and stopping it says why it is offline") {
         val store = KefuStore.open(newDir(), "field.zhou")
         val live = store.startLive("http://127.0.0.1:${closedPort()}", "any-token")
+        // A closed port refuses at once; the session backs off and tries again rather than end.
+        Thread.sleep(2_000) // time for the first attempt to be refused, not a wait standing in for a signal
+        check(live.isRunning()) { "the session keeps trying while the server is unreachable" }
         val offline = assertThrows<KefuException.Offline> { live.stop() }
         check(offline.message!!.contains("cannot reach the server at ws://127.0.0.1:")) { "message: ${offline.message}" }
         store.close()

@@ -13,7 +13,7 @@ use kefu_core::store::{CaseStore, StoreConfig};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc::UnboundedReceiver;
 
-use crate::support::{Server, staff, team_with_tokens};
+use crate::support::{Server, spawn_live, staff, team_with_tokens};
 
 /// Forwards every connection to `upstream`; counts them, and cuts all open ones on demand.
 struct Proxy {
@@ -96,23 +96,7 @@ async fn a_watching_phone_outlives_the_idle_timeout_and_reconnects_after_a_cut()
     watch_config.heartbeat = Duration::from_millis(200);
     watch_config.reconnect_min = Duration::from_millis(50);
     let watcher = store(&dir.path().join("watcher"), &watch_config);
-    let (changed_tx, mut changed) = tokio::sync::mpsc::unbounded_channel();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let session = tokio::spawn(async move {
-        let local_change = tokio::sync::Notify::new();
-        kefu_client::live(
-            &watch_config,
-            watcher,
-            &local_change,
-            move |ids| {
-                let _ = changed_tx.send(ids.to_vec());
-            },
-            async move {
-                let _ = stop_rx.await;
-            },
-        )
-        .await
-    });
+    let (session, mut changed, stop_tx) = spawn_live(watch_config, watcher);
 
     let desk_config = ClientConfig::new(server.url(), tokens[0].clone());
     let desk = store(&dir.path().join("desk"), &desk_config);

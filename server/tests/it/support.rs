@@ -3,8 +3,8 @@
 //!
 //! Every wait has a deadline; a failing test prints the server's stderr. Leaves out: the
 //! production device driver (kefu-client), which the tests deliberately do not use so the
-//! server is checked against the wire contract itself (only `tls.rs` uses it, to check the
-//! client's own TLS).
+//! server is checked against the wire contract itself (only `tls.rs` and `live.rs` use it, to
+//! check the client's own TLS and live sessions; [`spawn_live`] and [`new_repair`] serve them).
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::{SocketAddr, TcpStream};
@@ -317,16 +317,7 @@ impl Device {
 
     /// Opens a case; returns its id.
     pub fn open_case(&mut self, subject: &str) -> kefu_core::ids::CaseId {
-        let new = NewCase {
-            kind: CaseKind::Repair,
-            channel: Channel::Phone,
-            customer: Customer { name: "Test Customer".into(), phone: "100".into(), address: "1-1-101".into() },
-            subject: subject.into(),
-            description: String::new(),
-            priority: Priority::Normal,
-            service: None,
-        };
-        self.store.create_case(&new, &staff(), Timestamp::now()).expect("case opens").id
+        self.store.create_case(&new_repair(subject), &staff(), Timestamp::now()).expect("case opens").id
     }
 
     /// Rounds over `POST /v1/sync` until nothing is left either way.
@@ -368,6 +359,48 @@ impl Device {
         cases.sort();
         cases
     }
+}
+
+/// A repair case to open.
+pub fn new_repair(subject: &str) -> NewCase {
+    NewCase {
+        kind: CaseKind::Repair,
+        channel: Channel::Phone,
+        customer: Customer { name: "Test Customer".into(), phone: "100".into(), address: "1-1-101".into() },
+        subject: subject.into(),
+        description: String::new(),
+        priority: Priority::Normal,
+        service: None,
+    }
+}
+
+/// How a live session's task ended.
+pub type LiveEnd = tokio::task::JoinHandle<Result<(), kefu_client::ClientError>>;
+
+/// A live session of kefu-client on its own task, as a phone runs one: the ids it hears come
+/// out of the receiver; sending on the stopper ends it, and the task returns how it ended.
+pub fn spawn_live(
+    config: kefu_client::ClientConfig,
+    store: kefu_client::SharedStore,
+) -> (LiveEnd, tokio::sync::mpsc::UnboundedReceiver<Vec<String>>, tokio::sync::oneshot::Sender<()>) {
+    let (changed_tx, changed_rx) = tokio::sync::mpsc::unbounded_channel();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let session = tokio::spawn(async move {
+        let local_change = tokio::sync::Notify::new();
+        kefu_client::live(
+            &config,
+            store,
+            &local_change,
+            move |ids| {
+                let _ = changed_tx.send(ids.to_vec());
+            },
+            async move {
+                let _ = stop_rx.await;
+            },
+        )
+        .await
+    });
+    (session, changed_rx, stop_tx)
 }
 
 /// The staff member the tests edit as.

@@ -8,11 +8,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kefu_client::{ClientConfig, ClientError, SharedStore, SyncClient};
-use kefu_core::case::{CaseKind, Channel, Customer, NewCase, Priority};
 use kefu_core::ids::Timestamp;
 use kefu_core::store::{CaseStore, StoreConfig};
 
-use crate::support::{Server, read_until_closed, staff, team_with_tokens};
+use crate::support::{Server, new_repair, read_until_closed, spawn_live, staff, team_with_tokens};
 
 /// Writes `cert.pem` (127.0.0.1 and localhost, signed by a new CA) and `key.pem` into `dir`;
 /// returns the CA's PEM.
@@ -50,16 +49,7 @@ fn store(dir: &Path) -> SharedStore {
 }
 
 fn open_case(store: &SharedStore, subject: &str) -> String {
-    let new = NewCase {
-        kind: CaseKind::Repair,
-        channel: Channel::Phone,
-        customer: Customer { name: "Test Customer".into(), phone: "100".into(), address: "1-1-101".into() },
-        subject: subject.into(),
-        description: String::new(),
-        priority: Priority::Normal,
-        service: None,
-    };
-    store.lock().unwrap().create_case(&new, &staff(), Timestamp::now()).unwrap().id.to_string()
+    store.lock().unwrap().create_case(&new_repair(subject), &staff(), Timestamp::now()).unwrap().id.to_string()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -74,25 +64,7 @@ async fn a_device_syncs_over_https_and_hears_changes_over_wss() {
 
     // Phone B keeps a live session over wss.
     let phone_b = store(&dir.path().join("b"));
-    let (changed_tx, mut changed_rx) = tokio::sync::mpsc::unbounded_channel();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let live_config = config(&tokens[1]);
-    let live_store = Arc::clone(&phone_b);
-    let session = tokio::spawn(async move {
-        let local_change = tokio::sync::Notify::new();
-        kefu_client::live(
-            &live_config,
-            live_store,
-            &local_change,
-            move |ids| {
-                let _ = changed_tx.send(ids.to_vec());
-            },
-            async move {
-                let _ = stop_rx.await;
-            },
-        )
-        .await
-    });
+    let (session, mut changed_rx, stop_tx) = spawn_live(config(&tokens[1]), Arc::clone(&phone_b));
 
     // Phone A opens a case and syncs over https.
     let phone_a = store(&dir.path().join("a"));
