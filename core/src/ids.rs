@@ -110,6 +110,23 @@ pub struct IdError {
     value: String,
 }
 
+/// splitmix64: a tiny seeded generator, the same on every machine. Stores (with
+/// `StoreConfig::seed`), the in-memory server's stamps and the fault simulation draw from
+/// it, so that a simulated run replays exactly.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SplitMix64(pub u64);
+
+impl SplitMix64 {
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+}
+
 /// A staff member as the team knows them (login name or staff number). Chosen by
 /// the team, so only its shape is checked: non-empty, at most 64 characters, no
 /// control characters.

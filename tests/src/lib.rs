@@ -30,7 +30,7 @@ use std::path::Path;
 use automerge::ChangeHash;
 use kefu_core::case::{CaseDoc, CaseEdit, CaseKind, Channel, Customer, EntryBody, NewCase, Priority, Status};
 use kefu_core::duty_log::{DutyEdit, DutyEntryKind, DutyLogDoc, DutyShift, is_duty_log};
-use kefu_core::ids::{DeviceId, StaffId, Timestamp};
+use kefu_core::ids::{DeviceId, SplitMix64, StaffId, Timestamp};
 use kefu_core::store::{CaseFilter, CaseStore, StoreConfig};
 use kefu_core::sync::memory::MemoryServer;
 use kefu_core::sync::server::{RoundContext, RoundError};
@@ -73,16 +73,12 @@ pub struct Outcome {
     pub dropped: usize,
 }
 
-/// splitmix64: tiny, seeded, the same on every machine.
-struct Rng(u64);
+/// The simulation's choices, from the generator the stores and the server use too.
+struct Rng(SplitMix64);
 
 impl Rng {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
 
     fn below(&mut self, n: usize) -> usize {
@@ -187,7 +183,7 @@ fn copy_files(from: &Path, to: &Path) -> Result<(), String> {
 
 /// Runs seed `seed` and checks the healed world.
 pub fn run(seed: u64) -> Result<Outcome, String> {
-    let mut rng = Rng(seed);
+    let mut rng = Rng(SplitMix64(seed));
     let disasters = match rng.below(3) {
         0 => Disasters::Crashes,
         1 => Disasters::Devices,

@@ -26,7 +26,7 @@ use crate::case::{
     SchemaErrors, provisional_number,
 };
 use crate::duty_log::{DUTY_LOG_TYPE, DutyEdit, DutyLog, DutyLogDoc, DutyShift, duty_log_id, is_duty_log};
-use crate::ids::{CaseId, DeviceId, StaffId, Timestamp};
+use crate::ids::{CaseId, DeviceId, SplitMix64, StaffId, Timestamp};
 use cache::DocCache;
 pub use index::{CaseFilter, CaseSummary};
 pub use sync_state::SyncOutcome;
@@ -171,7 +171,7 @@ impl CaseStore {
         if version > STORE_FORMAT {
             return Err(StoreError::TooNew { found: version });
         }
-        let mut random = Random(config.seed);
+        let mut random = Random(config.seed.map(SplitMix64));
         if version == 0 {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Exclusive)?;
             tx.execute_batch(include_str!("schema.sql"))?;
@@ -538,23 +538,13 @@ fn hex_16(bytes: [u8; 16]) -> String {
 }
 
 /// The store's random choices: the system's, or a seeded splitmix64 (`StoreConfig::seed`).
-struct Random(Option<u64>);
+struct Random(Option<SplitMix64>);
 
 impl Random {
     fn bytes_16(&mut self) -> [u8; 16] {
         match &mut self.0 {
             None => *uuid::Uuid::new_v4().as_bytes(),
-            Some(state) => {
-                let mut next = || {
-                    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-                    let mut z = *state;
-                    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-                    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-                    z ^ (z >> 31)
-                };
-                let (high, low) = (next(), next());
-                ((u128::from(high) << 64) | u128::from(low)).to_be_bytes()
-            }
+            Some(rng) => ((u128::from(rng.next_u64()) << 64) | u128::from(rng.next_u64())).to_be_bytes(),
         }
     }
 

@@ -12,6 +12,8 @@ use std::collections::BTreeMap;
 
 use automerge::ChangeHash;
 
+use crate::ids::SplitMix64;
+
 use super::server::{AcceptedDoc, DeviceStore, RoundContext, RoundError, StoredDoc, SyncStorage, handle_push};
 use super::wire::{Push, Reply};
 
@@ -39,13 +41,13 @@ struct Device {
 pub struct MemoryServer {
     teams: BTreeMap<String, Team>,
     devices: BTreeMap<String, Device>,
-    rng: u64,
+    rng: SplitMix64,
 }
 
 impl MemoryServer {
     /// An empty server whose stamps follow `seed`.
     pub fn new(seed: u64) -> Self {
-        MemoryServer { rng: seed, ..MemoryServer::default() }
+        MemoryServer { rng: SplitMix64(seed), ..MemoryServer::default() }
     }
 
     /// Runs one round for `device` of `team`; on error nothing of it is kept.
@@ -82,12 +84,8 @@ impl MemoryServer {
     }
 
     fn next_stamp(&mut self) -> u64 {
-        // splitmix64: small, seeded, and never 0 in practice (0 is seq 0's stamp).
-        self.rng = self.rng.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.rng;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        (z ^ (z >> 31)) | 1
+        // Never 0: that is sequence 0's stamp.
+        self.rng.next_u64() | 1
     }
 }
 
