@@ -22,7 +22,7 @@ use kefu_core::store::{CaseStore, StoreError};
 use kefu_core::sync::Refusal;
 
 pub use http::SyncClient;
-pub use live::live;
+pub use live::{LiveStatus, live};
 
 /// A store shared between the app and the sync driver.
 pub type SharedStore = Arc<Mutex<CaseStore>>;
@@ -72,6 +72,14 @@ impl ClientConfig {
             reconnect_max: Duration::from_secs(60),
             tls_ca_pem: None,
         }
+    }
+
+    /// Checks what can be checked before connecting: today, that the TLS settings
+    /// (the CA given in [`ClientConfig::tls_ca_pem`]) are usable. An app calls it when
+    /// the settings are entered, so a bad certificate is reported then, not as a
+    /// failing sync later.
+    pub fn check(&self) -> Result<(), ClientError> {
+        tls::rustls_config(self).map(|_| ())
     }
 }
 

@@ -13,6 +13,7 @@
 //! version). Anything unacknowledged when a connection ends stays pending in the
 //! store and goes out on the next one.
 
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
@@ -28,34 +29,66 @@ const MAX_FRAME_BYTES: usize = 256 << 20;
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
+/// What a running session can tell the app: whether it is connected now, and how
+/// many connections it has opened. An app shows the first as "online"; the count
+/// tells a test (or a support engineer) whether heartbeats kept one connection up or
+/// the session had to reconnect.
+#[derive(Debug, Default)]
+pub struct LiveStatus {
+    connected: AtomicBool,
+    connections: AtomicU32,
+}
+
+impl LiveStatus {
+    /// Whether a connection to the server is open now.
+    pub fn is_connected(&self) -> bool {
+        self.connected.load(Ordering::Relaxed)
+    }
+
+    /// How many connections the session has opened so far (1 when it never had to
+    /// reconnect).
+    pub fn connections(&self) -> u32 {
+        self.connections.load(Ordering::Relaxed)
+    }
+
+    fn set_connected(&self, up: bool) {
+        self.connected.store(up, Ordering::Relaxed);
+        if up {
+            self.connections.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
 /// Runs a live session until `shutdown` resolves or the server refuses the device
 /// for good.
 ///
 /// `local_change` is notified by the app (`notify_one`, which keeps the signal if the
 /// session is busy) after it edits the store; `on_change` is called with the ids of
-/// documents that arrived from the server. Returns `Ok` on shutdown while connected;
-/// on shutdown while the server cannot be reached, the last connection error.
+/// documents that arrived from the server; `status` follows the connection. Returns
+/// `Ok` on shutdown while connected; on shutdown while the server cannot be reached,
+/// the last connection error.
 pub async fn live(
     config: &ClientConfig,
     store: SharedStore,
     local_change: &Notify,
+    status: &LiveStatus,
     on_change: impl Fn(&[String]),
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ClientError> {
     tokio::pin!(shutdown);
     let mut failures: u32 = 0;
     let mut last_error: Option<ClientError> = None;
-    // Set once a connection is up: a shutdown then is a clean end, whatever failed before.
-    let connected = std::sync::atomic::AtomicBool::new(false);
     loop {
-        connected.store(false, std::sync::atomic::Ordering::Relaxed);
         let ended = tokio::select! {
             () = &mut shutdown => {
-                let up = connected.load(std::sync::atomic::Ordering::Relaxed);
+                // Connected at shutdown: a clean end, whatever failed before.
+                let up = status.is_connected();
+                status.set_connected(false);
                 return if up { Ok(()) } else { last_error.map_or(Ok(()), Err) };
             }
-            ended = connection(config, &store, local_change, &on_change, &mut failures, &connected) => ended,
+            ended = connection(config, &store, local_change, &on_change, &mut failures, status) => ended,
         };
+        status.set_connected(false);
         match ended {
             Ended::Fatal(err) => return Err(err),
             Ended::Lost(err) => last_error = err,
@@ -93,7 +126,7 @@ async fn connection(
     local_change: &Notify,
     on_change: &impl Fn(&[String]),
     failures: &mut u32,
-    connected: &std::sync::atomic::AtomicBool,
+    status: &LiveStatus,
 ) -> Ended {
     let url = format!("{}/v1/sync", config.base_url.replacen("http", "ws", 1));
     let offline = |reason: String| ClientError::Offline { url: url.clone(), reason };
@@ -102,7 +135,7 @@ async fn connection(
         Err(err @ ClientError::Refused(_)) => return Ended::Fatal(err),
         Err(err) => return Ended::Lost(Some(err)),
     };
-    connected.store(true, std::sync::atomic::Ordering::Relaxed);
+    status.set_connected(true);
     if let Err(err) = with_store(store, |store| crate::bind(store, config)) {
         return Ended::Fatal(err);
     }

@@ -14,7 +14,7 @@
 //! nothing, and the next sync resends what was not acknowledged.
 
 use futures_util::FutureExt;
-use kefu_client::{ClientConfig, ClientError, SyncClient};
+use kefu_client::{ClientError, SyncClient};
 
 use crate::error::KefuError;
 use crate::records::{SyncRefusal, SyncReport, ffi_count};
@@ -36,7 +36,8 @@ impl KefuStore {
         // One sync at a time per store: a second caller waits for the first rather
         // than pushing the same documents twice.
         let _one_at_a_time = self.sync_gate.lock().await;
-        let client = SyncClient::new(ClientConfig::new(server_url, device_token)).map_err(client_error)?;
+        let client =
+            SyncClient::new(self.connection_options().client_config(server_url, device_token)).map_err(client_error)?;
         let report = std::panic::AssertUnwindSafe(client.sync(&self.shared))
             .catch_unwind()
             .await

@@ -9,6 +9,8 @@
 //!   field worker can act on.
 //! - [`listener`]: [`ChangeListener`], implemented by the app to hear about
 //!   changes that arrived from the server.
+//! - [`connection`]: [`connection::ConnectionOptions`], the CA to trust and the live
+//!   session's timing.
 //! - `driver.rs`: sync against `kefu serve` through kefu-client, async and blocking.
 //! - [`live`]: [`live::LiveSession`], a WebSocket kept open so changes arrive as
 //!   other phones make them.
@@ -22,6 +24,7 @@
 
 uniffi::setup_scaffolding!();
 
+pub mod connection;
 mod driver;
 pub mod error;
 pub mod listener;

@@ -12,7 +12,7 @@
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 
-use kefu_client::ClientConfig;
+use kefu_client::LiveStatus;
 
 use crate::driver::client_error;
 use crate::error::KefuError;
@@ -25,14 +25,18 @@ pub struct LiveSession {
     stop: Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
     /// The session's thread, returning how the session ended; `None` once joined.
     thread: Mutex<Option<JoinHandle<Result<(), KefuError>>>>,
+    /// Whether it is connected, and how many connections it opened.
+    status: Arc<LiveStatus>,
 }
 
 #[uniffi::export]
 impl KefuStore {
     /// Opens a live session with the server: pushes local changes as they are
     /// made and applies other phones' changes as the server sends them, telling
-    /// the change listener. Returns at once; the session runs until
-    /// [`LiveSession::stop`] or until the connection fails (then `stop` returns why).
+    /// the change listener. Returns at once. The session pings the server and
+    /// reconnects by itself after a lost connection (timing from
+    /// [`KefuStore::set_connection_options`]); it runs until [`LiveSession::stop`], or
+    /// until the server refuses the device for good (then `stop` returns why).
     pub fn start_live(
         self: Arc<Self>,
         server_url: String,
@@ -44,10 +48,12 @@ impl KefuStore {
             .map_err(|err| KefuError::Internal { message: format!("cannot start the live session runtime: {err}") })?;
         let (stop_sender, stop_receiver) = tokio::sync::oneshot::channel::<()>();
         let store = Arc::clone(&self);
+        let config = self.connection_options().client_config(server_url, device_token);
+        let status = Arc::new(LiveStatus::default());
+        let session_status = Arc::clone(&status);
         let thread = std::thread::Builder::new()
             .name("kefu-live".into())
             .spawn(move || {
-                let config = ClientConfig::new(server_url, device_token);
                 // Ends when `stop` sends or when the session object is dropped.
                 let shutdown = async {
                     let _stopped_or_dropped = stop_receiver.await;
@@ -57,19 +63,32 @@ impl KefuStore {
                         &config,
                         Arc::clone(&store.shared),
                         &store.local_change,
+                        &session_status,
                         |doc_ids| store.listener.notify(doc_ids),
                         shutdown,
                     ))
                     .map_err(client_error)
             })
             .map_err(|err| KefuError::Internal { message: format!("cannot start the live session thread: {err}") })?;
-        Ok(Arc::new(LiveSession { stop: Mutex::new(Some(stop_sender)), thread: Mutex::new(Some(thread)) }))
+        Ok(Arc::new(LiveSession { stop: Mutex::new(Some(stop_sender)), thread: Mutex::new(Some(thread)), status }))
     }
 }
 
 #[uniffi::export]
 impl LiveSession {
-    /// Whether the session is still connected (false once it failed or was stopped).
+    /// Whether a connection to the server is open now (an app's "online" mark).
+    pub fn is_connected(&self) -> bool {
+        self.status.is_connected()
+    }
+
+    /// How many connections the session has opened: 1 while heartbeats have kept the
+    /// first one up, more after it had to reconnect.
+    pub fn connections(&self) -> u32 {
+        self.status.connections()
+    }
+
+    /// Whether the session is still running, connected or retrying (false once it
+    /// ended for good or was stopped).
     pub fn is_running(&self) -> bool {
         self.thread.lock().unwrap_or_else(PoisonError::into_inner).as_ref().is_some_and(|thread| !thread.is_finished())
     }

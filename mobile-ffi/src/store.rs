@@ -22,6 +22,7 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use kefu_core::ids::{StaffId, Timestamp};
 use kefu_core::store::{CaseStore, StoreConfig};
 
+use crate::connection::ConnectionOptions;
 use crate::error::KefuError;
 use crate::listener::{ChangeListener, ListenerSlot};
 use crate::records::{
@@ -47,6 +48,8 @@ pub struct KefuStore {
     /// Signalled after every local write, so a live session pushes it at once.
     /// `notify_one` keeps a permit when the session is busy, so no edit is missed.
     pub(crate) local_change: tokio::sync::Notify,
+    /// How syncs and live sessions connect (`connection.rs`).
+    pub(crate) connection: RwLock<ConnectionOptions>,
 }
 
 impl KefuStore {
@@ -125,6 +128,7 @@ impl KefuStore {
             listener: ListenerSlot::default(),
             sync_gate: tokio::sync::Mutex::new(()),
             local_change: tokio::sync::Notify::new(),
+            connection: RwLock::new(ConnectionOptions::default()),
         }))
     }
 

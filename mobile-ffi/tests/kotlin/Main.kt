@@ -8,5 +8,6 @@ fun main() {
     val suite = Suite()
     storeTests(suite)
     syncTests(suite)
+    liveTests(suite)
     exitProcess(suite.finish())
 }

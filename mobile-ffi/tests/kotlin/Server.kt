@@ -10,7 +10,7 @@ import java.util.concurrent.TimeUnit
 /** The kefu binary: $KEFU_BIN (run.sh sets it to <target>/debug/kefu). */
 fun kefuBinary(): File? = System.getenv("KEFU_BIN")?.let(::File)?.takeIf { it.canExecute() }
 
-class KefuServer(private val bin: File, dir: File) {
+class KefuServer(private val bin: File, dir: File, private val serveArgs: List<String> = emptyList()) {
     val db = File(dir, "server/kefu.sqlite3").absolutePath
     private var process: Process? = null
     private val log = StringBuffer()
@@ -37,9 +37,16 @@ class KefuServer(private val bin: File, dir: File) {
     /** A new staff device token of the team. */
     fun issueToken(label: String): String = admin("device", "issue", "--team", "north-desk", "--role", "staff", "--label", label)
 
-    /** Starts the server (again, on a new port, after [kill]) and waits for its address. */
-    fun start(): KefuServer {
-        val child = ProcessBuilder(bin.absolutePath, "serve", "--listen", "127.0.0.1:0", "--db", db)
+    /** The port it listens on (0 before the first start). */
+    val port: Int get() = url.substringAfterLast(':', "0").toInt()
+
+    /**
+     * Starts the server and waits for its address: on [port] (after [kill], the same
+     * one again, as a restarted server behind a fixed address), or on any free port.
+     */
+    fun start(port: Int = 0): KefuServer {
+        val command = listOf(bin.absolutePath, "serve", "--listen", "127.0.0.1:$port", "--db", db) + serveArgs
+        val child = ProcessBuilder(command)
             .apply { environment()["NO_COLOR"] = "1" }
             .redirectOutput(ProcessBuilder.Redirect.DISCARD)
             .start()
@@ -67,10 +74,13 @@ class KefuServer(private val bin: File, dir: File) {
     fun log(): String = log.toString()
 }
 
-/** Runs [body] with a started server, always killing it afterwards; a failure shows its log. */
-fun <T> withServer(dir: File, body: (KefuServer) -> T): T {
+/**
+ * Runs [body] with a started server (`kefu serve` with [serveArgs] added), always killing
+ * it afterwards; a failure shows its log.
+ */
+fun <T> withServer(dir: File, serveArgs: List<String> = emptyList(), body: (KefuServer) -> T): T {
     val bin = kefuBinary() ?: fail("no kefu binary at \$KEFU_BIN=${System.getenv("KEFU_BIN")}; build it with: cargo build -p kefu-server")
-    val server = KefuServer(bin, dir).start()
+    val server = KefuServer(bin, dir, serveArgs).start()
     try {
         return body(server)
     } catch (e: AssertionFailed) {

@@ -391,6 +391,7 @@ pub fn spawn_live(
             &config,
             store,
             &local_change,
+            &kefu_client::LiveStatus::default(),
             move |ids| {
                 let _ = changed_tx.send(ids.to_vec());
             },
