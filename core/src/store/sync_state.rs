@@ -75,18 +75,19 @@ impl CaseStore {
         Ok(Cursor { seq: self.meta_number("server_cursor")?, stamp: self.meta_number("server_stamp")? })
     }
 
-    /// The tags of the last eight pushes, the latest first (0 where there were fewer).
-    fn previous_tags(&self) -> Result<[u32; 8], StoreError> {
+    /// The tags of the last nine pushes that counted, the latest first (0 where there
+    /// were fewer; stores of before this change kept eight).
+    fn recent_tags(&self) -> Result<[u32; 9], StoreError> {
         let text: String =
             self.conn.query_row("SELECT value FROM meta WHERE key = 'previous'", [], |row| row.get(0))?;
-        let mut tags = [0u32; 8];
+        let mut tags = [0u32; 9];
         for (slot, word) in tags.iter_mut().zip(text.split_whitespace()) {
             *slot = word.parse().map_err(|_| StoreError::Corrupt("previous push tags in meta".into()))?;
         }
         Ok(tags)
     }
 
-    fn meta_number(&self, key: &str) -> Result<u64, StoreError> {
+    pub(super) fn meta_number(&self, key: &str) -> Result<u64, StoreError> {
         let text: String = self.conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |row| row.get(0))?;
         text.parse().map_err(|_| StoreError::Corrupt(format!("{key} in meta")))
     }
@@ -152,18 +153,29 @@ impl CaseStore {
             let heads = if self.doc_exists(&id)? { self.doc(&id, "document")?.automerge().get_heads() } else { vec![] };
             have.push(DocHave { id, heads });
         }
-        // Durable before the push leaves: a backup taken before it counts lower, and its
-        // later pushes do not lead back to this one.
-        let tag = self.random.tag();
-        let count = self.meta_number("generation")? + 1;
-        let previous = self.previous_tags()?;
-        let mut next: Vec<String> = vec![tag.to_string()];
-        next.extend(previous[..7].iter().map(u32::to_string));
-        let tx = self.conn.transaction()?;
-        tx.execute("UPDATE meta SET value = ?1 WHERE key = 'generation'", [count.to_string()])?;
-        tx.execute("UPDATE meta SET value = ?1 WHERE key = 'previous'", [next.join(" ")])?;
-        tx.commit()?;
-        let generation = count << 32 | u64::from(tag);
+        let recent = self.recent_tags()?;
+        let (generation, previous) = if docs.is_empty() && have.is_empty() {
+            // A push that carries nothing makes the server record nothing, so a backup
+            // taken before it holds everything the server believes: it repeats the last
+            // generation, and the server has nothing to write (ARCHITECTURE.md 5a, "reads
+            // do not write").
+            let count = self.meta_number("generation")?;
+            let previous: [u32; 8] = recent[1..].try_into().expect("nine tags");
+            (count << 32 | u64::from(recent[0]), previous)
+        } else {
+            // Durable before the push leaves: a backup taken before it counts lower, and
+            // its later pushes do not lead back to this one.
+            let tag = self.random.tag();
+            let count = self.meta_number("generation")? + 1;
+            let previous: [u32; 8] = recent[..8].try_into().expect("eight tags");
+            let mut next: Vec<String> = vec![tag.to_string()];
+            next.extend(previous.iter().map(u32::to_string));
+            let tx = self.conn.transaction()?;
+            tx.execute("UPDATE meta SET value = ?1 WHERE key = 'generation'", [count.to_string()])?;
+            tx.execute("UPDATE meta SET value = ?1 WHERE key = 'previous'", [next.join(" ")])?;
+            tx.commit()?;
+            (count << 32 | u64::from(tag), previous)
+        };
         self.last_round += 1;
         Ok(Push {
             store: self.store_id,
@@ -347,6 +359,9 @@ fn own_changes(
         }
     }
     if sendable.len() == pending.len() {
+        // A document the server never acknowledged, all of it ours to send: automerge's
+        // compact saved form, about a third of the same history as change chunks.
+        let bytes = if acked.is_empty() { doc.save() } else { bytes };
         return (doc.get_heads(), bytes);
     }
     // Heads of what is sent: acknowledged heads and sent changes no sent change depends on.

@@ -82,11 +82,14 @@ impl<S: SyncStorage> SyncStorage for WithSession<'_, S> {
         self.storage.device_store()
     }
 
+    // The session changes only after storage took the write: a round that could not write
+    // (a read round that must run again as a write, a failing database) leaves it as it was.
     fn set_device_store(&mut self, store: DeviceStore, forget_heads: bool) -> Result<(), S::Error> {
+        self.storage.set_device_store(store, forget_heads)?;
         if forget_heads {
             self.session.sent.clear();
         }
-        self.storage.set_device_store(store, forget_heads)
+        Ok(())
     }
 
     fn device_heads(&mut self, id: &str) -> Result<Option<Vec<ChangeHash>>, S::Error> {
@@ -97,10 +100,11 @@ impl<S: SyncStorage> SyncStorage for WithSession<'_, S> {
     }
 
     fn set_device_heads(&mut self, heads: &[(String, Vec<ChangeHash>)]) -> Result<(), S::Error> {
+        self.storage.set_device_heads(heads)?;
         // What the device says outranks what was sent: it may not have applied it.
         for (id, _) in heads {
             self.session.sent.remove(id);
         }
-        self.storage.set_device_heads(heads)
+        Ok(())
     }
 }

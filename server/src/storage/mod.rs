@@ -8,7 +8,10 @@
 //! Leaves out: PostgreSQL (not written yet; `--db postgres://` is refused in `config.rs`), the
 //! sync rules themselves (`kefu_core::sync::server`), and HTTP shapes (`http/`).
 
+mod group_commit;
 mod health;
+#[cfg(test)]
+mod round_tests;
 mod sqlite;
 
 use kefu_core::case::{CaseKind, Status};

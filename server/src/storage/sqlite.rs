@@ -1,16 +1,19 @@
 //! [`SqliteStorage`]: the embedded default. One file, WAL journal, `synchronous=FULL` so a commit
 //! is on disk before it returns (DESIGN.md decision 6), migrations by `PRAGMA user_version`.
 //!
-//! A sync round is one `BEGIN IMMEDIATE` transaction on the single writer connection: the core's
-//! `handle_push` runs against [`RoundTx`] (loads, the case-number counter, the change sequence,
-//! per-device heads), and the transaction commits before the reply leaves this module, so nothing
-//! is acknowledged that is not durable. SQLite has one writer at a time anyway; reads for the HTTP
-//! API use a second connection and see the last committed state (WAL readers do not block).
+//! The core's `handle_push` runs against [`RoundTx`] (loads, the case-number counter, the change
+//! sequence, per-device heads). Reads do not write: a push that carries nothing (a fetch, a live
+//! session's fan-out) runs first in a read transaction on one of a pool of reader connections,
+//! next to the writer and to each other (WAL readers do not block), and goes to the writer only
+//! if the round turns out to need a write (a new device store, say). Rounds that store something
+//! share the writer's transactions by group commit (`group_commit.rs`); every transaction commits
+//! before its replies leave this module, so nothing is acknowledged that is not durable.
 //!
-//! Leaves out: the sync rules (kefu-core) and connection pooling beyond one writer and one reader
-//! (enough for one site; the PostgreSQL backend is the answer past that).
+//! Leaves out: the sync rules (kefu-core); more than one writer (SQLite has one; the PostgreSQL
+//! backend is the answer past that).
 
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use automerge::ChangeHash;
@@ -23,6 +26,7 @@ use kefu_core::sync::server::{
 use kefu_core::sync::session::SessionHeads;
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
+use super::group_commit::{self, Job};
 use super::health::{self, DbFile};
 use super::{CaseQuery, CaseRow, DeviceRecord, NewDevice, RoundOutcome, Storage, StorageError, TeamRecord};
 use crate::auth::Role;
@@ -31,12 +35,19 @@ use crate::auth::Role;
 const MIGRATIONS: &[&str] =
     &[include_str!("migrations/0001_init.sql"), include_str!("migrations/0002_confirmed_sync.sql")];
 
+/// Reader connections: enough that fan-out rounds and API reads on two cores rarely wait.
+const READERS: usize = 4;
+
 /// The SQLite storage.
 #[derive(Debug)]
 pub struct SqliteStorage {
     writer: Mutex<Connection>,
-    // `None` for in-memory databases, where a second connection would see another database.
-    reader: Option<Mutex<Connection>>,
+    // Empty for in-memory databases, where a second connection would see another database.
+    readers: Vec<Mutex<Connection>>,
+    // Where the next reader search starts, so concurrent reads spread over the pool.
+    next_reader: AtomicUsize,
+    // Write rounds waiting for the writer (`group_commit.rs`).
+    pub(super) queue: group_commit::Queue,
     server_device: DeviceId,
     seal_key: [u8; 32],
     // `None` for in-memory databases, which have no file to lose.
@@ -54,12 +65,19 @@ impl SqliteStorage {
         configure(&writer)?;
         migrate(&mut writer)?;
         let (server_device, seal_key) = server_identity(&writer)?;
-        let reader = Connection::open(path)?;
-        configure(&reader)?;
+        let readers = (0..READERS)
+            .map(|_| {
+                let reader = Connection::open(path)?;
+                configure(&reader)?;
+                Ok(Mutex::new(reader))
+            })
+            .collect::<Result<Vec<_>, StorageError>>()?;
         let file = Some(DbFile::new(path)?);
         Ok(SqliteStorage {
             writer: Mutex::new(writer),
-            reader: Some(Mutex::new(reader)),
+            readers,
+            next_reader: AtomicUsize::new(0),
+            queue: group_commit::Queue::default(),
             server_device,
             seal_key,
             file,
@@ -73,20 +91,64 @@ impl SqliteStorage {
         configure(&writer)?;
         migrate(&mut writer)?;
         let (server_device, seal_key) = server_identity(&writer)?;
-        Ok(SqliteStorage { writer: Mutex::new(writer), reader: None, server_device, seal_key, file: None })
+        Ok(SqliteStorage {
+            writer: Mutex::new(writer),
+            readers: Vec::new(),
+            next_reader: AtomicUsize::new(0),
+            queue: group_commit::Queue::default(),
+            server_device,
+            seal_key,
+            file: None,
+        })
     }
 
-    fn writer(&self) -> MutexGuard<'_, Connection> {
+    pub(super) fn writer(&self) -> MutexGuard<'_, Connection> {
         // A panic while holding the lock leaves SQLite consistent (the transaction rolls back
         // on drop), so a poisoned lock is safe to keep using.
         self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// A free reader connection, or (all busy) the next one in turn once it is free; the writer
+    /// for in-memory databases.
     fn reader(&self) -> MutexGuard<'_, Connection> {
-        match &self.reader {
-            Some(reader) => reader.lock().unwrap_or_else(|poisoned| poisoned.into_inner()),
-            None => self.writer(),
+        if self.readers.is_empty() {
+            return self.writer();
         }
+        let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
+        for offset in 0..self.readers.len() {
+            match self.readers[(start + offset) % self.readers.len()].try_lock() {
+                Ok(guard) => return guard,
+                Err(std::sync::TryLockError::Poisoned(poisoned)) => return poisoned.into_inner(),
+                Err(std::sync::TryLockError::WouldBlock) => {}
+            }
+        }
+        self.readers[start % self.readers.len()].lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Runs a round that may need no write in a read transaction. `None` when it turned out to
+    /// need one: nothing was changed, the session included, and the caller runs it as a write.
+    fn read_round(
+        &self,
+        team_id: i64,
+        device: DeviceId,
+        push: &Push,
+        ctx: &RoundContext,
+        session: &mut SessionHeads,
+    ) -> Option<Result<RoundOutcome, RoundError>> {
+        let mut conn = self.reader();
+        let tx = match conn.transaction() {
+            Ok(tx) => tx,
+            Err(err) => return Some(Err(RoundError::Storage(StorageError::from(err).to_string()))),
+        };
+        let mut round = RoundTx::new(&tx, team_id, device, true);
+        let result = handle_push(push, ctx, &mut session.over(&mut round));
+        if round.wanted_write {
+            return None;
+        }
+        Some(result.map(|reply| {
+            session.record(&reply);
+            RoundOutcome { reply, stored_any: false }
+        }))
     }
 }
 
@@ -315,17 +377,35 @@ impl Storage for SqliteStorage {
         ctx: &RoundContext,
         session: &mut SessionHeads,
     ) -> Result<RoundOutcome, RoundError> {
-        let storage_error = |err: rusqlite::Error| RoundError::Storage(StorageError::from(err).to_string());
-        let mut conn = self.writer();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(storage_error)?;
-        let mut round = RoundTx { tx: &tx, team_id, device: device.to_string(), stored_any: false };
-        let reply = handle_push(push, ctx, &mut session.over(&mut round))?;
-        let stored_any = round.stored_any;
-        // DESIGN.md decision 6: the reply (with its acks) is returned only after this commit,
-        // which fsyncs the WAL; dropping the transaction on any error above rolls everything back.
-        tx.commit().map_err(storage_error)?;
-        session.record(&reply);
-        Ok(RoundOutcome { reply, stored_any })
+        if push.docs.is_empty()
+            && push.have.is_empty()
+            && let Some(result) = self.read_round(team_id, device, push, ctx, session)
+        {
+            return result;
+        }
+        let (job, done) = Job::new(team_id, device, push.clone(), ctx.clone(), std::mem::take(session));
+        self.queue.push(job);
+        {
+            // Leader or follower: whoever holds the writer runs every round queued by then. Ours
+            // is among them, or an earlier leader already ran it.
+            let mut conn = self.writer();
+            let jobs = self.queue.take();
+            if !jobs.is_empty() {
+                group_commit::run_batch(&mut conn, jobs, |conn, job| {
+                    let mut round = RoundTx::new(conn, job.team_id, job.device, false);
+                    let reply = handle_push(&job.push, &job.ctx, &mut job.session.over(&mut round))?;
+                    Ok(RoundOutcome { reply, stored_any: round.stored_any })
+                });
+            }
+        }
+        match done.recv() {
+            Ok((result, heads)) => {
+                *session = heads;
+                result
+            }
+            // The leader running our round died with it (a panic outside the round itself).
+            Err(_) => Err(RoundError::Storage("the round was lost with the batch that ran it".into())),
+        }
     }
 
     fn list_cases(&self, team_id: i64, query: &CaseQuery) -> Result<Vec<CaseRow>, StorageError> {
@@ -407,12 +487,30 @@ impl Storage for SqliteStorage {
     }
 }
 
-/// One round's view of the database, inside its transaction.
+/// One round's view of the database, inside its transaction (or savepoint).
 struct RoundTx<'a> {
-    tx: &'a rusqlite::Transaction<'a>,
+    tx: &'a Connection,
     team_id: i64,
     device: String,
     stored_any: bool,
+    /// A read round: every write is refused, and noted in `wanted_write`.
+    read_only: bool,
+    wanted_write: bool,
+}
+
+impl<'a> RoundTx<'a> {
+    fn new(tx: &'a Connection, team_id: i64, device: DeviceId, read_only: bool) -> Self {
+        RoundTx { tx, team_id, device: device.to_string(), stored_any: false, read_only, wanted_write: false }
+    }
+
+    /// Before any write: a read round stops here, and runs again as a write.
+    fn writable(&mut self) -> Result<(), StorageError> {
+        if self.read_only {
+            self.wanted_write = true;
+            return Err(StorageError::Unavailable("a read round cannot write".into()));
+        }
+        Ok(())
+    }
 }
 
 impl SyncStorage for RoundTx<'_> {
@@ -444,6 +542,7 @@ impl SyncStorage for RoundTx<'_> {
     }
 
     fn next_case_serial(&mut self, year: i32) -> Result<u64, StorageError> {
+        self.writable()?;
         let serial: i64 = self
             .tx
             .prepare_cached(
@@ -455,6 +554,7 @@ impl SyncStorage for RoundTx<'_> {
     }
 
     fn reserve_case_serial(&mut self, year: i32, serial: u64) -> Result<(), StorageError> {
+        self.writable()?;
         let after = i64::try_from(serial).unwrap_or(i64::MAX - 1) + 1;
         self.tx
             .prepare_cached(
@@ -474,6 +574,7 @@ impl SyncStorage for RoundTx<'_> {
     }
 
     fn commit(&mut self, docs: &[AcceptedDoc]) -> Result<Vec<u64>, StorageError> {
+        self.writable()?;
         let now = Timestamp::now();
         let mut seqs = Vec::with_capacity(docs.len());
         for doc in docs {
@@ -539,6 +640,7 @@ impl SyncStorage for RoundTx<'_> {
     }
 
     fn set_device_store(&mut self, store: DeviceStore, forget_heads: bool) -> Result<(), StorageError> {
+        self.writable()?;
         self.tx
             .prepare_cached(
                 "INSERT INTO device_stores (device_id, store_id, generation) VALUES (?1, ?2, ?3)
@@ -565,6 +667,7 @@ impl SyncStorage for RoundTx<'_> {
     }
 
     fn set_device_heads(&mut self, heads: &[(String, Vec<ChangeHash>)]) -> Result<(), StorageError> {
+        self.writable()?;
         for (doc_id, doc_heads) in heads {
             self.tx
                 .prepare_cached(
@@ -577,7 +680,7 @@ impl SyncStorage for RoundTx<'_> {
     }
 }
 
-fn write_case_index(tx: &rusqlite::Transaction<'_>, team_id: i64, case: &Case) -> Result<(), StorageError> {
+fn write_case_index(tx: &Connection, team_id: i64, case: &Case) -> Result<(), StorageError> {
     tx.prepare_cached(
         "INSERT OR REPLACE INTO case_index (team_id, case_id, provisional, assigned, kind, channel, status,
              status_conflict, priority, assignee, department, subject, created_at, updated_at,
