@@ -8,6 +8,7 @@
 //! - [`store`]: [`store::CaseStore`], the device's durable store of documents with an
 //!   index for listing and search. The only module here that does IO.
 //! - [`ids`]: identifiers and [`ids::Timestamp`].
+//! - [`realistic`]: cases shaped like the field's, for benchmarks and load runs.
 //!
 //! See ARCHITECTURE.md for the document layout, the merge and status rules and the
 //! store format.
@@ -15,6 +16,7 @@
 pub mod case;
 pub mod duty_log;
 pub mod ids;
+pub mod realistic;
 pub mod report;
 pub mod store;
 pub mod sync;

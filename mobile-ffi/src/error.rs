@@ -94,6 +94,23 @@ impl From<StoreError> for KefuError {
     }
 }
 
+impl KefuError {
+    /// The error of step `step` of a batch: the same kind, its message naming the step.
+    pub(crate) fn at_batch_step(self, step: usize) -> KefuError {
+        let at = |message: String| format!("batch step {step}: {message}");
+        match self {
+            KefuError::NotFound { what, id } => KefuError::NotFound { what: at(what), id },
+            KefuError::InvalidInput { message } => KefuError::InvalidInput { message: at(message) },
+            KefuError::EditRefused { message } => KefuError::EditRefused { message: at(message) },
+            KefuError::Storage { message } => KefuError::Storage { message: at(message) },
+            other @ (KefuError::Offline { .. }
+            | KefuError::SyncRefused { .. }
+            | KefuError::SyncProtocol { .. }
+            | KefuError::Internal { .. }) => other,
+        }
+    }
+}
+
 /// An exception thrown by the app's [`crate::ChangeListener`] arrives as this; the
 /// listener slot ignores it (see `listener.rs`).
 impl From<uniffi::UnexpectedUniFFICallbackError> for KefuError {

@@ -9,6 +9,7 @@
 //!   field worker can act on.
 //! - [`listener`]: [`ChangeListener`], implemented by the app to hear about
 //!   changes that arrived from the server.
+//! - [`batch`]: [`batch::BatchStep`], many edits in one durable write.
 //! - [`connection`]: [`connection::ConnectionOptions`], the CA to trust and the live
 //!   session's timing.
 //! - `driver.rs`: sync against `kefu serve` through kefu-client, async and blocking.
@@ -24,6 +25,7 @@
 
 uniffi::setup_scaffolding!();
 
+pub mod batch;
 pub mod connection;
 mod driver;
 pub mod error;

@@ -62,7 +62,7 @@ impl KefuStore {
         with_shared(&self.shared, &self.dir, work)
     }
 
-    fn staff_now(&self) -> StaffId {
+    pub(crate) fn staff_now(&self) -> StaffId {
         self.staff.read().unwrap_or_else(PoisonError::into_inner).clone()
     }
 }

@@ -13,6 +13,7 @@
 //! the sync protocol (`sync_state.rs`: dirty documents, pushes, replies) but no
 //! transport: drivers move the frames.
 
+mod batch;
 mod cache;
 mod index;
 mod sync_state;
@@ -27,6 +28,7 @@ use crate::case::{
 };
 use crate::duty_log::{DUTY_LOG_TYPE, DutyEdit, DutyLog, DutyLogDoc, DutyShift, duty_log_id, is_duty_log};
 use crate::ids::{CaseId, DeviceId, SplitMix64, StaffId, Timestamp};
+pub use batch::CaseBatch;
 use cache::DocCache;
 pub use index::{CaseFilter, CaseSummary};
 pub use sync_state::SyncOutcome;
@@ -475,6 +477,19 @@ impl CaseStore {
         Ok(ids.len())
     }
 
+    /// Bytes the documents take on disk (snapshots and chunks, not the index): what a
+    /// settings screen shows, and what compaction keeps within half again of the
+    /// documents' compact size.
+    pub fn stored_bytes(&self) -> Result<u64, StoreError> {
+        let bytes: i64 = self.conn.query_row(
+            "SELECT (SELECT COALESCE(SUM(length(snapshot)), 0) FROM docs)
+                  + (SELECT COALESCE(SUM(length(bytes)), 0) FROM changes)",
+            [],
+            |row| row.get(0),
+        )?;
+        Ok(bytes.unsigned_abs())
+    }
+
     fn doc_exists(&self, id: &str) -> Result<bool, StoreError> {
         Ok(self.conn.query_row("SELECT 1 FROM docs WHERE id = ?1", [id], |_| Ok(())).optional()?.is_some())
     }
@@ -584,13 +599,25 @@ fn persist(
             )?;
         }
         Some(heads) => {
-            let n_changes: u32 = tx.query_row("SELECT n_changes FROM docs WHERE id = ?1", [id], |row| row.get(0))?;
-            if n_changes + 1 >= compact_after {
+            let (n_changes, snapshot_bytes, chunk_bytes): (u32, i64, i64) = tx.query_row(
+                "SELECT n_changes, length(snapshot),
+                        (SELECT COALESCE(SUM(length(bytes)), 0) FROM changes WHERE doc_id = ?1)
+                 FROM docs WHERE id = ?1",
+                [id],
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+            )?;
+            let chunk = doc.automerge().save_after(heads);
+            // Chunks are uncompressed change history, three times the saved form's size: left
+            // alone they would hold a busy case at several times its compact size (issue 16).
+            // So a document is saved afresh once its chunks outweigh half its snapshot, or once
+            // `compact_after` of them have piled up, whichever comes first.
+            let outweigh = (chunk_bytes + chunk.len() as i64) * 2 > snapshot_bytes;
+            if n_changes + 1 >= compact_after || outweigh {
                 replace_snapshot(tx, id, &doc.automerge().save())?;
             } else {
                 tx.execute(
                     "INSERT INTO changes (doc_id, seq, bytes) VALUES (?1, ?2, ?3)",
-                    params![id, n_changes + 1, doc.automerge().save_after(heads)],
+                    params![id, n_changes + 1, chunk],
                 )?;
                 tx.execute("UPDATE docs SET n_changes = ?2 WHERE id = ?1", params![id, n_changes + 1])?;
             }

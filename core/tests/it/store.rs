@@ -3,6 +3,7 @@
 
 use kefu_core::case::{CaseEdit, CaseKind, Status};
 use kefu_core::ids::{CaseId, Timestamp};
+use kefu_core::realistic::CaseScript;
 use kefu_core::store::{CaseFilter, CaseStore, StoreConfig, StoreError};
 
 use crate::support::{new_case, staff};
@@ -134,7 +135,86 @@ fn compaction_keeps_the_store_from_growing_by_a_copy_per_edit() {
     drop(store);
     let mut store = CaseStore::open(dir.path(), config).unwrap();
     assert_eq!(store.case(case.id).unwrap().timeline.len(), 50);
-    assert_eq!(store.compact().unwrap(), 1);
+    assert_eq!(store.compact().unwrap(), usize::from(n_chunks > 0), "the one case compacts if it has chunks");
+    let n_chunks: i64 = db.query_row("SELECT COUNT(*) FROM changes", [], |row| row.get(0)).unwrap();
+    assert_eq!(n_chunks, 0);
+    assert_eq!(store.case(case.id).unwrap().timeline.len(), 50);
+}
+
+#[test]
+fn a_realistic_case_stays_within_half_again_of_its_compact_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let desk = staff("desk");
+    let mut store = open(dir.path());
+    let mut worst = 0.0_f64;
+    for seed in 0..5 {
+        let script = CaseScript::generate(seed);
+        let case = store.create_case(&script.new, &desk, Timestamp(0)).unwrap();
+        for (n, edit) in script.edits.iter().enumerate() {
+            store.edit_case(case.id, edit, &desk, Timestamp(n as i64 + 1)).unwrap();
+        }
+        let before = store.stored_bytes().unwrap();
+        store.compact().unwrap();
+        let compact = store.stored_bytes().unwrap();
+        worst = worst.max(before as f64 / compact as f64);
+    }
+    assert!(worst <= 1.5, "the store held {worst:.2} times the compact size");
+}
+
+#[test]
+fn a_batch_is_stored_whole_in_one_go_or_not_at_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let desk = staff("desk");
+    let mut store = open(dir.path());
+    let before = store.create_case(&new_case(CaseKind::Repair, "before the batch"), &desk, Timestamp(0)).unwrap();
+    // A batch that fails halfway leaves nothing, not even the provisional numbers it drew.
+    let failed: Result<(), StoreError> = store.batch(|batch| {
+        let case = batch.create_case(&CaseScript::generate(1).new, &desk, Timestamp(1))?;
+        batch.edit_case(case.id, &CaseEdit::AddNote("written in the batch".into()), &desk, Timestamp(2))?;
+        batch.edit_case(before.id, &CaseEdit::AddNote("also in the batch".into()), &desk, Timestamp(2))?;
+        Err(StoreError::Corrupt("the import file ended early".into()))
+    });
+    assert!(failed.is_err());
+    assert_eq!(store.n_cases().unwrap(), 1);
+    assert_eq!(store.case(before.id).unwrap(), before, "the existing case is untouched");
+    // Forty realistic cases with their twenty entries each, and a refused edit among them.
+    let created = store
+        .batch(|batch| {
+            let mut ids = Vec::new();
+            for seed in 0..40 {
+                let script = CaseScript::generate(seed);
+                let case = batch.create_case(&script.new, &desk, Timestamp(10))?;
+                for edit in &script.edits {
+                    batch.edit_case(case.id, edit, &desk, Timestamp(11))?;
+                }
+                ids.push(case.id);
+            }
+            let refused = batch.edit_case(
+                ids[0],
+                &CaseEdit::Transition { to: Status::Closed, reason: "done".into() },
+                &desk,
+                Timestamp(12),
+            );
+            assert!(refused.is_err(), "a new case cannot be closed at once");
+            batch.edit_case(before.id, &CaseEdit::AddNote("after the refusal".into()), &desk, Timestamp(12))?;
+            Ok(ids)
+        })
+        .unwrap();
+    drop(store);
+    let mut store = open(dir.path());
+    assert_eq!(store.n_cases().unwrap(), 41);
+    for id in &created {
+        let case = store.case(*id).unwrap();
+        assert_eq!(case.timeline.len(), 20, "its twenty entries");
+        assert_eq!(case.status.status, Status::New, "the refused transition left no trace");
+    }
+    assert_eq!(store.case(before.id).unwrap().timeline.len(), before.timeline.len() + 1);
+    let mut numbers: Vec<String> =
+        store.list(&CaseFilter::default()).unwrap().into_iter().map(|summary| summary.number.provisional).collect();
+    numbers.sort();
+    numbers.dedup();
+    assert_eq!(numbers.len(), 41, "every provisional number is new, the failed batch's included");
+    assert_eq!(store.pending_docs().unwrap(), 41, "every case waits to be sent");
 }
 
 #[test]

@@ -23,6 +23,38 @@ fun newRepair(subject: String = "地下室进水 B2", name: String = "王芳"): 
 )
 
 fun storeTests(suite: Suite) {
+    suite.test("a batch is stored whole in one write, and a refused step stores nothing") {
+        val store = KefuStore.open(newDir(), "desk.li")
+        val existing = store.createCase(newRepair(subject = "已有工单"))
+        val steps = mutableListOf<BatchStep>()
+        for (n in 0 until 30) {
+            steps.add(BatchStep.Create(newRepair(subject = "导入工单 $n")))
+            for (entry in 0 until 20) steps.add(BatchStep.EditNew(n.toUInt(), CaseEdit.AddNote("第${entry}条处理记录：已联系业主并约定上门时间")))
+        }
+        steps.add(BatchStep.Edit(existing.id, CaseEdit.AddNote("批量导入时补记")))
+        val opened = store.applyBatch(steps)
+        assertEq(30, opened.size, "cases opened")
+        check(opened.all { it.timeline.size == 20 }) { "each case has its twenty notes" }
+        assertEq(31u, store.nCases(), "cases held")
+        assertEq(existing.timeline.size + 1, store.getCase(existing.id).timeline.size, "the existing case got its note")
+        // A refused step: the whole batch is refused, naming the step, and nothing is stored.
+        val refused = assertThrows<KefuException.EditRefused> {
+            store.applyBatch(listOf(
+                BatchStep.Create(newRepair(subject = "不会保存")),
+                BatchStep.EditNew(0u, CaseEdit.AddNote("也不会保存")),
+                BatchStep.Edit(existing.id, CaseEdit.Transition(Status.CLOSED, "a new case cannot be closed")),
+            ))
+        }
+        check(refused.message!!.startsWith("batch step 2: ")) { "message: ${refused.message}" }
+        val unknown = assertThrows<KefuException.InvalidInput> {
+            store.applyBatch(listOf(BatchStep.EditNew(0u, CaseEdit.AddNote("no case opened yet"))))
+        }
+        check(unknown.message!!.startsWith("batch step 0: new case 0 is not opened by an earlier step")) { "message: ${unknown.message}" }
+        assertEq(31u, store.nCases(), "nothing of the refused batches was stored")
+        assertEq(existing.timeline.size + 1, store.getCase(existing.id).timeline.size, "the existing case is as it was")
+        store.close()
+    }
+
     suite.test("create and read back a case") {
         val store = KefuStore.open(newDir(), "desk.li")
         val case = store.createCase(newRepair())
