@@ -13,7 +13,7 @@ use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
-use chrono::{Months, NaiveDate};
+use chrono::{FixedOffset, Months, NaiveDate, TimeZone};
 use kefu_core::case::{CaseDoc, CaseKind, EntryBody, Status, TimelineEntry};
 use kefu_core::ids::{CaseId, Timestamp};
 use kefu_core::report::{Counts, Rate, monthly_report};
@@ -41,13 +41,23 @@ impl FromRequestParts<AppState> for Supervisor {
 /// Most rows one list returns.
 const MAX_LIST: usize = 1000;
 
+/// Longest search text or filter value accepted.
+const MAX_FILTER_CHARS: usize = 100;
+
 /// Query of `GET /v1/cases`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub struct ListQuery {
     status: Option<String>,
     kind: Option<String>,
     assignee: Option<String>,
+    department: Option<String>,
     overdue: Option<bool>,
+    /// First day (team's local date, `YYYY-MM-DD`) of the opening dates shown.
+    from: Option<String>,
+    /// Last day, inclusive.
+    to: Option<String>,
+    /// Search over number, customer name and phone, and subject.
+    q: Option<String>,
     limit: Option<usize>,
 }
 
@@ -65,6 +75,8 @@ pub struct CaseSummaryDto {
     assignee: Option<String>,
     department: Option<String>,
     subject: String,
+    customer_name: String,
+    customer_phone: String,
     created_at: String,
     updated_at: String,
     reply_due: Option<String>,
@@ -74,12 +86,14 @@ pub struct CaseSummaryDto {
     overdue: bool,
 }
 
-fn time(at: Timestamp) -> String {
-    at.to_utc().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+/// An instant as RFC 3339 in the team's local time with its offset (`2026-11-03T09:30:00.000+08:00`).
+pub fn local_time(at: Timestamp, offset: FixedOffset) -> String {
+    at.to_utc().with_timezone(&offset).to_rfc3339_opts(chrono::SecondsFormat::Millis, false)
 }
 
 impl CaseSummaryDto {
-    fn from_row(row: CaseRow, now: Timestamp) -> Self {
+    fn from_row(row: CaseRow, now: Timestamp, offset: FixedOffset) -> Self {
+        let time = |at| local_time(at, offset);
         let late = |due: Option<Timestamp>, done: Option<Timestamp>| due.is_some_and(|due| done.is_none() && due < now);
         CaseSummaryDto {
             overdue: late(row.reply_due, row.reply_done_at) || late(row.visit_due, row.visit_done_at),
@@ -94,6 +108,8 @@ impl CaseSummaryDto {
             assignee: row.assignee,
             department: row.department,
             subject: row.subject,
+            customer_name: row.customer_name,
+            customer_phone: row.customer_phone,
             created_at: time(row.created_at),
             updated_at: time(row.updated_at),
             reply_due: row.reply_due.map(time),
@@ -104,14 +120,48 @@ impl CaseSummaryDto {
     }
 }
 
-/// `GET /v1/cases?status=&kind=&assignee=&overdue=true&limit=`: newest first.
+/// `GET /v1/cases?status=&kind=&assignee=&department=&overdue=true&from=&to=&q=&limit=`: newest first.
 pub async fn list(
     State(state): State<AppState>,
     Supervisor(principal): Supervisor,
     query: Result<Query<ListQuery>, QueryRejection>,
 ) -> Result<Json<Vec<CaseSummaryDto>>, ApiError> {
     let Query(query) = query.map_err(|rejection| ApiError::bad_query(rejection.body_text()))?;
+    Ok(Json(list_cases(&state, principal.team_id, query).await?))
+}
+
+/// A local date of a `from`/`to` filter, as the instant its day starts in the team's time.
+fn day_start(name: &str, value: &str, offset: FixedOffset, days_after: u64) -> Result<Timestamp, ApiError> {
+    let date = NaiveDate::parse_from_str(value, "%Y-%m-%d")
+        .map_err(|_| ApiError::bad_query(format!("{name} {:?} is not a date like 2026-03-31", short(value))))?;
+    let day =
+        date.checked_add_days(chrono::Days::new(days_after)).ok_or_else(|| ApiError::bad_query("date out of range"))?;
+    let local = day.and_hms_opt(0, 0, 0).expect("midnight");
+    Ok(Timestamp(
+        offset.from_local_datetime(&local).single().expect("fixed offsets are unambiguous").timestamp_millis(),
+    ))
+}
+
+/// At most 64 characters of a value, for an error message.
+fn short(value: &str) -> String {
+    value.chars().take(64).collect()
+}
+
+/// A free-text filter: trimmed, empty means none, too long is refused naming the parameter.
+fn text_filter(name: &str, value: Option<String>) -> Result<Option<String>, ApiError> {
+    let Some(value) = value.map(|value| value.trim().to_string()).filter(|value| !value.is_empty()) else {
+        return Ok(None);
+    };
+    if value.chars().count() > MAX_FILTER_CHARS {
+        return Err(ApiError::bad_query(format!("{name} is longer than {MAX_FILTER_CHARS} characters")));
+    }
+    Ok(Some(value))
+}
+
+/// The case board's rows for `query` in `team_id` (the JSON list and the console's page share it).
+pub async fn list_cases(state: &AppState, team_id: i64, query: ListQuery) -> Result<Vec<CaseSummaryDto>, ApiError> {
     let now = Timestamp::now();
+    let offset = state.report_offset;
     let status = query
         .status
         .as_deref()
@@ -126,18 +176,25 @@ pub async fn list(
     if limit == 0 || limit > MAX_LIST {
         return Err(ApiError::bad_query(format!("limit {limit} is outside 1..={MAX_LIST}")));
     }
+    let created_from = query.from.as_deref().map(|from| day_start("from", from, offset, 0)).transpose()?;
+    let created_before = query.to.as_deref().map(|to| day_start("to", to, offset, 1)).transpose()?;
     let case_query = CaseQuery {
         status,
         kind,
-        assignee: query.assignee,
+        assignee: text_filter("assignee", query.assignee)?,
+        department: text_filter("department", query.department)?,
         overdue_at: query.overdue.unwrap_or(false).then_some(now),
+        created_from,
+        created_before,
+        number: None,
+        search: text_filter("q", query.q)?,
         limit,
     };
     let storage = Arc::clone(&state.storage);
-    let rows = tokio::task::spawn_blocking(move || storage.list_cases(principal.team_id, &case_query))
+    let rows = tokio::task::spawn_blocking(move || storage.list_cases(team_id, &case_query))
         .await
         .map_err(|err| ApiError::Internal(err.to_string()))??;
-    Ok(Json(rows.into_iter().map(|row| CaseSummaryDto::from_row(row, now)).collect()))
+    Ok(rows.into_iter().map(|row| CaseSummaryDto::from_row(row, now, offset)).collect())
 }
 
 /// One case with its whole history.
@@ -200,9 +257,13 @@ pub struct EntryDto {
     attachment_sha256: Option<String>,
 }
 
-fn entry_dto(entry: &TimelineEntry) -> EntryDto {
-    let base =
-        EntryDto { id: entry.id.to_string(), at: time(entry.at), by: entry.by.to_string(), ..EntryDto::default() };
+fn entry_dto(entry: &TimelineEntry, offset: FixedOffset) -> EntryDto {
+    let base = EntryDto {
+        id: entry.id.to_string(),
+        at: local_time(entry.at, offset),
+        by: entry.by.to_string(),
+        ..EntryDto::default()
+    };
     match &entry.body {
         EntryBody::Note { text } => EntryDto { kind: "note", text: Some(text.clone()), ..base },
         EntryBody::Transfer { from_department, to_department, from_assignee, to_assignee, reason } => EntryDto {
@@ -239,18 +300,47 @@ fn entry_dto(entry: &TimelineEntry) -> EntryDto {
 }
 
 /// `GET /v1/cases/{id}`: the case as its stored document reads now, with every timeline entry.
+/// `id` is the case's UUID, its server number (K2026-000123) or its provisional number.
 pub async fn one(
     State(state): State<AppState>,
     Supervisor(principal): Supervisor,
     Path(id): Path<String>,
 ) -> Result<Json<CaseDto>, ApiError> {
-    let case_id: CaseId = id.parse().map_err(|_| ApiError::BadRequest {
-        code: "case.invalid_id",
-        message: format!("{:?} is not a case id", id.chars().take(64).collect::<String>()),
-    })?;
+    Ok(Json(one_case(&state, principal.team_id, &id).await?))
+}
+
+/// Whether `text` could be a case number (server `K2026-000123` or provisional): letters,
+/// digits and dashes, at most 64.
+fn looks_like_number(text: &str) -> bool {
+    !text.is_empty() && text.len() <= 64 && text.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+}
+
+/// The case `id` (UUID or number) of `team_id`, with its history.
+pub async fn one_case(state: &AppState, team_id: i64, id: &str) -> Result<CaseDto, ApiError> {
+    let case_id: CaseId = match id.parse() {
+        Ok(case_id) => case_id,
+        Err(_) if looks_like_number(id) => {
+            let storage = Arc::clone(&state.storage);
+            let query = CaseQuery { number: Some(id.to_string()), limit: 1, ..CaseQuery::default() };
+            let rows = tokio::task::spawn_blocking(move || storage.list_cases(team_id, &query))
+                .await
+                .map_err(|err| ApiError::Internal(err.to_string()))??;
+            let row = rows.into_iter().next().ok_or_else(|| ApiError::NotFound {
+                code: "case.not_found",
+                message: format!("no case numbered {id} in this team"),
+            })?;
+            row.case_id.parse().map_err(|_| ApiError::Internal(format!("indexed case id {:?}", row.case_id)))?
+        }
+        Err(_) => {
+            return Err(ApiError::BadRequest {
+                code: "case.invalid_id",
+                message: format!("{:?} is neither a case id nor a case number", short(id)),
+            });
+        }
+    };
     let storage = Arc::clone(&state.storage);
     let key = case_id.to_string();
-    let bytes = tokio::task::spawn_blocking(move || storage.load_doc(principal.team_id, &key))
+    let bytes = tokio::task::spawn_blocking(move || storage.load_doc(team_id, &key))
         .await
         .map_err(|err| ApiError::Internal(err.to_string()))??
         .ok_or_else(|| ApiError::NotFound {
@@ -260,7 +350,9 @@ pub async fn one(
     let doc = CaseDoc::load(&bytes, state.storage.server_device())
         .map_err(|err| ApiError::Internal(format!("stored case {case_id} does not load: {err}")))?;
     let case = doc.read();
-    Ok(Json(CaseDto {
+    let offset = state.report_offset;
+    let time = |at| local_time(at, offset);
+    Ok(CaseDto {
         id: case.id.to_string(),
         number: case.number.display().to_string(),
         provisional_number: case.number.provisional.clone(),
@@ -291,8 +383,8 @@ pub async fn one(
         created_at: time(case.created_at),
         created_by: case.created_by.to_string(),
         updated_at: time(case.updated_at),
-        timeline: case.timeline.iter().map(entry_dto).collect(),
-    }))
+        timeline: case.timeline.iter().map(|entry| entry_dto(entry, offset)).collect(),
+    })
 }
 
 /// Query of `GET /v1/reports/monthly`.
@@ -324,7 +416,7 @@ pub struct CountsDto {
     return_visited: usize,
 }
 
-/// A rate with its counts; `percent` is null for 0/0.
+/// A rate with its counts; `percent` (one decimal) is null for 0/0.
 #[derive(Debug, Serialize)]
 pub struct RateDto {
     numerator: usize,
@@ -342,7 +434,7 @@ fn counts(counts: Counts) -> CountsDto {
 }
 
 fn rate(rate: Rate) -> RateDto {
-    RateDto { numerator: rate.numerator, denominator: rate.denominator, percent: rate.percent() }
+    RateDto { numerator: rate.numerator, denominator: rate.denominator, percent: rate.percent_rounded() }
 }
 
 /// `GET /v1/reports/monthly?month=YYYY-MM`: 处理率, 及时率, 满意率, 回访率 for the team.
@@ -354,7 +446,13 @@ pub async fn monthly(
     // Rejections of the query string answer in the API's JSON error shape, like every other error.
     let Query(query) = query.map_err(|rejection| ApiError::bad_query(rejection.body_text()))?;
     let first = NaiveDate::parse_from_str(&format!("{}-01", query.month), "%Y-%m-%d")
-        .map_err(|_| ApiError::bad_query(format!("month {:?} is not like 2026-03", query.month)))?;
+        .map_err(|_| ApiError::bad_query(format!("month {:?} is not like 2026-03", short(&query.month))))?;
+    Ok(Json(monthly_figures(&state, principal.team_id, first).await?))
+}
+
+/// The figures of `team_id` for the month starting on `first` (the JSON report, the console's
+/// page and its exports share it).
+pub async fn monthly_figures(state: &AppState, team_id: i64, first: NaiveDate) -> Result<MonthlyDto, ApiError> {
     let offset = state.report_offset;
     // A day either side covers any UTC offset; `monthly_report` itself picks the month's cases.
     let from = Timestamp(first.and_hms_opt(0, 0, 0).expect("midnight").and_utc().timestamp_millis()).plus_days(-1);
@@ -363,7 +461,7 @@ pub async fn monthly(
     let storage = Arc::clone(&state.storage);
     let server_device = storage.server_device();
     let cases = tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
-        let docs = storage.cases_created_between(principal.team_id, from, to)?;
+        let docs = storage.cases_created_between(team_id, from, to)?;
         docs.iter()
             .map(|bytes| {
                 CaseDoc::load(bytes, server_device)
@@ -375,7 +473,7 @@ pub async fn monthly(
     .await
     .map_err(|err| ApiError::Internal(err.to_string()))??;
     let report = monthly_report(&cases, first, offset, Timestamp::now());
-    Ok(Json(MonthlyDto {
+    Ok(MonthlyDto {
         month: report.month.format("%Y-%m").to_string(),
         utc_offset: offset.to_string(),
         all: counts(report.all),
@@ -385,5 +483,5 @@ pub async fn monthly(
         timeliness_rate: rate(report.timeliness_rate),
         satisfaction_rate: rate(report.satisfaction_rate),
         return_visit_rate: rate(report.return_visit_rate),
-    }))
+    })
 }

@@ -5,7 +5,8 @@
 //! [`HEALTH_TIMEOUT`]), `/readyz` (healthy and not shutting down: what a load balancer routes
 //! by), `/metrics` (Prometheus), `/v1/sync` (WebSocket `GET`, request/response
 //! `POST`; binary sync frames), and the supervisor reads under `/v1/cases` and `/v1/reports`.
-//! Every request gets an `x-request-id` and an `http_request{method, route, request_id}` span.
+//! Every request gets an `x-request-id`, an `http_request{method, route, request_id}` span, and an
+//! info line `finished processing request` with its status and latency when it is answered.
 //!
 //! Leaves out: binding, shutdown and background tasks (`server.rs`).
 
@@ -25,8 +26,10 @@ use axum::routing::get;
 use chrono::FixedOffset;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use tower_http::LatencyUnit;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
 
 pub use error::ApiError;
 
@@ -91,18 +94,25 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/cases/{id}", get(cases::one))
         .route("/v1/reports/monthly", get(cases::monthly))
         .fallback(|| async { ApiError::NotFound { code: "route.not_found", message: "no such endpoint".into() } })
-        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<axum::body::Body>| {
-            let route = request.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str);
-            let request_id = request.headers().get("x-request-id").and_then(|value| value.to_str().ok()).unwrap_or("");
-            tracing::info_span!(
-                "http_request",
-                method = %request.method(),
-                route,
-                request_id,
-                team_id = tracing::field::Empty,
-                device_id = tracing::field::Empty,
-            )
-        }))
+        .layer(
+            TraceLayer::new_for_http()
+                // One line per request at the default level, refusals (401/403/404) included, with
+                // its status and latency on the request's span; 5xx are logged as failures too.
+                .on_response(DefaultOnResponse::new().level(Level::INFO).latency_unit(LatencyUnit::Millis))
+                .make_span_with(|request: &Request<axum::body::Body>| {
+                    let route = request.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str);
+                    let request_id =
+                        request.headers().get("x-request-id").and_then(|value| value.to_str().ok()).unwrap_or("");
+                    tracing::info_span!(
+                        "http_request",
+                        method = %request.method(),
+                        route,
+                        request_id,
+                        team_id = tracing::field::Empty,
+                        device_id = tracing::field::Empty,
+                    )
+                }),
+        )
         .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
         .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
         .with_state(state)

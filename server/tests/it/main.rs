@@ -10,6 +10,7 @@ mod hardening;
 mod http_api;
 mod live;
 mod security;
+mod supervisor_api;
 mod support;
 mod sync;
 mod tls;
