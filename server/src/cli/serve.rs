@@ -68,7 +68,8 @@ async fn serve(config: ServerConfig) -> anyhow::Result<()> {
             ),
         }
     }
-    let state = AppState::new(storage as Arc<dyn Storage>, config.limits.clone(), config.report_offset);
+    let mut state = AppState::new(storage as Arc<dyn Storage>, config.limits.clone(), config.report_offset);
+    state.secure_cookies = tls.is_some();
     let options = server::ServeOptions {
         revocation_poll: config.revocation_poll,
         grace: config.shutdown_grace,

@@ -1,6 +1,8 @@
 //! The supervisor reads: the team's case list from the server's index, one case's full history
 //! from its stored document, and the monthly figures (处理率, 及时率, 满意率, 回访率). Supervisor and
-//! admin tokens only; always scoped to the token's team (another team's case is "not found").
+//! admin tokens or a console session only; always scoped to one team ([`ApiScope`]: another
+//! team's case is "not found", another team named in `?team=` is refused unless by an admin).
+//! Times are RFC 3339 in the team's offset.
 //!
 //! The JSON shapes here are the `/v1` API (**stability boundary**): they are DTOs built by hand
 //! from core types, which are not `Serialize` themselves.
@@ -11,32 +13,16 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{FromRequestParts, Path, Query, State};
-use axum::http::request::Parts;
+use axum::extract::{Path, Query, State};
 use chrono::{FixedOffset, Months, NaiveDate, TimeZone};
-use kefu_core::case::{CaseDoc, CaseKind, EntryBody, Status, TimelineEntry};
+use kefu_core::case::{CaseDoc, CaseKind, Deadline, DeadlineState, EntryBody, Status, TimelineEntry};
 use kefu_core::ids::{CaseId, Timestamp};
 use kefu_core::report::{Counts, Rate, monthly_report};
 use serde::{Deserialize, Serialize};
 
-use super::{ApiError, AppState, authenticate};
-use crate::auth::Principal;
+use super::{ApiError, AppState};
+use crate::console::session::ApiScope;
 use crate::storage::{CaseQuery, CaseRow};
-
-/// A device allowed to read the team's cases (supervisor or admin).
-pub struct Supervisor(pub Principal);
-
-impl FromRequestParts<AppState> for Supervisor {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let principal = authenticate(state, &parts.headers).await?;
-        if !principal.role.reads_team_cases() {
-            return Err(ApiError::Forbidden { role: principal.role.code() });
-        }
-        Ok(Supervisor(principal))
-    }
-}
 
 /// Most rows one list returns.
 const MAX_LIST: usize = 1000;
@@ -47,43 +33,43 @@ const MAX_FILTER_CHARS: usize = 100;
 /// Query of `GET /v1/cases`.
 #[derive(Debug, Default, Deserialize)]
 pub struct ListQuery {
-    status: Option<String>,
-    kind: Option<String>,
-    assignee: Option<String>,
-    department: Option<String>,
-    overdue: Option<bool>,
+    pub status: Option<String>,
+    pub kind: Option<String>,
+    pub assignee: Option<String>,
+    pub department: Option<String>,
+    pub overdue: Option<bool>,
     /// First day (team's local date, `YYYY-MM-DD`) of the opening dates shown.
-    from: Option<String>,
+    pub from: Option<String>,
     /// Last day, inclusive.
-    to: Option<String>,
+    pub to: Option<String>,
     /// Search over number, customer name and phone, and subject.
-    q: Option<String>,
-    limit: Option<usize>,
+    pub q: Option<String>,
+    pub limit: Option<usize>,
 }
 
 /// One row of the case list.
 #[derive(Debug, Serialize)]
 pub struct CaseSummaryDto {
-    id: String,
-    number: String,
-    provisional_number: String,
-    kind: String,
-    channel: String,
-    status: String,
-    status_conflict: bool,
-    priority: String,
-    assignee: Option<String>,
-    department: Option<String>,
-    subject: String,
-    customer_name: String,
-    customer_phone: String,
-    created_at: String,
-    updated_at: String,
-    reply_due: Option<String>,
-    reply_done_at: Option<String>,
-    return_visit_due: Option<String>,
-    return_visit_done_at: Option<String>,
-    overdue: bool,
+    pub id: String,
+    pub number: String,
+    pub provisional_number: String,
+    pub kind: String,
+    pub channel: String,
+    pub status: String,
+    pub status_conflict: bool,
+    pub priority: String,
+    pub assignee: Option<String>,
+    pub department: Option<String>,
+    pub subject: String,
+    pub customer_name: String,
+    pub customer_phone: String,
+    pub created_at: String,
+    pub updated_at: String,
+    pub reply_due: Option<String>,
+    pub reply_done_at: Option<String>,
+    pub return_visit_due: Option<String>,
+    pub return_visit_done_at: Option<String>,
+    pub overdue: bool,
 }
 
 /// An instant as RFC 3339 in the team's local time with its offset (`2026-11-03T09:30:00.000+08:00`).
@@ -123,11 +109,11 @@ impl CaseSummaryDto {
 /// `GET /v1/cases?status=&kind=&assignee=&department=&overdue=true&from=&to=&q=&limit=`: newest first.
 pub async fn list(
     State(state): State<AppState>,
-    Supervisor(principal): Supervisor,
+    ApiScope(scope): ApiScope,
     query: Result<Query<ListQuery>, QueryRejection>,
 ) -> Result<Json<Vec<CaseSummaryDto>>, ApiError> {
     let Query(query) = query.map_err(|rejection| ApiError::bad_query(rejection.body_text()))?;
-    Ok(Json(list_cases(&state, principal.team_id, query).await?))
+    Ok(Json(list_cases(&state, scope.team_id, query).await?))
 }
 
 /// A local date of a `from`/`to` filter, as the instant its day starts in the team's time.
@@ -200,59 +186,93 @@ pub async fn list_cases(state: &AppState, team_id: i64, query: ListQuery) -> Res
 /// One case with its whole history.
 #[derive(Debug, Serialize)]
 pub struct CaseDto {
-    id: String,
-    number: String,
-    provisional_number: String,
-    assigned_number: Option<String>,
-    kind: String,
-    channel: String,
-    priority: String,
-    tier: String,
-    service: Option<String>,
-    department: Option<String>,
-    assignee: Option<String>,
-    subject: String,
-    description: String,
-    customer: CustomerDto,
-    tags: Vec<String>,
-    status: String,
-    status_conflict: Vec<String>,
-    created_at: String,
-    created_by: String,
-    updated_at: String,
-    timeline: Vec<EntryDto>,
+    pub id: String,
+    pub number: String,
+    pub provisional_number: String,
+    pub assigned_number: Option<String>,
+    pub kind: String,
+    pub channel: String,
+    pub priority: String,
+    pub tier: String,
+    pub service: Option<String>,
+    pub department: Option<String>,
+    pub assignee: Option<String>,
+    pub subject: String,
+    pub description: String,
+    pub customer: CustomerDto,
+    pub tags: Vec<String>,
+    pub status: String,
+    pub status_conflict: Vec<String>,
+    /// The statuses concurrent transitions left, when they are unresolved (codes).
+    pub conflicting_statuses: Vec<String>,
+    pub reply: Option<DeadlineDto>,
+    pub return_visit: Option<DeadlineDto>,
+    /// The latest return visit: satisfaction code and comment.
+    pub latest_return_visit: Option<ReturnVisitDto>,
+    pub created_at: String,
+    pub created_by: String,
+    pub updated_at: String,
+    pub timeline: Vec<EntryDto>,
+}
+
+/// A due time and whether it was met: `state` is `met`, `met_late`, `pending` or `overdue`.
+#[derive(Debug, Serialize)]
+pub struct DeadlineDto {
+    pub due: String,
+    pub done_at: Option<String>,
+    pub state: &'static str,
+}
+
+/// The outcome of a return visit.
+#[derive(Debug, Serialize)]
+pub struct ReturnVisitDto {
+    pub satisfaction: String,
+    pub comment: String,
+}
+
+fn deadline_dto(deadline: Deadline, now: Timestamp, offset: FixedOffset) -> DeadlineDto {
+    DeadlineDto {
+        due: local_time(deadline.due, offset),
+        done_at: deadline.done_at.map(|at| local_time(at, offset)),
+        state: match deadline.state(now) {
+            DeadlineState::Met => "met",
+            DeadlineState::MetLate => "met_late",
+            DeadlineState::Pending => "pending",
+            DeadlineState::Overdue => "overdue",
+        },
+    }
 }
 
 /// Who a case is for.
 #[derive(Debug, Serialize)]
 pub struct CustomerDto {
-    name: String,
-    phone: String,
-    address: String,
+    pub name: String,
+    pub phone: String,
+    pub address: String,
 }
 
 /// One timeline entry; `type` says which of the optional fields are set.
 #[derive(Debug, Serialize, Default)]
 pub struct EntryDto {
-    id: String,
-    at: String,
-    by: String,
+    pub id: String,
+    pub at: String,
+    pub by: String,
     #[serde(rename = "type")]
-    kind: &'static str,
+    pub kind: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    text: Option<String>,
+    pub text: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    from: Option<String>,
+    pub from: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    to: Option<String>,
+    pub to: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    to_department: Option<String>,
+    pub to_department: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    to_assignee: Option<String>,
+    pub to_assignee: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    direction: Option<String>,
+    pub direction: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    satisfaction: Option<String>,
+    pub satisfaction: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     attachment_sha256: Option<String>,
 }
@@ -303,10 +323,10 @@ fn entry_dto(entry: &TimelineEntry, offset: FixedOffset) -> EntryDto {
 /// `id` is the case's UUID, its server number (K2026-000123) or its provisional number.
 pub async fn one(
     State(state): State<AppState>,
-    Supervisor(principal): Supervisor,
+    ApiScope(scope): ApiScope,
     Path(id): Path<String>,
 ) -> Result<Json<CaseDto>, ApiError> {
-    Ok(Json(one_case(&state, principal.team_id, &id).await?))
+    Ok(Json(one_case(&state, scope.team_id, &id).await?))
 }
 
 /// Whether `text` could be a case number (server `K2026-000123` or provisional): letters,
@@ -351,6 +371,7 @@ pub async fn one_case(state: &AppState, team_id: i64, id: &str) -> Result<CaseDt
         .map_err(|err| ApiError::Internal(format!("stored case {case_id} does not load: {err}")))?;
     let case = doc.read();
     let offset = state.report_offset;
+    let now = Timestamp::now();
     let time = |at| local_time(at, offset);
     Ok(CaseDto {
         id: case.id.to_string(),
@@ -380,6 +401,15 @@ pub async fn one_case(state: &AppState, team_id: i64, id: &str) -> Result<CaseDt
             .flatten()
             .map(|(entry, status)| format!("{entry}: {status}"))
             .collect(),
+        conflicting_statuses: case.status.conflict.iter().flatten().map(|(_, status)| status.code().into()).collect(),
+        reply: case.deadlines.reply.map(|deadline| deadline_dto(deadline, now, offset)),
+        return_visit: case.deadlines.return_visit.map(|deadline| deadline_dto(deadline, now, offset)),
+        latest_return_visit: case.timeline.iter().rev().find_map(|entry| match &entry.body {
+            EntryBody::ReturnVisit { satisfaction, comment } => {
+                Some(ReturnVisitDto { satisfaction: satisfaction.code().into(), comment: comment.clone() })
+            }
+            _ => None,
+        }),
         created_at: time(case.created_at),
         created_by: case.created_by.to_string(),
         updated_at: time(case.updated_at),
@@ -390,38 +420,38 @@ pub async fn one_case(state: &AppState, team_id: i64, id: &str) -> Result<CaseDt
 /// Query of `GET /v1/reports/monthly`.
 #[derive(Debug, Deserialize)]
 pub struct MonthQuery {
-    month: String,
+    pub month: String,
 }
 
 /// The monthly figures.
 #[derive(Debug, Serialize)]
 pub struct MonthlyDto {
-    month: String,
-    utc_offset: String,
-    all: CountsDto,
-    repairs: CountsDto,
-    complaints: CountsDto,
-    handling_rate: RateDto,
-    timeliness_rate: RateDto,
-    satisfaction_rate: RateDto,
-    return_visit_rate: RateDto,
+    pub month: String,
+    pub utc_offset: String,
+    pub all: CountsDto,
+    pub repairs: CountsDto,
+    pub complaints: CountsDto,
+    pub handling_rate: RateDto,
+    pub timeliness_rate: RateDto,
+    pub satisfaction_rate: RateDto,
+    pub return_visit_rate: RateDto,
 }
 
 /// Counts of one group.
-#[derive(Debug, Serialize)]
+#[derive(Clone, Debug, Serialize)]
 pub struct CountsDto {
-    received: usize,
-    dispatched: usize,
-    completed: usize,
-    return_visited: usize,
+    pub received: usize,
+    pub dispatched: usize,
+    pub completed: usize,
+    pub return_visited: usize,
 }
 
 /// A rate with its counts; `percent` (one decimal) is null for 0/0.
 #[derive(Debug, Serialize)]
 pub struct RateDto {
-    numerator: usize,
-    denominator: usize,
-    percent: Option<f64>,
+    pub numerator: usize,
+    pub denominator: usize,
+    pub percent: Option<f64>,
 }
 
 fn counts(counts: Counts) -> CountsDto {
@@ -440,14 +470,14 @@ fn rate(rate: Rate) -> RateDto {
 /// `GET /v1/reports/monthly?month=YYYY-MM`: 处理率, 及时率, 满意率, 回访率 for the team.
 pub async fn monthly(
     State(state): State<AppState>,
-    Supervisor(principal): Supervisor,
+    ApiScope(scope): ApiScope,
     query: Result<Query<MonthQuery>, QueryRejection>,
 ) -> Result<Json<MonthlyDto>, ApiError> {
     // Rejections of the query string answer in the API's JSON error shape, like every other error.
     let Query(query) = query.map_err(|rejection| ApiError::bad_query(rejection.body_text()))?;
     let first = NaiveDate::parse_from_str(&format!("{}-01", query.month), "%Y-%m-%d")
         .map_err(|_| ApiError::bad_query(format!("month {:?} is not like 2026-03", short(&query.month))))?;
-    Ok(Json(monthly_figures(&state, principal.team_id, first).await?))
+    Ok(Json(monthly_figures(&state, scope.team_id, first).await?))
 }
 
 /// The figures of `team_id` for the month starting on `first` (the JSON report, the console's

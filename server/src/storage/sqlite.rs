@@ -776,3 +776,36 @@ fn write_case_index(tx: &rusqlite::Transaction<'_>, team_id: i64, case: &Case) -
     ])?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::CaseQuery;
+
+    /// Cases indexed before schema version 3 get their customer columns from their documents.
+    #[test]
+    fn the_migration_fills_the_customer_columns_of_cases_already_indexed() {
+        let storage = SqliteStorage::open_in_memory().unwrap();
+        crate::sample::seed_if_new(&storage, 480).unwrap().expect("seeded");
+        let team = storage.team_by_name(crate::sample::TEAM).unwrap().unwrap();
+        let search = |text: &str| {
+            let query = CaseQuery { search: Some(text.into()), limit: 10, ..CaseQuery::default() };
+            storage.list_cases(team.id, &query).unwrap().len()
+        };
+        assert_eq!(search("王女士"), 1);
+        {
+            let conn = storage.writer();
+            conn.execute("UPDATE case_index SET customer_name = '', customer_phone = '', phone_digits = ''", [])
+                .unwrap();
+        }
+        assert_eq!(search("王女士"), 0, "as a version 2 database holds them");
+        {
+            let mut conn = storage.writer();
+            let tx = conn.transaction().unwrap();
+            backfill_customers(&tx).unwrap();
+            tx.commit().unwrap();
+        }
+        assert_eq!(search("王女士"), 1);
+        assert_eq!(search("13800000000"), 6, "phone digits too");
+    }
+}

@@ -4,6 +4,8 @@
 //! Leaves out: unit-level checks (in each `src/` file) and the device driver crate (kefu-client).
 
 mod admin;
+mod browser;
+mod console;
 mod crash;
 mod demo;
 mod hardening;
