@@ -66,16 +66,28 @@ fn start(db: &Path) -> (Child, SocketAddr, mpsc::Receiver<u64>) {
             if let Some(addr) = message.strip_prefix("listening on ") {
                 let _ = addr_tx.send(addr.parse::<SocketAddr>().expect("address"));
             }
-            if message == "finished processing request" && json["span"]["route"] == "/v1/cases" {
-                let latency = json["latency"].as_str().unwrap_or("");
-                if let Some(micros) = latency.strip_suffix(" µs").and_then(|value| value.parse().ok()) {
-                    let _ = time_tx.send(micros);
-                }
+            if message == "finished processing request"
+                && json["span"]["route"] == "/v1/cases"
+                && let Some(micros) = json["latency"].as_str().and_then(micros)
+            {
+                let _ = time_tx.send(micros);
             }
         }
     });
     let addr = addr_rx.recv_timeout(Duration::from_secs(60)).expect("kefu serve listens");
     (child, addr, time_rx)
+}
+
+/// tower-http's latency field (`"1234 μs"`, or another unit) in microseconds.
+fn micros(latency: &str) -> Option<u64> {
+    let (value, unit) = latency.split_once(' ')?;
+    let value: u64 = value.parse().ok()?;
+    match unit {
+        "μs" | "µs" => Some(value),
+        "ms" => Some(value * 1000),
+        "s" => Some(value * 1_000_000),
+        _ => None,
+    }
 }
 
 const DESCRIPTION: &str = "业主来电反映：地下车库B2层东侧排水沟堵塞，连续降雨后积水已漫过车位，约有十余辆车停在积水区域，\
@@ -130,7 +142,7 @@ fn case(device: DeviceId, serial: u64, opened: Timestamp) -> CaseDoc {
             CaseEdit::AddNote(format!("第{note}次现场记录：抽水进行中，水位下降约{note}厘米，继续观察。")),
         ));
     }
-    if serial % 2 == 0 {
+    if serial.is_multiple_of(2) {
         edits.push((&repair, CaseEdit::Transition { to: Status::Completed, reason: "疏通完成".into() }));
     } else {
         edits.push((&repair, CaseEdit::AddNote("等待配件".into())));
@@ -200,12 +212,13 @@ fn main() {
         let mut rows = 0;
         for _ in 0..repeat {
             let started = Instant::now();
-            let body: serde_json::Value = ureq::get(&format!("http://{addr}/v1/cases?{query}"))
+            let text = ureq::get(&format!("http://{addr}/v1/cases?{query}"))
                 .set("Authorization", &format!("Bearer {token}"))
                 .call()
                 .expect("list answers")
-                .into_json()
-                .expect("JSON");
+                .into_string()
+                .expect("a body");
+            let body: serde_json::Value = serde_json::from_str(&text).expect("JSON");
             client_times.push(started.elapsed());
             rows = body.as_array().map_or(0, Vec::len);
             server_times.push(times.recv_timeout(Duration::from_secs(30)).expect("the server logs the request"));

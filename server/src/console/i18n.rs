@@ -111,6 +111,7 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("satisfaction_rate", "满意率", "Satisfaction rate"),
     ("return_visit_rate", "回访率", "Return-visit rate"),
     ("no_data", "无数据", "no data"),
+    ("num_den", "分子 / 分母", "counted / of"),
     ("last_12", "近 12 个月处理率与及时率", "Handling and timeliness, last 12 months"),
     ("export_csv", "导出 CSV", "Export CSV"),
     ("export_xlsx", "导出 Excel", "Export XLSX"),

@@ -94,7 +94,7 @@ impl Browser {
             }
         }}});
         let answer = send(agent.post(&format!("{}/session", driver.url)), Some(capabilities))
-            .unwrap_or_else(|err| panic!("chromedriver refused a session: {}", describe(err)));
+            .unwrap_or_else(|(status, err)| panic!("chromedriver refused a session: {status} {err}"));
         let session = answer["value"]["sessionId"].as_str().expect("a session id").to_string();
         Browser { session: format!("{}/session/{session}", driver.url), agent }
     }
@@ -102,7 +102,7 @@ impl Browser {
     fn command(&self, method: &str, path: &str, body: Option<Value>) -> Value {
         match send(self.agent.request(method, &format!("{}{path}", self.session)), body) {
             Ok(mut answer) => answer["value"].take(),
-            Err(err) => panic!("WebDriver {method} {path}: {}", describe(err)),
+            Err((status, err)) => panic!("WebDriver {method} {path}: {status} {err}"),
         }
     }
 
@@ -110,8 +110,8 @@ impl Browser {
         let request = self.agent.post(&format!("{}/element", self.session));
         match send(request, Some(json!({"using": "css selector", "value": css}))) {
             Ok(answer) => answer["value"][ELEMENT].as_str().map(str::to_string),
-            Err(ureq::Error::Status(404, _)) => None,
-            Err(err) => panic!("finding {css}: {}", describe(err)),
+            Err((404, _)) => None,
+            Err((status, err)) => panic!("finding {css}: {status} {err}"),
         }
     }
 
@@ -204,19 +204,20 @@ impl Drop for Browser {
     }
 }
 
-/// Sends a WebDriver command (a JSON body, or none) and reads its JSON answer.
-fn send(request: ureq::Request, body: Option<Value>) -> Result<Value, ureq::Error> {
-    let response = match body {
-        Some(body) => request.set("Content-Type", "application/json").send_string(&body.to_string())?,
-        None => request.call()?,
+/// Sends a WebDriver command (a JSON body, or none) and reads its JSON answer; an error is the
+/// HTTP status (0 if none came) and what the driver said.
+fn send(request: ureq::Request, body: Option<Value>) -> Result<Value, (u16, String)> {
+    let result = match body {
+        Some(body) => request.set("Content-Type", "application/json").send_string(&body.to_string()),
+        None => request.call(),
     };
-    Ok(serde_json::from_str(&response.into_string().expect("a WebDriver answer")).expect("WebDriver answers JSON"))
-}
-
-fn describe(err: ureq::Error) -> String {
-    match err {
-        ureq::Error::Status(status, response) => format!("{status}: {}", response.into_string().unwrap_or_default()),
-        other => other.to_string(),
+    match result {
+        Ok(response) => {
+            Ok(serde_json::from_str(&response.into_string().expect("a WebDriver answer"))
+                .expect("WebDriver answers JSON"))
+        }
+        Err(ureq::Error::Status(status, response)) => Err((status, response.into_string().unwrap_or_default())),
+        Err(err) => Err((0, err.to_string())),
     }
 }
 
