@@ -172,11 +172,17 @@ impl Browser {
         std::fs::write(screenshots_dir().join(format!("{name}.png")), png).unwrap();
     }
 
-    /// Waits until `condition` holds of the text of `css`; returns that text.
+    /// Waits until `condition` holds of the text of `css`; returns that text. Read by a script,
+    /// not through an element reference, so a page navigating or redrawing meanwhile (the old
+    /// element gone stale) just means another look.
     fn wait_for_text(&self, css: &str, what: &str, condition: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + WAIT;
+        let script = "const element = document.querySelector(arguments[0]); return element ? element.innerText : '';";
         loop {
-            let text = self.text(css);
+            let request = self.agent.post(&format!("{}/execute/sync", self.session));
+            let text = send(request, Some(json!({ "script": script, "args": [css] })))
+                .map(|answer| answer["value"].as_str().unwrap_or_default().to_string())
+                .unwrap_or_default();
             if condition(&text) {
                 return text;
             }
