@@ -2,10 +2,14 @@
 # (scripts/install-deps.sh), so a fresh Debian machine with Rust needs nothing else.
 CARGO ?= cargo
 
-.PHONY: run test deps lint test-rust test-mobile
+.PHONY: run test deps deps-test lint test-rust test-mobile
 
 deps:
 	@bash scripts/install-deps.sh
+
+# What the tests need besides: headless Chromium for the console's browser tests.
+deps-test:
+	@bash scripts/install-deps.sh --with-browser
 
 ## run: the sync server on the embedded default (SQLite under ./data) with a sample
 ## team and cases; prints the address and device tokens.
@@ -13,7 +17,7 @@ run: deps
 	$(CARGO) run -p kefu-server --bin kefu -- serve --sample
 
 ## test: lint and every test of the workspace (what .ci/run calls)
-test: deps lint test-rust test-mobile
+test: deps-test lint test-rust test-mobile
 
 lint:
 	$(CARGO) fmt --all -- --check

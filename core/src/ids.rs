@@ -11,15 +11,19 @@ use std::str::FromStr;
 use automerge::ActorId;
 use uuid::Uuid;
 
-/// A case's permanent identity: a random UUID minted on the device that opened the
-/// case, so two phones offline never collide. Humans use [`crate::case::CaseNumber`].
+/// A case's permanent identity: a UUID minted on the device that opened the case, so two
+/// phones offline never collide. Humans use [`crate::case::CaseNumber`].
+///
+/// Version 7 (a millisecond timestamp, then random bits): ids sort in the order cases were
+/// opened, so a device pushing its cases in id order has them numbered by the server in
+/// intake order, not in the random order version 4 ids gave.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct CaseId(Uuid);
 
 impl CaseId {
-    /// A fresh random id.
+    /// A fresh id, later than every id this process minted before.
     pub fn random() -> Self {
-        CaseId(Uuid::new_v4())
+        CaseId(Uuid::now_v7())
     }
 
     /// An id from a 128-bit value; deterministic tests and simulations use this.

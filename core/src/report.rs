@@ -10,7 +10,9 @@
 //!   24 hours with no reply is not counted yet).
 //! - 满意率 satisfaction rate: latest return visit very satisfied or satisfied /
 //!   return-visited cases.
-//! - 回访率 return-visit rate: return-visited / completed or closed.
+//! - 回访率 return-visit rate: completed or closed cases with a return visit / completed or
+//!   closed. Both counts are over the same cases, so a case reopened after its return visit
+//!   leaves both and the rate never exceeds 100 %.
 
 use chrono::{Datelike, FixedOffset, NaiveDate, TimeZone};
 
@@ -30,6 +32,11 @@ impl Rate {
     /// The rate in percent, `None` when there is nothing to divide.
     pub fn percent(&self) -> Option<f64> {
         (self.denominator > 0).then(|| 100.0 * self.numerator as f64 / self.denominator as f64)
+    }
+
+    /// [`Rate::percent`] rounded to one decimal, as reports show it (33.3, not 33.333333333333336).
+    pub fn percent_rounded(&self) -> Option<f64> {
+        self.percent().map(|percent| (percent * 10.0).round() / 10.0)
     }
 }
 
@@ -97,6 +104,8 @@ pub fn monthly_report(cases: &[Case], month: NaiveDate, offset: FixedOffset, now
     let all = count(None);
     let replies: Vec<DeadlineState> =
         in_month.iter().filter_map(|case| case.deadlines.reply.map(|deadline| deadline.state(now))).collect();
+    let completed_and_visited =
+        in_month.iter().filter(|case| is_completed(case) && case.latest_return_visit().is_some()).count();
     let visited: Vec<bool> = in_month
         .iter()
         .filter_map(|case| case.latest_return_visit().map(|(_, satisfaction)| satisfaction.is_satisfied()))
@@ -112,7 +121,7 @@ pub fn monthly_report(cases: &[Case], month: NaiveDate, offset: FixedOffset, now
             denominator: replies.iter().filter(|state| **state != DeadlineState::Pending).count(),
         },
         satisfaction_rate: Rate { numerator: visited.iter().filter(|s| **s).count(), denominator: visited.len() },
-        return_visit_rate: Rate { numerator: all.return_visited, denominator: all.completed },
+        return_visit_rate: Rate { numerator: completed_and_visited, denominator: all.completed },
     }
 }
 

@@ -7,6 +7,7 @@
 mod auth;
 mod cli;
 mod config;
+mod console;
 mod http;
 mod limits;
 mod metrics;

@@ -102,14 +102,16 @@ fn staff(name: &str) -> StaffId {
     StaffId::new(name).expect("sample staff names are valid")
 }
 
-/// Six cases at different points of the workflow, dated relative to `now`.
+/// Six cases at different points of the workflow, dated relative to `now` and all before it.
 fn sample_cases(writer: DeviceId, now: Timestamp) -> anyhow::Result<Vec<CaseDoc>> {
     let policy = CasePolicy::default();
     let desk = staff("desk.li");
     let repair = staff("repair.zhang");
     let mut docs = Vec::new();
     let mut open = |sequence: u64, days_ago: i64, new: NewCase, edits: &[(i64, &StaffId, CaseEdit)]| {
-        let at = now.plus_days(-days_ago);
+        // Opened early enough that its last edit is an hour before `now`, never in the future.
+        let last_edit = edits.iter().map(|(hours_later, _, _)| *hours_later).max().unwrap_or(0);
+        let at = now.plus_days(-days_ago).plus_hours(-(last_edit + 1));
         let ctx = EditContext { at, by: &desk, policy: &policy };
         let number = kefu_core::case::provisional_number(writer, sequence);
         let mut doc = CaseDoc::create(writer, CaseId::random(), &new, &number, &ctx)?;
@@ -227,5 +229,17 @@ mod tests {
         assert_eq!(statuses, ["closed", "completed", "completed", "in_progress", "new", "new"]);
         assert!(rows.iter().all(|row| row.assigned.as_deref().is_some_and(kefu_core::case::is_server_number)));
         assert!(seed_if_new(&storage, 480).unwrap().is_none(), "an existing database is left alone");
+    }
+
+    #[test]
+    fn no_sample_entry_is_dated_in_the_future() {
+        let now = Timestamp::now();
+        for doc in sample_cases(DeviceId::from_u128(7), now).unwrap() {
+            let case = doc.read();
+            assert!(case.created_at <= now, "{} opens in the future", case.subject);
+            for entry in &case.timeline {
+                assert!(entry.at <= now, "{}: an entry at {:?} is after now {now:?}", case.subject, entry.at);
+            }
+        }
     }
 }

@@ -84,6 +84,13 @@ impl Sessions {
         tokens.len()
     }
 
+    /// A receiver of the team's change notices, for a listener that is not a sync session (the
+    /// console's live feed).
+    pub fn subscribe_team(&self, team_id: i64) -> broadcast::Receiver<TeamChanged> {
+        let mut inner = self.inner.lock().expect("sessions lock");
+        inner.teams.entry(team_id).or_insert_with(|| broadcast::channel(64).0).subscribe()
+    }
+
     /// Tells the team's sessions that documents changed.
     pub fn notify_team(&self, team_id: i64, origin: Option<u64>) {
         let inner = self.inner.lock().expect("sessions lock");

@@ -249,8 +249,13 @@ impl CaseStore {
             .parse()
             .map_err(|_| StoreError::Corrupt("provisional counter".into()))?;
         let ctx = EditContext { at, by, policy: &self.config.policy };
-        let doc =
-            CaseDoc::create(self.device, self.random.case_id(), new, &provisional_number(self.device, sequence), &ctx)?;
+        let doc = CaseDoc::create(
+            self.device,
+            self.random.case_id(at, sequence),
+            new,
+            &provisional_number(self.device, sequence),
+            &ctx,
+        )?;
         tx.execute("UPDATE meta SET value = ?1 WHERE key = 'next_provisional'", [(sequence + 1).to_string()])?;
         let case = doc.read();
         let doc = Doc::Case(doc);
@@ -563,9 +568,15 @@ impl Random {
         }
     }
 
-    fn case_id(&mut self) -> CaseId {
-        // A version-4 UUID's shape, so ids look alike whatever drew them.
-        CaseId::from_u128(u128::from_be_bytes(*uuid::Builder::from_random_bytes(self.bytes_16()).as_uuid().as_bytes()))
+    /// A version-7 UUID (see [`CaseId`]): the opening time's milliseconds, then the low 12 bits of
+    /// the store's case `sequence` (so cases opened in one millisecond still sort in order), then
+    /// random bits. Whatever drew the random bits, ids sort in the order the cases were opened.
+    fn case_id(&mut self, at: Timestamp, sequence: u64) -> CaseId {
+        let mut tail: [u8; 10] = self.bytes_16()[..10].try_into().expect("10 of 16 bytes");
+        tail[0] = ((sequence >> 8) & 0x0f) as u8;
+        tail[1] = (sequence & 0xff) as u8;
+        let millis = u64::try_from(at.0).unwrap_or(0);
+        CaseId::from_u128(uuid::Builder::from_unix_timestamp_millis(millis, &tail).into_uuid().as_u128())
     }
 
     fn tag(&mut self) -> u32 {

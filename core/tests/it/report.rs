@@ -67,3 +67,46 @@ fn figures_come_from_the_case_log() {
           回访率 return visits 66.7% (2/3)"#]]
     .assert_eq(&report.to_string());
 }
+
+/// A case reopened after its return visit is no longer completed: it leaves both counts of 回访率,
+/// which stays within 100 % (it read 2/1 = 200 % when the numerator counted every visited case).
+#[test]
+fn a_case_reopened_after_its_return_visit_keeps_the_return_visit_rate_within_100_percent() {
+    let policy = CasePolicy::default();
+    let desk = staff("desk");
+    let at = Timestamp(
+        NaiveDate::from_ymd_opt(2026, 11, 3).unwrap().and_hms_opt(2, 0, 0).unwrap().and_utc().timestamp_millis(),
+    );
+    let make = |n: u128, reopen: bool| {
+        let ctx = EditContext { at, by: &desk, policy: &policy };
+        let mut doc = CaseDoc::create(
+            DeviceId::from_u128(1),
+            CaseId::from_u128(n),
+            &new_case(CaseKind::Repair, "x"),
+            "P-1",
+            &ctx,
+        )
+        .unwrap();
+        let mut edits = vec![
+            (1, CaseEdit::Transition { to: Status::Completed, reason: String::new() }),
+            (2, CaseEdit::ReturnVisit { satisfaction: Satisfaction::Dissatisfied, comment: "still leaks".into() }),
+        ];
+        if reopen {
+            edits.push((3, CaseEdit::Transition { to: Status::InProgress, reason: "leaks again".into() }));
+        }
+        for (hours, edit) in &edits {
+            doc.apply(&EditContext { at: at.plus_hours(*hours), by: &desk, policy: &policy }, edit).unwrap();
+        }
+        doc.read()
+    };
+    let cases = vec![make(1, true), make(2, true), make(3, false)];
+    let offset = FixedOffset::east_opt(8 * 3600).unwrap();
+    let report = monthly_report(&cases, NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(), offset, at.plus_days(5));
+    assert_eq!(report.all.return_visited, 3, "every case was visited");
+    assert_eq!((report.return_visit_rate.numerator, report.return_visit_rate.denominator), (1, 1));
+    assert_eq!(report.return_visit_rate.percent(), Some(100.0));
+    let third = kefu_core::report::Rate { numerator: 1, denominator: 3 };
+    assert_eq!(third.percent_rounded(), Some(33.3));
+    assert_eq!(kefu_core::report::Rate { numerator: 2, denominator: 3 }.percent_rounded(), Some(66.7));
+    assert_eq!(kefu_core::report::Rate { numerator: 0, denominator: 0 }.percent_rounded(), None);
+}

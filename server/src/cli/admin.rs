@@ -3,7 +3,8 @@
 //! `team create <name>`, `device issue --team <name> --role staff|supervisor|admin [--label ..]`
 //! (prints the token once, alone on stdout), `device revoke <device-id>` (a running server closes
 //! the device's sessions within its revocation poll and refuses its next round at once),
-//! `device list --team <name>`.
+//! `device list --team <name>`, `user add <name> --team <name> --role supervisor|admin` (the
+//! console password on standard input).
 //!
 //! Leaves out: token format and hashing (`auth.rs`) and storage (`storage/`).
 
@@ -17,6 +18,7 @@ use kefu_core::ids::{DeviceId, StaffId, Timestamp};
 use super::serve::open_storage;
 use crate::auth::{Role, mint_token};
 use crate::config::{DbArgs, DbLocation};
+use crate::console::users::add_user;
 use crate::storage::{NewDevice, Storage};
 
 /// `kefu admin` and its database flag.
@@ -39,6 +41,25 @@ pub enum AdminCommand {
     /// Device tokens.
     #[command(subcommand)]
     Device(DeviceCommand),
+    /// Console accounts (supervisors and admins who sign in with a password).
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+/// Console account commands.
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a console account; the password is read from the first line of standard input.
+    Add {
+        /// Sign-in name, e.g. "wang.li".
+        name: String,
+        /// The team they supervise (an admin may view every team).
+        #[arg(long)]
+        team: String,
+        /// supervisor or admin.
+        #[arg(long, value_enum)]
+        role: RoleArg,
+    },
 }
 
 /// Team commands.
@@ -128,6 +149,13 @@ pub fn run(args: AdminArgs) -> anyhow::Result<ExitCode> {
             let Some(record) = storage.revoke_device(id, now)? else { bail!("no device {id}") };
             let at = record.revoked_at.map_or_else(String::new, |at| at.to_string());
             println!("revoked device {id} ({} of team {:?}) at {at}", record.role.code(), record.team_name);
+        }
+        AdminCommand::User(UserCommand::Add { name, team, role }) => {
+            let mut password = String::new();
+            std::io::stdin().read_line(&mut password)?;
+            let password = password.trim_end_matches(['\r', '\n']);
+            add_user(&storage, &team, &name, role.into(), password, now)?;
+            println!("added {} {name:?} to team {team:?}; they sign in at /console", Role::from(role).code());
         }
         AdminCommand::Device(DeviceCommand::List { team }) => {
             let Some(team) = storage.team_by_name(&team)? else { bail!("no team {team:?}") };

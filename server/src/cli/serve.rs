@@ -1,6 +1,6 @@
 //! `kefu serve`: validate the configuration, start logging, load the TLS files, open (and migrate)
-//! the database, seed the sample team when asked on a new database, raise the open-file limit and
-//! size the connection cap to it, bind, log `listening on <addr>`, and run until ctrl-c or SIGTERM.
+//! the database, raise the open-file limit and size the connection cap to it, bind, seed the
+//! sample team when asked on a new database (after binding, so a busy port creates nothing), log `listening on <addr>`, and run until ctrl-c or SIGTERM.
 //!
 //! Leaves out: the server itself (`server.rs`, `http/`) and the sample data (`sample.rs`).
 
@@ -37,6 +37,13 @@ pub fn open_storage(db: &DbLocation) -> anyhow::Result<SqliteStorage> {
 async fn serve(config: ServerConfig) -> anyhow::Result<()> {
     let tls = config.tls.as_ref().map(tls::acceptor).transpose()?;
     let storage = Arc::new(open_storage(&config.db)?);
+    // Sized before `listening on` is logged, so its warning precedes the line tests wait for.
+    let max_connections = server::connection_cap(config.max_connections);
+    let shutdown = server::shutdown_signal().context("cannot install signal handlers")?;
+    // Bound before the sample is seeded: with the port busy nothing is created, so the tokens
+    // are never made without being printed.
+    let listener =
+        TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
     let seeded = if config.sample {
         let storage = Arc::clone(&storage);
         let offset_minutes = config.report_offset.local_minus_utc() / 60;
@@ -44,11 +51,6 @@ async fn serve(config: ServerConfig) -> anyhow::Result<()> {
     } else {
         None
     };
-    // Sized before `listening on` is logged, so its warning precedes the line tests wait for.
-    let max_connections = server::connection_cap(config.max_connections);
-    let shutdown = server::shutdown_signal().context("cannot install signal handlers")?;
-    let listener =
-        TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
     let DbLocation::Sqlite(path) = &config.db;
     let scheme = if tls.is_some() { "https" } else { "http" };
@@ -56,14 +58,18 @@ async fn serve(config: ServerConfig) -> anyhow::Result<()> {
     if config.sample {
         match &seeded {
             Some(sample) => println!("{}", sample.banner(addr, tls.is_some())),
-            None => println!(
-                "kefu is serving {scheme}://{addr}; the sample team already exists (its tokens were printed when it \
-                 was created). Issue another with: kefu admin device issue --team {} --role supervisor",
+            None if storage.team_by_name(sample::TEAM)?.is_some() => println!(
+                "kefu is serving {scheme}://{addr}; the sample team already exists (the run that created it showed \
+                 its tokens). Issue another with: kefu admin device issue --team {} --role supervisor",
                 sample::TEAM
+            ),
+            None => println!(
+                "kefu is serving {scheme}://{addr}; the database already has teams, so no sample team was added"
             ),
         }
     }
-    let state = AppState::new(storage as Arc<dyn Storage>, config.limits.clone(), config.report_offset);
+    let mut state = AppState::new(storage as Arc<dyn Storage>, config.limits.clone(), config.report_offset);
+    state.secure_cookies = tls.is_some();
     let options = server::ServeOptions {
         revocation_poll: config.revocation_poll,
         grace: config.shutdown_grace,

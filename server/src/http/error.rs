@@ -25,6 +25,18 @@ pub enum ApiError {
         /// The device's role code.
         role: &'static str,
     },
+    /// A supervisor (or a device) asked for a team that is not theirs.
+    #[error("you may read only your own team's cases, not those of team {team:?}")]
+    OtherTeam {
+        /// The team asked for.
+        team: String,
+    },
+    /// A state-changing request without the session's CSRF token, or from another origin.
+    #[error("refused as a possible cross-site request: {reason}")]
+    Csrf {
+        /// What was wrong.
+        reason: String,
+    },
     /// A query parameter or path segment is invalid.
     #[error("{message}")]
     BadRequest {
@@ -68,6 +80,8 @@ impl ApiError {
                 (StatusCode::INTERNAL_SERVER_ERROR, "server.internal")
             }
             ApiError::Forbidden { .. } => (StatusCode::FORBIDDEN, "auth.forbidden_role"),
+            ApiError::OtherTeam { .. } => (StatusCode::FORBIDDEN, "auth.other_team"),
+            ApiError::Csrf { .. } => (StatusCode::FORBIDDEN, "auth.csrf"),
             ApiError::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, code),
             ApiError::NotFound { code, .. } => (StatusCode::NOT_FOUND, code),
         }

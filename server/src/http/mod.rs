@@ -4,12 +4,14 @@
 //! Routes: `/healthz` (the database's file, a read and a committed write, within
 //! [`HEALTH_TIMEOUT`]), `/readyz` (healthy and not shutting down: what a load balancer routes
 //! by), `/metrics` (Prometheus), `/v1/sync` (WebSocket `GET`, request/response
-//! `POST`; binary sync frames), and the supervisor reads under `/v1/cases` and `/v1/reports`.
-//! Every request gets an `x-request-id` and an `http_request{method, route, request_id}` span.
+//! `POST`; binary sync frames), the supervisor reads under `/v1/cases` and `/v1/reports`, and
+//! the console's pages under `/console` (`crate::console`).
+//! Every request gets an `x-request-id`, an `http_request{method, route, request_id}` span, and an
+//! info line `finished processing request` with its status and latency when it is answered.
 //!
 //! Leaves out: binding, shutdown and background tasks (`server.rs`).
 
-mod cases;
+pub mod cases;
 mod error;
 mod sync;
 
@@ -25,8 +27,10 @@ use axum::routing::get;
 use chrono::FixedOffset;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use tower_http::LatencyUnit;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
 
 pub use error::ApiError;
 
@@ -58,6 +62,10 @@ pub struct AppState {
     pub tasks: TaskTracker,
     /// The team's offset from UTC for monthly figures.
     pub report_offset: FixedOffset,
+    /// Failed console sign-ins per name.
+    pub sign_in: Arc<crate::console::session::SignInThrottle>,
+    /// Session cookies carry `Secure` (the server speaks TLS).
+    pub secure_cookies: bool,
 }
 
 impl AppState {
@@ -75,6 +83,8 @@ impl AppState {
             health_busy: Arc::new(AtomicBool::new(false)),
             tasks: TaskTracker::new(),
             report_offset,
+            sign_in: Arc::default(),
+            secure_cookies: false,
         }
     }
 }
@@ -90,19 +100,27 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/cases", get(cases::list))
         .route("/v1/cases/{id}", get(cases::one))
         .route("/v1/reports/monthly", get(cases::monthly))
+        .merge(crate::console::routes())
         .fallback(|| async { ApiError::NotFound { code: "route.not_found", message: "no such endpoint".into() } })
-        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<axum::body::Body>| {
-            let route = request.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str);
-            let request_id = request.headers().get("x-request-id").and_then(|value| value.to_str().ok()).unwrap_or("");
-            tracing::info_span!(
-                "http_request",
-                method = %request.method(),
-                route,
-                request_id,
-                team_id = tracing::field::Empty,
-                device_id = tracing::field::Empty,
-            )
-        }))
+        .layer(
+            TraceLayer::new_for_http()
+                // One line per request at the default level, refusals (401/403/404) included, with
+                // its status and latency on the request's span; 5xx are logged as failures too.
+                .on_response(DefaultOnResponse::new().level(Level::INFO).latency_unit(LatencyUnit::Micros))
+                .make_span_with(|request: &Request<axum::body::Body>| {
+                    let route = request.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str);
+                    let request_id =
+                        request.headers().get("x-request-id").and_then(|value| value.to_str().ok()).unwrap_or("");
+                    tracing::info_span!(
+                        "http_request",
+                        method = %request.method(),
+                        route,
+                        request_id,
+                        team_id = tracing::field::Empty,
+                        device_id = tracing::field::Empty,
+                    )
+                }),
+        )
         .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
         .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
         .with_state(state)

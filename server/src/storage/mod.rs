@@ -130,6 +130,16 @@ pub struct CaseQuery {
     pub assignee: Option<String>,
     /// Only cases with a reply or return visit overdue at this instant.
     pub overdue_at: Option<Timestamp>,
+    /// Only cases of this department.
+    pub department: Option<String>,
+    /// Only cases opened at or after this instant.
+    pub created_from: Option<Timestamp>,
+    /// Only cases opened before this instant.
+    pub created_before: Option<Timestamp>,
+    /// Only the case whose server or provisional number is exactly this.
+    pub number: Option<String>,
+    /// Only cases whose number, customer name, phone (or its digits) or subject contains this.
+    pub search: Option<String>,
     /// At most this many rows, newest first.
     pub limit: usize,
 }
@@ -159,6 +169,10 @@ pub struct CaseRow {
     pub department: Option<String>,
     /// Subject line.
     pub subject: String,
+    /// Customer's name.
+    pub customer_name: String,
+    /// Customer's phone as entered.
+    pub customer_phone: String,
     /// Opened at.
     pub created_at: Timestamp,
     /// Last edit.
@@ -171,6 +185,34 @@ pub struct CaseRow {
     pub visit_due: Option<Timestamp>,
     /// Return visit made at.
     pub visit_done_at: Option<Timestamp>,
+}
+
+/// A person who signs in to the console.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserRecord {
+    /// Row id.
+    pub id: i64,
+    /// Sign-in name, unique across teams.
+    pub name: String,
+    /// Team row id.
+    pub team_id: i64,
+    /// Team name.
+    pub team_name: String,
+    /// Supervisor or admin (never staff).
+    pub role: Role,
+    /// argon2id PHC string.
+    pub password: String,
+}
+
+/// A signed-in browser session as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WebSessionRecord {
+    /// Who signed in.
+    pub user: UserRecord,
+    /// The session's CSRF token.
+    pub csrf: String,
+    /// When it stops being accepted.
+    pub expires_at: Timestamp,
 }
 
 /// The result of a committed round.
@@ -227,6 +269,32 @@ pub trait Storage: Send + Sync + 'static {
     /// Bytes of the team's cases opened in `[from, to)`.
     fn cases_created_between(&self, team_id: i64, from: Timestamp, to: Timestamp)
     -> Result<Vec<Vec<u8>>, StorageError>;
+    /// Every team, by name.
+    fn teams(&self) -> Result<Vec<TeamRecord>, StorageError>;
+    /// Stores a console user; a taken name is [`StorageError::Conflict`].
+    fn insert_user(
+        &self,
+        name: &str,
+        team_id: i64,
+        role: Role,
+        password: &str,
+        now: Timestamp,
+    ) -> Result<(), StorageError>;
+    /// A console user by sign-in name.
+    fn user_by_name(&self, name: &str) -> Result<Option<UserRecord>, StorageError>;
+    /// Stores a signed-in session under the hash of its cookie secret.
+    fn insert_web_session(
+        &self,
+        token_hash: &[u8; 32],
+        user_id: i64,
+        csrf: &str,
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> Result<(), StorageError>;
+    /// The session with this cookie hash, if it exists and has not expired at `now`.
+    fn web_session(&self, token_hash: &[u8; 32], now: Timestamp) -> Result<Option<WebSessionRecord>, StorageError>;
+    /// Ends a session (sign-out); ending one that does not exist is not an error.
+    fn delete_web_session(&self, token_hash: &[u8; 32]) -> Result<(), StorageError>;
 }
 
 /// An empty in-memory database for unit tests.

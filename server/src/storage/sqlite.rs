@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use automerge::ChangeHash;
-use kefu_core::case::Case;
+use kefu_core::case::{Case, CaseDoc};
 use kefu_core::ids::{CaseId, DeviceId, Timestamp};
 use kefu_core::sync::Push;
 use kefu_core::sync::server::{
@@ -28,12 +28,21 @@ use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
 use super::group_commit::{self, Job};
 use super::health::{self, DbFile};
-use super::{CaseQuery, CaseRow, DeviceRecord, NewDevice, RoundOutcome, Storage, StorageError, TeamRecord};
+use super::{
+    CaseQuery, CaseRow, DeviceRecord, NewDevice, RoundOutcome, Storage, StorageError, TeamRecord, UserRecord,
+    WebSessionRecord,
+};
 use crate::auth::Role;
 
 /// Migrations in order; `user_version` is the number applied.
-const MIGRATIONS: &[&str] =
-    &[include_str!("migrations/0001_init.sql"), include_str!("migrations/0002_confirmed_sync.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_init.sql"),
+    include_str!("migrations/0002_confirmed_sync.sql"),
+    include_str!("migrations/0003_console.sql"),
+];
+
+/// The migration that added the customer columns to `case_index`, which SQL alone cannot fill.
+const CUSTOMER_COLUMNS_VERSION: usize = 3;
 
 /// Reader connections: enough that fan-out rounds and API reads on two cores rarely wait.
 const READERS: usize = 4;
@@ -173,11 +182,40 @@ fn migrate(conn: &mut Connection) -> Result<(), StorageError> {
     for (idx, migration) in MIGRATIONS.iter().enumerate().skip(version) {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute_batch(migration)?;
+        if idx + 1 == CUSTOMER_COLUMNS_VERSION {
+            backfill_customers(&tx)?;
+        }
         tx.pragma_update(None, "user_version", idx as i64 + 1)?;
         tx.commit()?;
         tracing::info!(version = idx + 1, "migrated database");
     }
     Ok(())
+}
+
+/// Fills the customer columns of cases indexed before they existed, from the stored documents.
+fn backfill_customers(tx: &rusqlite::Transaction<'_>) -> Result<(), StorageError> {
+    let rows: Vec<(i64, String, Vec<u8>)> = tx
+        .prepare("SELECT c.team_id, c.case_id, d.bytes FROM case_index c JOIN docs d ON d.team_id = c.team_id AND d.id = c.case_id")?
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
+        .collect::<Result<_, _>>()?;
+    // Reading needs an actor but makes no change; any id will do.
+    let reader = DeviceId::from_u128(0);
+    for (team_id, case_id, bytes) in rows {
+        let case = CaseDoc::load(&bytes, reader)
+            .map_err(|err| StorageError::Corrupt(format!("stored case {case_id} does not load: {err}")))?
+            .read();
+        tx.execute(
+            "UPDATE case_index SET customer_name = ?3, customer_phone = ?4, phone_digits = ?5
+             WHERE team_id = ?1 AND case_id = ?2",
+            params![team_id, case_id, case.customer.name, case.customer.phone, phone_digits(&case.customer.phone)],
+        )?;
+    }
+    Ok(())
+}
+
+/// The digits of a phone number, so searches ignore how it was punctuated.
+pub fn phone_digits(phone: &str) -> String {
+    phone.chars().filter(char::is_ascii_digit).collect()
 }
 
 /// The server's actor and the key that seals its case numbers, made once with the database.
@@ -411,10 +449,12 @@ impl Storage for SqliteStorage {
     fn list_cases(&self, team_id: i64, query: &CaseQuery) -> Result<Vec<CaseRow>, StorageError> {
         let mut sql = String::from(
             "SELECT case_id, provisional, assigned, kind, channel, status, status_conflict, priority, assignee,
-                    department, subject, created_at, updated_at, reply_due, reply_done_at, visit_due, visit_done_at
+                    department, subject, created_at, updated_at, reply_due, reply_done_at, visit_due, visit_done_at,
+                    customer_name, customer_phone
              FROM case_index WHERE team_id = ?1",
         );
         let mut values: Vec<rusqlite::types::Value> = vec![team_id.into()];
+        // Every `?` of a clause is the one value pushed with it.
         let mut push_filter = |clause: &str, value: rusqlite::types::Value| {
             values.push(value);
             sql.push_str(&clause.replace('?', &format!("?{}", values.len())));
@@ -434,6 +474,34 @@ impl Storage for SqliteStorage {
                    OR (visit_due IS NOT NULL AND visit_done_at IS NULL AND visit_due < ?))",
                 now.0.into(),
             );
+        }
+        if let Some(department) = &query.department {
+            push_filter(" AND department = ?", department.clone().into());
+        }
+        if let Some(from) = query.created_from {
+            push_filter(" AND created_at >= ?", from.0.into());
+        }
+        if let Some(before) = query.created_before {
+            push_filter(" AND created_at < ?", before.0.into());
+        }
+        if let Some(number) = &query.number {
+            push_filter(" AND (assigned = ? OR provisional = ?)", number.clone().into());
+        }
+        if let Some(search) = &query.search {
+            // LIKE's wildcards in the search are matched literally.
+            let escaped = search.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+            let digits = phone_digits(search);
+            push_filter(
+                " AND (coalesce(assigned, '') LIKE ? ESCAPE '\\' OR provisional LIKE ? ESCAPE '\\'
+                   OR customer_name LIKE ? ESCAPE '\\' OR customer_phone LIKE ? ESCAPE '\\'
+                   OR subject LIKE ? ESCAPE '\\'",
+                format!("%{escaped}%").into(),
+            );
+            // Three digits or more also match the phone however it was punctuated.
+            if digits.len() >= 3 {
+                push_filter(" OR instr(phone_digits, ?) > 0", digits.into());
+            }
+            sql.push(')');
         }
         sql.push_str(&format!(" ORDER BY created_at DESC, case_id LIMIT {}", query.limit));
         let conn = self.reader();
@@ -458,6 +526,8 @@ impl Storage for SqliteStorage {
                     reply_done_at: row.get::<_, Option<i64>>(14)?.map(Timestamp),
                     visit_due: row.get::<_, Option<i64>>(15)?.map(Timestamp),
                     visit_done_at: row.get::<_, Option<i64>>(16)?.map(Timestamp),
+                    customer_name: row.get(17)?,
+                    customer_phone: row.get(18)?,
                 })
             })?
             .collect::<Result<Vec<_>, _>>()?;
@@ -485,6 +555,103 @@ impl Storage for SqliteStorage {
         let rows = statement.query_map(params![team_id, from.0, to.0], |row| row.get(0))?.collect::<Result<_, _>>()?;
         Ok(rows)
     }
+
+    fn teams(&self) -> Result<Vec<TeamRecord>, StorageError> {
+        let conn = self.reader();
+        let mut statement = conn.prepare_cached("SELECT id, name FROM teams ORDER BY name")?;
+        let rows = statement
+            .query_map([], |row| Ok(TeamRecord { id: row.get(0)?, name: row.get(1)? }))?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
+    fn insert_user(
+        &self,
+        name: &str,
+        team_id: i64,
+        role: Role,
+        password: &str,
+        now: Timestamp,
+    ) -> Result<(), StorageError> {
+        let inserted = self.writer().execute(
+            "INSERT INTO users (name, team_id, role, password, created_at) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (name) DO NOTHING",
+            params![name, team_id, role.code(), password, now.0],
+        )?;
+        if inserted == 0 {
+            return Err(StorageError::Conflict(format!("user {name:?} already exists")));
+        }
+        Ok(())
+    }
+
+    fn user_by_name(&self, name: &str) -> Result<Option<UserRecord>, StorageError> {
+        let conn = self.reader();
+        let row = conn
+            .query_row(
+                &format!("SELECT {USER_COLUMNS} FROM users u JOIN teams t ON t.id = u.team_id WHERE u.name = ?1"),
+                [name],
+                user_row,
+            )
+            .optional()?;
+        row.map(user_record).transpose()
+    }
+
+    fn insert_web_session(
+        &self,
+        token_hash: &[u8; 32],
+        user_id: i64,
+        csrf: &str,
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> Result<(), StorageError> {
+        let conn = self.writer();
+        // Expired sessions go as new ones come, so the table holds only live ones.
+        conn.execute("DELETE FROM web_sessions WHERE expires_at <= ?1", [now.0])?;
+        conn.execute(
+            "INSERT INTO web_sessions (token_hash, user_id, csrf, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![&token_hash[..], user_id, csrf, now.0, expires_at.0],
+        )?;
+        Ok(())
+    }
+
+    fn web_session(&self, token_hash: &[u8; 32], now: Timestamp) -> Result<Option<WebSessionRecord>, StorageError> {
+        let conn = self.reader();
+        let row = conn
+            .query_row(
+                &format!(
+                    "SELECT {USER_COLUMNS}, s.csrf, s.expires_at FROM web_sessions s
+                     JOIN users u ON u.id = s.user_id JOIN teams t ON t.id = u.team_id
+                     WHERE s.token_hash = ?1 AND s.expires_at > ?2"
+                ),
+                params![&token_hash[..], now.0],
+                |row| Ok((user_row(row)?, row.get::<_, String>(6)?, row.get::<_, i64>(7)?)),
+            )
+            .optional()?;
+        row.map(|(user, csrf, expires_at)| {
+            Ok(WebSessionRecord { user: user_record(user)?, csrf, expires_at: Timestamp(expires_at) })
+        })
+        .transpose()
+    }
+
+    fn delete_web_session(&self, token_hash: &[u8; 32]) -> Result<(), StorageError> {
+        self.writer().execute("DELETE FROM web_sessions WHERE token_hash = ?1", [&token_hash[..]])?;
+        Ok(())
+    }
+}
+
+const USER_COLUMNS: &str = "u.id, u.name, u.team_id, t.name, u.role, u.password";
+
+type UserParts = (i64, String, i64, String, String, String);
+
+fn user_row(row: &Row<'_>) -> rusqlite::Result<UserParts> {
+    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?, row.get(5)?))
+}
+
+fn user_record((id, name, team_id, team_name, role, password): UserParts) -> Result<UserRecord, StorageError> {
+    let role = Role::from_code(&role)
+        .filter(|role| role.reads_team_cases())
+        .ok_or_else(|| StorageError::Corrupt(format!("user {name:?} has role {role:?}")))?;
+    Ok(UserRecord { id, name, team_id, team_name, role, password })
 }
 
 /// One round's view of the database, inside its transaction (or savepoint).
@@ -684,8 +851,8 @@ fn write_case_index(tx: &Connection, team_id: i64, case: &Case) -> Result<(), St
     tx.prepare_cached(
         "INSERT OR REPLACE INTO case_index (team_id, case_id, provisional, assigned, kind, channel, status,
              status_conflict, priority, assignee, department, subject, created_at, updated_at,
-             reply_due, reply_done_at, visit_due, visit_done_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+             reply_due, reply_done_at, visit_due, visit_done_at, customer_name, customer_phone, phone_digits)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
     )?
     .execute(params![
         team_id,
@@ -706,6 +873,42 @@ fn write_case_index(tx: &Connection, team_id: i64, case: &Case) -> Result<(), St
         case.deadlines.reply.and_then(|deadline| deadline.done_at).map(|at| at.0),
         case.deadlines.return_visit.map(|deadline| deadline.due.0),
         case.deadlines.return_visit.and_then(|deadline| deadline.done_at).map(|at| at.0),
+        case.customer.name,
+        case.customer.phone,
+        phone_digits(&case.customer.phone),
     ])?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::CaseQuery;
+
+    /// Cases indexed before schema version 3 get their customer columns from their documents.
+    #[test]
+    fn the_migration_fills_the_customer_columns_of_cases_already_indexed() {
+        let storage = SqliteStorage::open_in_memory().unwrap();
+        crate::sample::seed_if_new(&storage, 480).unwrap().expect("seeded");
+        let team = storage.team_by_name(crate::sample::TEAM).unwrap().unwrap();
+        let search = |text: &str| {
+            let query = CaseQuery { search: Some(text.into()), limit: 10, ..CaseQuery::default() };
+            storage.list_cases(team.id, &query).unwrap().len()
+        };
+        assert_eq!(search("王女士"), 1);
+        {
+            let conn = storage.writer();
+            conn.execute("UPDATE case_index SET customer_name = '', customer_phone = '', phone_digits = ''", [])
+                .unwrap();
+        }
+        assert_eq!(search("王女士"), 0, "as a version 2 database holds them");
+        {
+            let mut conn = storage.writer();
+            let tx = conn.transaction().unwrap();
+            backfill_customers(&tx).unwrap();
+            tx.commit().unwrap();
+        }
+        assert_eq!(search("王女士"), 1);
+        assert_eq!(search("13800000000"), 6, "phone digits too");
+    }
 }

@@ -19,3 +19,14 @@ fn the_field_story_converges_on_three_devices() {
     assert_eq!(listed.len(), 9, "{stdout}");
     assert!(listed.iter().all(|line| line.trim_start().starts_with('K')), "{stdout}");
 }
+
+/// The README tells a new user how to reach the binary (it is not on `PATH`) and points them at
+/// `kefu demo`; the install command it gives names this crate's directory.
+#[test]
+fn the_readme_says_how_to_run_kefu_and_mentions_the_demo() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    for needle in ["on your `PATH`", "cargo install --path server", "target/debug/kefu", "`kefu demo`"] {
+        assert!(readme.contains(needle), "README.md does not say {needle:?}");
+    }
+    assert!(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../server/Cargo.toml")).exists());
+}

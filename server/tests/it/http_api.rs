@@ -5,7 +5,8 @@ use kefu_core::sync::Push;
 
 use crate::support::{Live, Server, get_json, issue, team_with_tokens};
 
-fn sample_tokens(server: &Server) -> (String, String) {
+/// The supervisor and staff tokens of a `--sample` server's banner.
+pub fn sample_tokens(server: &Server) -> (String, String) {
     let token_after = |label: &str| {
         server
             .stdout
@@ -63,7 +64,7 @@ fn the_sample_server_answers_supervisor_reads() {
         ("/v1/cases", Some("kefu_nope"), 401, "auth.invalid_token"),
         ("/v1/cases?status=lost", Some(supervisor.as_str()), 400, "query.invalid"),
         ("/v1/cases?limit=0", Some(supervisor.as_str()), 400, "query.invalid"),
-        ("/v1/cases/not-a-uuid", Some(supervisor.as_str()), 400, "case.invalid_id"),
+        ("/v1/cases/not%20a%20case", Some(supervisor.as_str()), 400, "case.invalid_id"),
         ("/v1/cases/00000000-0000-0000-0000-000000000001", Some(supervisor.as_str()), 404, "case.not_found"),
         ("/v1/reports/monthly?month=March", Some(supervisor.as_str()), 400, "query.invalid"),
         ("/v1/reports/monthly", Some(supervisor.as_str()), 400, "query.invalid"),

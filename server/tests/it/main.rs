@@ -4,12 +4,15 @@
 //! Leaves out: unit-level checks (in each `src/` file) and the device driver crate (kefu-client).
 
 mod admin;
+mod browser;
+mod console;
 mod crash;
 mod demo;
 mod hardening;
 mod http_api;
 mod live;
 mod security;
+mod supervisor_api;
 mod support;
 mod sync;
 mod tls;

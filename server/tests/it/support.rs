@@ -83,12 +83,21 @@ impl Server {
         Server::spawn(command, db, extra)
     }
 
+    /// [`Server::start`] with `RUST_LOG` unset, so the server logs at its default levels.
+    pub fn start_with_default_log(db: &Path, extra: &[&str]) -> Server {
+        let mut command = Command::new(kefu_bin());
+        command.env_remove("RUST_LOG");
+        Server::spawn(command, db, extra)
+    }
+
     fn spawn(mut command: Command, db: &Path, extra: &[&str]) -> Server {
+        if command.get_envs().all(|(name, _)| name != "RUST_LOG") {
+            command.env("RUST_LOG", "kefu=debug,tower_http=info");
+        }
         let mut child = command
             .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json", "--db"])
             .arg(db)
             .args(extra)
-            .env("RUST_LOG", "kefu=debug,tower_http=info")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()

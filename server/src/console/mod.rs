@@ -1,0 +1,58 @@
+//! The supervisor console: server-rendered pages under `/console`, served by `kefu serve` itself
+//! (askama templates compiled into the binary, one stylesheet and one small script embedded with
+//! `include_str!`; no front-end build, no Node.js).
+//!
+//! Pages render their first view from the same functions that answer the `/v1` JSON API, and the
+//! script refetches `/v1` when the server's change feed (`/console/events`, server-sent events)
+//! says the team's documents changed.
+//!
+//! Modules: [`session`] (cookies, CSRF, throttle, team scope; also used by `/v1`), [`users`]
+//! (accounts, argon2), [`i18n`] (zh-CN and English), `pages` (the HTML handlers), `events` (SSE),
+//! `export` (CSV and XLSX), `openapi` (the API's description).
+//!
+//! Leaves out: the roster pages (not built yet) and the JSON API itself (`http/cases.rs`).
+
+mod events;
+mod export;
+pub mod i18n;
+mod openapi;
+mod pages;
+pub mod session;
+pub mod users;
+
+use axum::Router;
+use axum::http::header;
+use axum::routing::{get, post};
+
+use crate::http::AppState;
+
+/// The console's routes (and `/v1/openapi.json`), to merge into the app's router.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(pages::home))
+        .route("/console", get(pages::home))
+        .route("/console/", get(pages::home))
+        .route("/console/sign-in", get(pages::sign_in_form).post(pages::sign_in))
+        .route("/console/sign-out", post(pages::sign_out))
+        .route("/console/lang/{code}", get(pages::switch_language))
+        .route("/console/cases", get(pages::board))
+        .route("/console/cases/{id}", get(pages::case_page))
+        .route("/console/duty", get(pages::duty))
+        .route("/console/monthly", get(pages::monthly))
+        .route("/console/monthly.csv", get(export::csv))
+        .route("/console/monthly.xlsx", get(export::xlsx))
+        .route("/console/events", get(events::stream))
+        .route(
+            "/console/assets/console.css",
+            get(|| asset("text/css; charset=utf-8", include_str!("../../assets/console.css"))),
+        )
+        .route(
+            "/console/assets/console.js",
+            get(|| asset("text/javascript; charset=utf-8", include_str!("../../assets/console.js"))),
+        )
+        .route("/v1/openapi.json", get(openapi::document))
+}
+
+async fn asset(content_type: &'static str, body: &'static str) -> impl axum::response::IntoResponse {
+    ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "no-cache")], body)
+}

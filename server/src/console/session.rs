@@ -1,0 +1,253 @@
+//! Who is asking: browser sessions (an HttpOnly, SameSite=Strict cookie whose SHA-256 is stored),
+//! their CSRF token, the throttle on failed sign-ins, and [`Scope`], the one team a request may
+//! read, for the console's pages and the `/v1` JSON API alike.
+//!
+//! - A session cookie is 32 random bytes; the database keeps only their hash, so a leaked
+//!   database signs nobody in. Sessions last [`SESSION_HOURS`] and end at sign-out.
+//! - Every state-changing request of a session carries its CSRF token (form field `csrf` or
+//!   header `x-csrf-token`), compared in constant time; the cookie is also SameSite=Strict, and
+//!   a cross-origin `Origin` is refused before anything else.
+//! - Device tokens (`Authorization: Bearer`) still reach the `/v1` API, never the pages: a staff
+//!   token is refused by both, and pasted into the sign-in form it is refused as a password.
+//! - A supervisor's scope is their team; asking for another (`?team=`) is 403. An admin may
+//!   name any team.
+//!
+//! Leaves out: the pages themselves (`pages.rs`) and password hashing (`users.rs`).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::{FromRequestParts, Query};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
+use kefu_core::ids::Timestamp;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::auth::Role;
+use crate::http::{ApiError, AppState, authenticate};
+use crate::storage::WebSessionRecord;
+
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "kefu_session";
+
+/// How long a session lasts from sign-in.
+pub const SESSION_HOURS: i64 = 12;
+
+/// Failed sign-ins of one name within [`THROTTLE_WINDOW`] before it is locked.
+pub const MAX_FAILURES: u32 = 5;
+
+/// The window failures are counted in, and how long a locked name stays locked.
+pub const THROTTLE_WINDOW: Duration = Duration::from_secs(15 * 60);
+
+/// The team a request reads, and who is reading.
+#[derive(Clone, Debug)]
+pub struct Scope {
+    /// The team's row id.
+    pub team_id: i64,
+    /// Its name.
+    pub team_name: String,
+    /// The signed-in session, if the request came from a browser (not a device token).
+    pub session: Option<WebSessionRecord>,
+}
+
+#[derive(Deserialize)]
+struct TeamParam {
+    team: Option<String>,
+}
+
+/// The SHA-256 of a cookie value: what the database keys sessions by.
+pub fn cookie_hash(value: &str) -> [u8; 32] {
+    Sha256::digest(value.as_bytes()).into()
+}
+
+/// The value of cookie `name` in the request's `Cookie` headers.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find_map(|(key, value)| (key == name).then_some(value))
+}
+
+/// The request's live session, if its cookie names one.
+pub async fn session_of(state: &AppState, headers: &HeaderMap) -> Result<Option<WebSessionRecord>, ApiError> {
+    let Some(value) = cookie(headers, SESSION_COOKIE) else { return Ok(None) };
+    let hash = cookie_hash(value);
+    let storage = Arc::clone(&state.storage);
+    Ok(tokio::task::spawn_blocking(move || storage.web_session(&hash, Timestamp::now()))
+        .await
+        .map_err(|err| ApiError::Internal(err.to_string()))??)
+}
+
+/// The scope of a request: a device token if it sends one (supervisor or admin), else its
+/// session; `?team=` picks another team, for admins only.
+pub async fn scope_of(state: &AppState, parts: &Parts, tokens_allowed: bool) -> Result<Scope, ApiError> {
+    let requested = Query::<TeamParam>::try_from_uri(&parts.uri).ok().and_then(|Query(param)| param.team);
+    let requested = requested.filter(|team| !team.is_empty());
+    if tokens_allowed && parts.headers.contains_key(header::AUTHORIZATION) {
+        let principal = authenticate(state, &parts.headers).await?;
+        if !principal.role.reads_team_cases() {
+            return Err(ApiError::Forbidden { role: principal.role.code() });
+        }
+        let own = team_name(state, principal.team_id).await?;
+        if let Some(team) = requested.filter(|team| *team != own) {
+            return Err(ApiError::OtherTeam { team });
+        }
+        return Ok(Scope { team_id: principal.team_id, team_name: own, session: None });
+    }
+    let Some(session) = session_of(state, &parts.headers).await? else {
+        return Err(ApiError::Auth(crate::auth::AuthError::Missing));
+    };
+    let user = &session.user;
+    let (team_id, team_name) = match requested {
+        Some(team) if team != user.team_name => {
+            if user.role != Role::Admin {
+                return Err(ApiError::OtherTeam { team });
+            }
+            let storage = Arc::clone(&state.storage);
+            let name = team.clone();
+            let found = tokio::task::spawn_blocking(move || storage.team_by_name(&name))
+                .await
+                .map_err(|err| ApiError::Internal(err.to_string()))??;
+            let found = found.ok_or_else(|| ApiError::NotFound {
+                code: "team.not_found",
+                message: format!("no team {:?}", team.chars().take(64).collect::<String>()),
+            })?;
+            (found.id, found.name)
+        }
+        _ => (user.team_id, user.team_name.clone()),
+    };
+    Ok(Scope { team_id, team_name, session: Some(session) })
+}
+
+async fn team_name(state: &AppState, team_id: i64) -> Result<String, ApiError> {
+    let storage = Arc::clone(&state.storage);
+    let teams = tokio::task::spawn_blocking(move || storage.teams())
+        .await
+        .map_err(|err| ApiError::Internal(err.to_string()))??;
+    teams
+        .into_iter()
+        .find(|team| team.id == team_id)
+        .map(|team| team.name)
+        .ok_or_else(|| ApiError::Internal(format!("team {team_id} of a device does not exist")))
+}
+
+/// A reader of the `/v1` API: a supervisor or admin device token, or a signed-in session.
+pub struct ApiScope(pub Scope);
+
+impl FromRequestParts<AppState> for ApiScope {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        Ok(ApiScope(scope_of(state, parts, true).await?))
+    }
+}
+
+/// Refuses a request from another origin (a page elsewhere posting to the console).
+pub fn check_origin(headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|value| value.to_str().ok()) else { return Ok(()) };
+    let host = headers.get(header::HOST).and_then(|value| value.to_str().ok()).unwrap_or("");
+    let origin_host = origin.split_once("://").map_or(origin, |(_, rest)| rest);
+    if origin_host != host {
+        return Err(ApiError::Csrf { reason: format!("the request comes from another origin ({origin})") });
+    }
+    Ok(())
+}
+
+/// Checks a state-changing request of `session`: same origin, and its CSRF token.
+pub fn check_csrf(session: &WebSessionRecord, headers: &HeaderMap, form_token: Option<&str>) -> Result<(), ApiError> {
+    check_origin(headers)?;
+    let sent = form_token.or_else(|| headers.get("x-csrf-token").and_then(|value| value.to_str().ok()));
+    let Some(sent) = sent else {
+        return Err(ApiError::Csrf { reason: "the request carries no CSRF token".into() });
+    };
+    if !bool::from(sent.as_bytes().ct_eq(session.csrf.as_bytes())) {
+        return Err(ApiError::Csrf { reason: "the CSRF token does not match this session".into() });
+    }
+    Ok(())
+}
+
+/// Failed sign-ins per user name, in this process (a restart forgets them; one server per site).
+/// A name with [`MAX_FAILURES`] failures in [`THROTTLE_WINDOW`] is refused, right password or
+/// not, until the window ends. That also lets anyone lock a known name for 15 minutes: the price
+/// of stopping password guessing without CAPTCHAs.
+#[derive(Debug, Default)]
+pub struct SignInThrottle {
+    failures: Mutex<HashMap<String, (u32, Instant)>>,
+}
+
+/// Most names tracked at once; older entries are dropped first when it is full.
+const MAX_TRACKED: usize = 10_000;
+
+impl SignInThrottle {
+    fn key(name: &str) -> String {
+        name.trim().to_lowercase()
+    }
+
+    /// `Err(wait)` if `name` is locked now.
+    pub fn check(&self, name: &str, now: Instant) -> Result<(), Duration> {
+        let failures = self.failures.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        match failures.get(&Self::key(name)) {
+            Some(&(count, since)) if count >= MAX_FAILURES && now.duration_since(since) < THROTTLE_WINDOW => {
+                Err(THROTTLE_WINDOW - now.duration_since(since))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Counts a failed sign-in of `name`.
+    pub fn failed(&self, name: &str, now: Instant) {
+        let mut failures = self.failures.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if failures.len() >= MAX_TRACKED {
+            failures.retain(|_, (_, since)| now.duration_since(*since) < THROTTLE_WINDOW);
+        }
+        if failures.len() >= MAX_TRACKED {
+            return;
+        }
+        let entry = failures.entry(Self::key(name)).or_insert((0, now));
+        if now.duration_since(entry.1) >= THROTTLE_WINDOW {
+            *entry = (0, now);
+        }
+        entry.0 += 1;
+    }
+
+    /// Forgets the failures of `name` after it signed in.
+    pub fn succeeded(&self, name: &str) {
+        self.failures.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(&Self::key(name));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_name_is_locked_after_five_failures_until_the_window_ends() {
+        let throttle = SignInThrottle::default();
+        let start = Instant::now();
+        for _ in 0..MAX_FAILURES {
+            assert!(throttle.check("Wang.Li", start).is_ok());
+            throttle.failed("wang.li", start);
+        }
+        assert!(throttle.check("WANG.LI ", start).is_err(), "names are compared case-insensitively");
+        assert!(throttle.check("zhao", start).is_ok(), "only that name is locked");
+        assert!(throttle.check("wang.li", start + THROTTLE_WINDOW).is_ok(), "the lock ends with the window");
+        throttle.failed("zhao", start);
+        throttle.succeeded("zhao");
+        assert!(throttle.failures.lock().unwrap().get("zhao").is_none());
+    }
+
+    #[test]
+    fn cookies_are_found_among_others() {
+        let mut headers = HeaderMap::new();
+        headers.append(header::COOKIE, "kefu_lang=en; kefu_session=abc".parse().unwrap());
+        assert_eq!(cookie(&headers, SESSION_COOKIE), Some("abc"));
+        assert_eq!(cookie(&headers, "kefu_lang"), Some("en"));
+        assert_eq!(cookie(&headers, "missing"), None);
+    }
+}

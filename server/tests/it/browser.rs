@@ -1,0 +1,366 @@
+//! The supervisor console in a real headless Chromium (Debian's `chromium` and `chromium-driver`,
+//! installed by scripts/install-deps.sh), driven over W3C WebDriver by chromedriver: sign in, filter and
+//! search the board, open a case, see a phone's new case appear without a reload, read the
+//! monthly figures, export CSV and XLSX, switch the language. A screenshot of each main page goes
+//! to `$KEFU_SCREENSHOTS`, else `<target>/screenshots`.
+//!
+//! Without chromedriver the test is skipped with a loud message, except under CI (`CI` set),
+//! where it fails: the set-up must have installed it.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use kefu_client::{ClientConfig, SyncClient};
+use kefu_core::case::{CaseKind, Channel, Customer, NewCase, Priority};
+use kefu_core::ids::Timestamp;
+use kefu_core::store::{CaseStore, StoreConfig};
+use serde_json::{Value, json};
+
+use crate::console::{PASSWORD, add_user};
+use crate::http_api::sample_tokens;
+use crate::support::{Server, get_json, staff};
+
+/// How long any one thing may take to show in the browser (CI machines are loaded).
+const WAIT: Duration = Duration::from_secs(60);
+
+/// chromedriver's path, if installed.
+fn chromedriver() -> Option<PathBuf> {
+    std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
+        .chain([PathBuf::from("/usr/bin"), PathBuf::from("/usr/lib/chromium")])
+        .map(|dir| dir.join("chromedriver"))
+        .find(|path| path.is_file())
+}
+
+/// A chromedriver process on a free port, killed on drop.
+struct Driver {
+    child: Child,
+    url: String,
+}
+
+impl Driver {
+    fn start(path: &std::path::Path) -> Driver {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = Command::new(path)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        let deadline = Instant::now() + WAIT;
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "chromedriver did not listen on {port} within {WAIT:?}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Driver { child, url: format!("http://127.0.0.1:{port}") }
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn screenshots_dir() -> PathBuf {
+    let dir = std::env::var_os("KEFU_SCREENSHOTS")
+        .map_or_else(|| PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("../screenshots"), PathBuf::from);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The key W3C WebDriver names element references by.
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// A W3C WebDriver session over plain HTTP (the handful of commands these tests use). Written
+/// here rather than taken from fantoccini, whose dependencies change the features of the build
+/// tools HiGHS is compiled with, which rebuilt HiGHS for every target directory.
+struct Browser {
+    session: String,
+    agent: ureq::Agent,
+}
+
+impl Browser {
+    fn open(driver: &Driver) -> Browser {
+        let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(120)).build();
+        let capabilities = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,900"]
+            }
+        }}});
+        let answer = send(agent.post(&format!("{}/session", driver.url)), Some(capabilities))
+            .unwrap_or_else(|(status, err)| panic!("chromedriver refused a session: {status} {err}"));
+        let session = answer["value"]["sessionId"].as_str().expect("a session id").to_string();
+        Browser { session: format!("{}/session/{session}", driver.url), agent }
+    }
+
+    fn command(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        match send(self.agent.request(method, &format!("{}{path}", self.session)), body) {
+            Ok(mut answer) => answer["value"].take(),
+            Err((status, err)) => panic!("WebDriver {method} {path}: {status} {err}"),
+        }
+    }
+
+    fn try_find(&self, css: &str) -> Option<String> {
+        let request = self.agent.post(&format!("{}/element", self.session));
+        match send(request, Some(json!({"using": "css selector", "value": css}))) {
+            Ok(answer) => answer["value"][ELEMENT].as_str().map(str::to_string),
+            Err((404, _)) => None,
+            Err((status, err)) => panic!("finding {css}: {status} {err}"),
+        }
+    }
+
+    /// The element matching `css`, waiting for it to appear.
+    fn find(&self, css: &str) -> String {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if let Some(element) = self.try_find(css) {
+                return element;
+            }
+            assert!(Instant::now() < deadline, "{css} did not appear within {WAIT:?} on {}", self.url());
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn goto(&self, url: &str) {
+        self.command("POST", "/url", Some(json!({ "url": url })));
+    }
+
+    fn url(&self) -> String {
+        self.command("GET", "/url", None).as_str().unwrap_or_default().to_string()
+    }
+
+    fn click(&self, css: &str) {
+        let element = self.find(css);
+        self.command("POST", &format!("/element/{element}/click"), Some(json!({})));
+    }
+
+    fn type_into(&self, css: &str, text: &str) {
+        let element = self.find(css);
+        self.command("POST", &format!("/element/{element}/value"), Some(json!({ "text": text })));
+    }
+
+    fn text(&self, css: &str) -> String {
+        let element = self.find(css);
+        self.command("GET", &format!("/element/{element}/text"), None).as_str().unwrap_or_default().to_string()
+    }
+
+    fn attribute(&self, css: &str, name: &str) -> String {
+        let element = self.find(css);
+        self.command("GET", &format!("/element/{element}/attribute/{name}"), None)
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    fn execute(&self, script: &str, args: Vec<Value>) -> Value {
+        self.command("POST", "/execute/sync", Some(json!({ "script": script, "args": args })))
+    }
+
+    fn execute_async(&self, script: &str, args: Vec<Value>) -> Value {
+        self.command("POST", "/execute/async", Some(json!({ "script": script, "args": args })))
+    }
+
+    fn screenshot(&self, name: &str) {
+        let png = base64_decode(self.command("GET", "/screenshot", None).as_str().expect("base64 PNG"));
+        assert!(png.starts_with(b"\x89PNG"), "{name} is not a PNG");
+        std::fs::write(screenshots_dir().join(format!("{name}.png")), png).unwrap();
+    }
+
+    /// Waits until `condition` holds of the text of `css`; returns that text. Read by a script,
+    /// not through an element reference, so a page navigating or redrawing meanwhile (the old
+    /// element gone stale) just means another look.
+    fn wait_for_text(&self, css: &str, what: &str, condition: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + WAIT;
+        let script = "const element = document.querySelector(arguments[0]); return element ? element.innerText : '';";
+        loop {
+            let request = self.agent.post(&format!("{}/execute/sync", self.session));
+            let text = send(request, Some(json!({ "script": script, "args": [css] })))
+                .map(|answer| answer["value"].as_str().unwrap_or_default().to_string())
+                .unwrap_or_default();
+            if condition(&text) {
+                return text;
+            }
+            assert!(Instant::now() < deadline, "{css} never showed {what}:\n{text}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Fetches `path` inside the signed-in page (with its cookie) and returns the bytes.
+    fn fetch_bytes(&self, path: &str) -> Vec<u8> {
+        let script = "const done = arguments[arguments.length - 1];
+            fetch(arguments[0], { credentials: 'same-origin' })
+              .then(r => r.arrayBuffer())
+              .then(b => done(Array.from(new Uint8Array(b))))
+              .catch(e => done('failed: ' + e));";
+        let value = self.execute_async(script, vec![path.into()]);
+        let bytes = value.as_array().unwrap_or_else(|| panic!("fetch of {path} failed: {value}"));
+        bytes.iter().map(|byte| byte.as_u64().unwrap() as u8).collect()
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.agent.delete(&self.session).call();
+    }
+}
+
+/// Sends a WebDriver command (a JSON body, or none) and reads its JSON answer; an error is the
+/// HTTP status (0 if none came) and what the driver said.
+fn send(request: ureq::Request, body: Option<Value>) -> Result<Value, (u16, String)> {
+    let result = match body {
+        Some(body) => request.set("Content-Type", "application/json").send_string(&body.to_string()),
+        None => request.call(),
+    };
+    match result {
+        Ok(response) => {
+            Ok(serde_json::from_str(&response.into_string().expect("a WebDriver answer"))
+                .expect("WebDriver answers JSON"))
+        }
+        Err(ureq::Error::Status(status, response)) => Err((status, response.into_string().unwrap_or_default())),
+        Err(err) => Err((0, err.to_string())),
+    }
+}
+
+fn base64_decode(text: &str) -> Vec<u8> {
+    let value = |byte: u8| match byte {
+        b'A'..=b'Z' => byte - b'A',
+        b'a'..=b'z' => byte - b'a' + 26,
+        b'0'..=b'9' => byte - b'0' + 52,
+        b'+' => 62,
+        b'/' => 63,
+        _ => panic!("not base64: {byte}"),
+    };
+    let clean: Vec<u8> = text.bytes().filter(|byte| !byte.is_ascii_whitespace() && *byte != b'=').collect();
+    let mut out = Vec::with_capacity(clean.len() * 3 / 4);
+    for chunk in clean.chunks(4) {
+        let bits =
+            chunk.iter().enumerate().fold(0u32, |bits, (at, byte)| bits | u32::from(value(*byte)) << (18 - 6 * at));
+        out.extend_from_slice(&bits.to_be_bytes()[1..chunk.len()]);
+    }
+    out
+}
+
+#[test]
+fn a_supervisor_works_the_console_in_headless_chromium() {
+    let Some(driver_path) = chromedriver() else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "chromedriver is not installed, and CI must run the browser tests: run scripts/install-deps.sh"
+        );
+        eprintln!(
+            "\n!!!!!!!! SKIPPED the browser test: chromedriver is not installed (apt-get install chromium chromium-driver, \
+             or run scripts/install-deps.sh as root) !!!!!!!!\n"
+        );
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("kefu.sqlite3");
+    let server = Server::start(&db, &["--sample"]);
+    let (supervisor, staff_token) = sample_tokens(&server);
+    assert!(add_user(&db, "wang.li", "sample", "supervisor").status.success());
+    let driver = Driver::start(&driver_path);
+    let browser = Browser::open(&driver);
+    let base = server.url();
+
+    // Sign in.
+    browser.goto(&format!("{base}/console/cases"));
+    assert!(browser.url().ends_with("/console/sign-in"), "pages ask for a session: {}", browser.url());
+    browser.screenshot("sign-in");
+    browser.type_into("#name", "wang.li");
+    browser.type_into("#password", PASSWORD);
+    browser.click("#sign-in");
+    let all = browser.wait_for_text("#cases", "the sample cases", |text| text.contains("地下室进水 B2"));
+    assert!(all.contains("快递延误投诉"), "{all}");
+    browser.screenshot("board");
+
+    // Filter by kind, then search by customer.
+    browser.click("#kind option[value='repair']");
+    browser.click("#apply-filters");
+    browser.wait_for_text("#cases", "only repairs", |text| {
+        text.contains("地下室进水 B2") && !text.contains("快递延误投诉")
+    });
+    browser.goto(&format!("{base}/console/cases"));
+    browser.type_into("#q", "陈先生");
+    browser.click("#apply-filters");
+    browser.wait_for_text("#cases", "the search for 陈先生", |text| {
+        text.contains("快递延误投诉") && !text.contains("地下室")
+    });
+
+    // Open a case from the board.
+    browser.goto(&format!("{base}/console/cases?q=%E7%94%B5%E6%A2%AF%E5%BC%82%E5%93%8D"));
+    browser.click("#case-rows a");
+    browser.wait_for_text("#timeline", "the case's timeline", |text| text.contains("bearing replaced"));
+    let due = browser.text("#due-times");
+    assert!(due.contains("按时完成"), "the reply was met in time: {due}");
+    browser.screenshot("case");
+
+    // A phone opens a case through kefu-client; the open board shows it without reloading.
+    browser.goto(&format!("{base}/console/cases"));
+    browser.find("body[data-live='1']");
+    browser.execute("window.kefuNotReloaded = true;", vec![]);
+    let config = ClientConfig::new(base.clone(), staff_token.clone());
+    let phone_dir = tempfile::tempdir().unwrap();
+    let mut store = CaseStore::open(phone_dir.path(), StoreConfig::default()).unwrap();
+    kefu_client::bind(&mut store, &config).unwrap();
+    let new = NewCase {
+        kind: CaseKind::Complaint,
+        channel: Channel::Phone,
+        customer: Customer { name: "林女士".into(), phone: "139 1111 2222".into(), address: "7-1-303".into() },
+        subject: "楼道灯不亮 7号楼".into(),
+        description: "七号楼一单元三楼楼道灯连续三晚不亮，老人夜里上下楼不安全，请尽快维修。".into(),
+        priority: Priority::High,
+        service: None,
+    };
+    store.create_case(&new, &staff(), Timestamp::now()).unwrap();
+    let store = Arc::new(Mutex::new(store));
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(SyncClient::new(config).unwrap().sync(&store)).unwrap();
+    browser.wait_for_text("#case-rows", "the phone's new case", |text| text.contains("楼道灯不亮 7号楼"));
+    let kept = browser.execute("return window.kefuNotReloaded === true;", vec![]);
+    assert_eq!(kept, Value::Bool(true), "the page was not reloaded");
+    browser.screenshot("board-live");
+
+    // The duty page.
+    browser.goto(&format!("{base}/console/duty"));
+    browser.find("section#handed-over");
+    browser.screenshot("duty");
+
+    // Monthly figures: the page shows what the API computes.
+    let month = chrono::Utc::now().format("%Y-%m").to_string();
+    browser.goto(&format!("{base}/console/monthly?month={month}"));
+    let (_, report) = get_json(&server, &format!("/v1/reports/monthly?month={month}"), Some(&supervisor));
+    for rate in ["handling_rate", "timeliness_rate", "satisfaction_rate", "return_visit_rate"] {
+        let counts = browser.text(&format!("tr[data-rate='{rate}'] .counts"));
+        assert_eq!(counts, format!("{} / {}", report[rate]["numerator"], report[rate]["denominator"]), "{rate}");
+    }
+    browser.find("#chart");
+    browser.screenshot("monthly");
+
+    // Exports, fetched by the signed-in page through its export links.
+    let csv = browser.fetch_bytes(&browser.attribute("#export-csv", "href"));
+    assert_eq!(&csv[..3], b"\xEF\xBB\xBF", "UTF-8 with BOM");
+    let text = String::from_utf8(csv[3..].to_vec()).unwrap();
+    assert_eq!(text.lines().count(), 13, "{text}");
+    let received = report["all"]["received"].as_u64().unwrap();
+    assert!(text.lines().last().unwrap().starts_with(&format!("{month},{received},")), "{text}");
+    let xlsx = browser.fetch_bytes(&browser.attribute("#export-xlsx", "href"));
+    assert_eq!(&xlsx[..4], b"PK\x03\x04", "an XLSX is a zip archive");
+    assert!(String::from_utf8_lossy(&xlsx).contains("xl/worksheets/sheet1.xml"), "the workbook has its sheet");
+
+    // Switch to English and back.
+    browser.click("#lang-switch");
+    browser.find("html[lang='en']");
+    let heading = browser.text("main h1");
+    assert!(heading.starts_with("Monthly figures"), "{heading}");
+    browser.screenshot("monthly-en");
+    browser.click("#lang-switch");
+    browser.find("html[lang='zh-CN']");
+    drop(browser);
+    drop(driver);
+}
