@@ -33,7 +33,7 @@ impl CaseBatch<'_> {
     pub fn create_case(&mut self, new: &NewCase, by: &StaffId, at: Timestamp) -> Result<Case, StoreError> {
         let ctx = EditContext { at, by, policy: &self.store.config.policy };
         let device = self.store.device;
-        let id = self.store.random.case_id();
+        let id = self.store.random.case_id(at, self.next_provisional);
         let doc = CaseDoc::create(device, id, new, &provisional_number(device, self.next_provisional), &ctx)?;
         self.next_provisional += 1;
         let case = doc.read();
