@@ -9,6 +9,7 @@ mod demo;
 mod hardening;
 mod http_api;
 mod live;
+mod pressure;
 mod security;
 mod support;
 mod sync;
