@@ -1,7 +1,8 @@
 //! Time limits, the connection cap and the health endpoints, against the real binary: slow,
 //! silent and half-sent connections are closed by their timeouts and cannot starve `/healthz`;
 //! WebSocket sessions count against the cap;
-//! an oversized WebSocket frame is refused in words before the close; `/healthz` fails when the
+//! an oversized WebSocket frame is refused in words before the close; a body cut short is
+//! malformed, not too large; `/healthz` fails when the
 //! database file is gone or cannot be written; `/readyz` fails from the shutdown signal on; and
 //! a connection that never finishes does not hold shutdown past the grace period.
 
