@@ -3,10 +3,10 @@
 //! (`kefu_client::SyncClient`), until the harness SIGKILLs it.
 //!
 //! Every edit whose presence can be checked (a new case, a note, a duty entry) carries a
-//! unique tag. Once a sync ends with nothing pending, the server has acknowledged every
-//! edit made before it, and their markers are appended to the acknowledgement log and
-//! fsynced: a kill loses at most markers not yet logged, never logs one that was not
-//! acknowledged. A refused push or a refused server update is logged too (`!` lines):
+//! unique tag. When a reply acknowledges a document its push carried, the server holds
+//! every edit made in it before the push, and their markers are appended to the
+//! acknowledgement log and fsynced: a kill loses at most markers not yet logged, never
+//! logs one that was not acknowledged. A refused push or a refused server update is logged too (`!` lines):
 //! honest devices get neither, so the harness counts them as failures.
 //!
 //! `--heal` syncs until a sync has nothing to send and exits: 0 when quiet, 1 when not.
@@ -17,11 +17,12 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use kefu_client::{ClientConfig, SharedStore, SyncClient, SyncReport};
+use kefu_client::{ClientConfig, SharedStore, SyncClient};
 use kefu_core::case::{CaseEdit, Status};
 use kefu_core::duty_log::{DutyEdit, DutyEntryKind, DutyShift};
 use kefu_core::ids::{SplitMix64, StaffId, Timestamp};
 use kefu_core::store::{CaseFilter, CaseStore, StoreConfig, StoreError};
+use kefu_core::sync::Refusal;
 
 use crate::Marker;
 
@@ -117,16 +118,39 @@ pub fn run(args: &DeviceArgs) -> Result<(), String> {
             let mut guard = store.lock().map_err(|_| "store lock poisoned")?;
             unacked.extend(editor.edit(&mut guard, &staff)?);
         }
-        if let Ok(report) = runtime.block_on(client.sync(&store)) {
-            log.problems(&report)?;
-            let pending = store.lock().map_err(|_| "store lock poisoned")?.pending_docs().map_err(store_err)?;
-            if pending == 0 {
-                log.acked(&unacked)?;
-                unacked.clear();
-            }
-        }
+        // A failed round (server down, connection cut) leaves everything for the next.
+        let _ = runtime.block_on(sync_and_log(&client, &store, &mut unacked, &mut log));
         std::thread::sleep(Duration::from_millis(10 + editor.rng.next_u64() % 90));
     }
+}
+
+/// Rounds as `SyncClient::sync` runs them, reading each reply's acknowledgements: a
+/// document the push carried and the reply acknowledges is on the server with every
+/// change of ours it held, so the markers made in it before the push are logged.
+async fn sync_and_log(
+    client: &SyncClient,
+    store: &SharedStore,
+    unacked: &mut Vec<Marker>,
+    log: &mut Log,
+) -> Result<(), String> {
+    let mut more = false;
+    for round in 0..client.config().max_rounds {
+        let push = store.lock().map_err(|_| "store lock poisoned")?.prepare_push(50).map_err(store_err)?;
+        if round > 0 && push.docs.is_empty() && !more {
+            break;
+        }
+        let (reply, _, _) = client.exchange(&push).await.map_err(|err| err.to_string())?;
+        let outcome = store.lock().map_err(|_| "store lock poisoned")?.apply_reply(&push, &reply).map_err(store_err)?;
+        log.problems(&outcome.refused, &outcome.rejected_updates)?;
+        let acked = |marker: &Marker| {
+            reply.acks.iter().any(|ack| ack.id == marker.doc) && push.docs.iter().any(|doc| doc.id == marker.doc)
+        };
+        let (now_acked, still): (Vec<Marker>, Vec<Marker>) = unacked.drain(..).partition(acked);
+        *unacked = still;
+        log.acked(&now_acked)?;
+        more = outcome.more;
+    }
+    Ok(())
 }
 
 fn heal(
@@ -138,7 +162,7 @@ fn heal(
     for _ in 0..30 {
         match runtime.block_on(client.sync(store)) {
             Ok(report) => {
-                log.problems(&report)?;
+                log.problems(&report.refused, &report.rejected_updates)?;
                 // As the simulation's healing: quiet once a sync had nothing of ours to send.
                 // A document may stay pending on another device's changes the server lacks
                 // (after its restore) until that device pushes them in its own turn.
@@ -184,12 +208,12 @@ impl Log {
         self.write(&text)
     }
 
-    fn problems(&mut self, report: &SyncReport) -> Result<(), String> {
+    fn problems(&mut self, refused: &[(String, Refusal)], rejected: &[(String, String)]) -> Result<(), String> {
         let mut text = String::new();
-        for (id, refusal) in &report.refused {
+        for (id, refusal) in refused {
             text.push_str(&format!("!refused\t{id}: {refusal}\n"));
         }
-        for (id, why) in &report.rejected_updates {
+        for (id, why) in rejected {
             text.push_str(&format!("!rejected\t{id}: {}\n", why.replace('\n', " ")));
         }
         self.write(&text)
