@@ -13,7 +13,7 @@
 
 use std::fs::OpenOptions;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -106,17 +106,21 @@ pub fn run(args: &DeviceArgs) -> Result<(), String> {
     let mut store = CaseStore::open(&args.store, StoreConfig::default()).map_err(|err| format!("open: {err}"))?;
     kefu_client::bind(&mut store, &config).map_err(|err| format!("bind: {err}"))?;
     let store: SharedStore = Arc::new(Mutex::new(store));
-    let mut log = Log::open(args)?;
+    let mut log = Log::append(&args.log)?;
     if args.heal {
         return heal(&runtime, &client, &store, &mut log);
     }
     let staff = StaffId::new(args.staff.clone()).map_err(|err| format!("staff: {err}"))?;
     let mut editor = Editor { rng: SplitMix64(args.seed), tag: format!("{}#{}", args.staff, args.seed), serial: 0 };
-    let mut unacked = Vec::new();
+    let mut made = Log::append(&made_log(&args.log))?;
+    let mut unacked = not_yet_acked(&args.log)?;
     loop {
         for _ in 0..1 + editor.rng.next_u64() % 3 {
             let mut guard = store.lock().map_err(|_| "store lock poisoned")?;
-            unacked.extend(editor.edit(&mut guard, &staff)?);
+            if let Some(marker) = editor.edit(&mut guard, &staff)? {
+                made.markers(std::slice::from_ref(&marker))?;
+                unacked.push(marker);
+            }
         }
         // A failed round (server down, connection cut) leaves everything for the next.
         let _ = runtime.block_on(sync_and_log(&client, &store, &mut unacked, &mut log));
@@ -147,7 +151,7 @@ async fn sync_and_log(
         };
         let (now_acked, still): (Vec<Marker>, Vec<Marker>) = unacked.drain(..).partition(acked);
         *unacked = still;
-        log.acked(&now_acked)?;
+        log.markers(&now_acked)?;
         more = outcome.more;
     }
     Ok(())
@@ -183,16 +187,41 @@ fn store_err(err: StoreError) -> String {
     format!("store: {err}")
 }
 
-/// The acknowledgement log: `doc<TAB>text` per acknowledged marker, `!` lines for problems.
+/// The log of markers made in this device's store, next to its acknowledgement log. A
+/// restarted device reads back those not yet acknowledged: their edits are in the store
+/// (the edit committed before the line was written) and go with its next push. The
+/// harness deletes it when the store is replaced (a reinstall or a restore), whose edits
+/// since are gone.
+pub fn made_log(ack_log: &Path) -> PathBuf {
+    let mut name = ack_log.as_os_str().to_owned();
+    name.push(".made");
+    PathBuf::from(name)
+}
+
+/// Markers of the made log that the acknowledgement log does not list.
+fn not_yet_acked(ack_log: &Path) -> Result<Vec<Marker>, String> {
+    let read = |path: &Path| -> Vec<Marker> {
+        std::fs::read_to_string(path)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|line| line.split_once('\t'))
+            .map(|(doc, text)| Marker { doc: doc.to_string(), text: text.to_string() })
+            .collect()
+    };
+    let acked = read(ack_log);
+    Ok(read(&made_log(ack_log)).into_iter().filter(|marker| !acked.contains(marker)).collect())
+}
+
+/// An append-only, fsynced log: `doc<TAB>text` per marker, `!` lines for problems.
 struct Log(std::fs::File);
 
 impl Log {
-    fn open(args: &DeviceArgs) -> Result<Log, String> {
+    fn append(path: &Path) -> Result<Log, String> {
         let file = OpenOptions::new()
             .create(true)
             .append(true)
-            .open(&args.log)
-            .map_err(|err| format!("cannot open {}: {err}", args.log.display()))?;
+            .open(path)
+            .map_err(|err| format!("cannot open {}: {err}", path.display()))?;
         Ok(Log(file))
     }
 
@@ -203,7 +232,7 @@ impl Log {
         self.0.write_all(text.as_bytes()).and_then(|()| self.0.sync_data()).map_err(|err| format!("ack log: {err}"))
     }
 
-    fn acked(&mut self, markers: &[Marker]) -> Result<(), String> {
+    fn markers(&mut self, markers: &[Marker]) -> Result<(), String> {
         let text: String = markers.iter().map(|marker| format!("{}\t{}\n", marker.doc, marker.text)).collect();
         self.write(&text)
     }

@@ -320,6 +320,7 @@ impl<'a> World<'a> {
                 self.kill_device(reinstalled)?;
                 let store = self.devices[reinstalled].args.store.clone();
                 std::fs::remove_dir_all(&store).map_err(|err| format!("reinstall: {err}"))?;
+                self.forget_made(reinstalled)?;
                 self.counts.reinstalls += 1;
                 self.start_device(reinstalled)?;
             } else if done == at(6) && self.counts.phone_restores == 0 {
@@ -327,6 +328,7 @@ impl<'a> World<'a> {
                 let store = self.devices[phone].args.store.clone();
                 std::fs::remove_dir_all(&store).map_err(|err| format!("restore: {err}"))?;
                 copy_files(phone_backup.as_ref().ok_or("no phone backup")?, &store)?;
+                self.forget_made(phone)?;
                 self.counts.phone_restores += 1;
                 self.start_device(phone)?;
             } else if done == at(7) && server_backup.is_none() {
@@ -359,6 +361,15 @@ impl<'a> World<'a> {
         self.counts.proxy_cut = proxy.cut.load(load);
         self.counts.proxy_delayed = proxy.delayed.load(load);
         Ok(())
+    }
+
+    /// The device's store was replaced: the edits it made since are gone with it.
+    fn forget_made(&self, idx: usize) -> Result<(), String> {
+        let made = device::made_log(&self.devices[idx].args.log);
+        match std::fs::remove_file(&made) {
+            Err(err) if err.kind() != std::io::ErrorKind::NotFound => Err(format!("{}: {err}", made.display())),
+            _ => Ok(()),
+        }
     }
 
     fn copy_dir(&self, from: &Path, name: &str) -> Result<PathBuf, String> {
