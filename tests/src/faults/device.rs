@@ -139,7 +139,8 @@ async fn sync_and_log(
 ) -> Result<(), String> {
     let mut more = false;
     for round in 0..client.config().max_rounds {
-        let push = store.lock().map_err(|_| "store lock poisoned")?.prepare_push(50).map_err(store_err)?;
+        let max_docs = client.config().max_docs_per_round;
+        let push = store.lock().map_err(|_| "store lock poisoned")?.prepare_push(max_docs).map_err(store_err)?;
         if round > 0 && push.docs.is_empty() && !more {
             break;
         }
