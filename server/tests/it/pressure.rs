@@ -25,9 +25,10 @@ use crate::support::{Device, Server, get_text, post_frame, staff, team_with_toke
 /// slack. Before admission one 4.5 KB push took 390 MB.
 const BOMB_MEMORY_BOUND_KIB: u64 = 64 << 10;
 
-/// Bombs per push, and pushes per attacker.
+/// Bombs per push, pushes per attacker, and attackers pushing at once.
 const BOMBS_PER_PUSH: usize = 8;
-const PUSHES: usize = 4;
+const PUSHES: usize = 6;
+const ATTACKERS: usize = 2;
 
 /// A push of [`BOMBS_PER_PUSH`] new cases under `token`'s own device, each hiding 9 MiB of
 /// one repeated letter in its customer map: about 10 KB each on the wire.
@@ -70,8 +71,13 @@ fn compressed_bombs_are_refused_in_bounded_memory_while_another_team_syncs() {
 
     let attacking = AtomicBool::new(true);
     let (replies, rounds) = std::thread::scope(|scope| {
-        let attacker = scope.spawn(|| {
-            let replies: Vec<_> = (0..PUSHES).map(|_| post_frame(&server, Some(&attacker), &body)).collect();
+        let attackers: Vec<_> = (0..ATTACKERS)
+            .map(|_| {
+                scope.spawn(|| (0..PUSHES).map(|_| post_frame(&server, Some(&attacker), &body)).collect::<Vec<_>>())
+            })
+            .collect();
+        let watcher = scope.spawn(|| {
+            let replies: Vec<_> = attackers.into_iter().flat_map(|attacker| attacker.join().unwrap()).collect();
             attacking.store(false, Ordering::SeqCst);
             replies
         });
@@ -89,7 +95,7 @@ fn compressed_bombs_are_refused_in_bounded_memory_while_another_team_syncs() {
             phone.store.apply_reply(&push, &reply).unwrap();
             rounds.push(took);
         }
-        (attacker.join().unwrap(), rounds)
+        (watcher.join().unwrap(), rounds)
     });
     let (peak_kib, _) = server.memory_kib();
 
@@ -109,7 +115,7 @@ fn compressed_bombs_are_refused_in_bounded_memory_while_another_team_syncs() {
     println!(
         "{} bomb pushes of {BOMBS_PER_PUSH} x 9 MiB ({} B each) refused doc.too_large; peak RSS {peak_kib} KiB, \
          {growth} KiB over {resting_kib} KiB at rest; the other team's {} rounds meanwhile: median {median:?}, max {max:?}",
-        PUSHES,
+        PUSHES * ATTACKERS,
         body.len(),
         rounds.len()
     );
