@@ -36,6 +36,8 @@ use kefu_core::sync::memory::MemoryServer;
 use kefu_core::sync::server::{RoundContext, RoundError};
 use kefu_core::sync::{Push, Reply};
 
+pub mod faults;
+
 const TEAM: &str = "east";
 const SERVER: DeviceId = DeviceId::from_u128(0x5e5e);
 
@@ -91,11 +93,12 @@ impl Rng {
 }
 
 /// An edit made on a device whose presence can be checked later: a case, a note, a duty entry.
-#[derive(Clone, Debug)]
-struct Marker {
-    doc: String,
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Marker {
+    /// The document's id.
+    pub doc: String,
     /// The note's or entry's text; empty for a new case.
-    text: String,
+    pub text: String,
 }
 
 struct Device {
@@ -571,17 +574,19 @@ impl World {
     }
 }
 
-fn sorted(mut heads: Vec<ChangeHash>) -> Vec<ChangeHash> {
+/// Heads in a canonical order, to compare replicas.
+pub fn sorted(mut heads: Vec<ChangeHash>) -> Vec<ChangeHash> {
     heads.sort();
     heads
 }
 
-fn load(bytes: &[u8]) -> Result<automerge::Automerge, String> {
+/// Loads a stored document, or says it does not load.
+pub fn load(bytes: &[u8]) -> Result<automerge::Automerge, String> {
     automerge::Automerge::load(bytes).map_err(|err| format!("a stored document does not load: {err}"))
 }
 
 /// Whether the document in `bytes` holds the marker's edit.
-fn holds(bytes: &[u8], marker: &Marker) -> Result<bool, String> {
+pub fn holds(bytes: &[u8], marker: &Marker) -> Result<bool, String> {
     if marker.text.is_empty() {
         return Ok(true);
     }
@@ -595,7 +600,7 @@ fn holds(bytes: &[u8], marker: &Marker) -> Result<bool, String> {
 }
 
 /// A case of the field's shape: a Chinese description of a few hundred characters.
-fn new_case(serial: u64) -> NewCase {
+pub fn new_case(serial: u64) -> NewCase {
     NewCase {
         kind: if serial.is_multiple_of(2) { CaseKind::Repair } else { CaseKind::Complaint },
         channel: Channel::Phone,

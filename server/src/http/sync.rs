@@ -41,6 +41,20 @@ fn refuse(state: &AppState, refusal: Refusal) -> Response {
     frame_response(status_of(refusal.code), encode(&Message::Refuse(refusal)))
 }
 
+/// Whether reading a body failed because the connection ended early (a phone that lost
+/// signal mid-push) rather than at the length limit: the error comes from hyper's reading
+/// of the connection, somewhere in the chain.
+fn cut_short(err: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(err) = source {
+        if err.downcast_ref::<hyper::Error>().is_some() {
+            return true;
+        }
+        source = err.source();
+    }
+    false
+}
+
 fn auth_refusal(err: AuthError) -> Refusal {
     match err {
         AuthError::Missing | AuthError::Invalid => Refusal::new(RefusalCode::Unauthorized, err.to_string()),
@@ -65,6 +79,10 @@ pub async fn post(State(state): State<AppState>, request: Request) -> Response {
     // connection. A late body is an incomplete frame: `frame.malformed` with 408.
     let body = match tokio::time::timeout(deadline, axum::body::to_bytes(request.into_body(), limit + 1)).await {
         Ok(Ok(body)) if body.len() <= limit => body,
+        Ok(Err(err)) if cut_short(&err) => {
+            let message = "the request body ended before its declared length; sync again";
+            return refuse(&state, Refusal::new(RefusalCode::Malformed, message));
+        }
         Ok(Ok(_) | Err(_)) => {
             return refuse(&state, Refusal::new(RefusalCode::TooLarge, format!("request body exceeds {limit} bytes")));
         }

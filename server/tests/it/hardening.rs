@@ -1,7 +1,8 @@
 //! Time limits, the connection cap and the health endpoints, against the real binary: slow,
 //! silent and half-sent connections are closed by their timeouts and cannot starve `/healthz`;
 //! WebSocket sessions count against the cap;
-//! an oversized WebSocket frame is refused in words before the close; `/healthz` fails when the
+//! an oversized WebSocket frame is refused in words before the close; a body cut short is
+//! malformed, not too large; `/healthz` fails when the
 //! database file is gone or cannot be written; `/readyz` fails from the shutdown signal on; and
 //! a connection that never finishes does not hold shutdown past the grace period.
 
@@ -247,4 +248,34 @@ fn a_connection_that_never_finishes_does_not_hold_shutdown_past_the_grace() {
     assert!(status.success(), "{status:?}");
     let stderr = server.stderr();
     assert!(stderr.contains("connections still open after the grace period are dropped"), "{stderr}");
+}
+
+#[test]
+fn a_body_cut_short_is_malformed_not_too_large() {
+    // Found by the real-process fault run: a phone losing signal mid-push was logged and
+    // counted as `frame.too_large`, which sends an operator hunting for oversized pushes.
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("kefu.sqlite3");
+    let token = team_with_tokens(&db, "north", &["staff"]).remove(0);
+    let server = Server::start(&db, &[]);
+    let mut cut = TcpStream::connect(server.addr).unwrap();
+    write!(
+        cut,
+        "POST /v1/sync HTTP/1.1\r\nHost: kefu\r\nAuthorization: Bearer {token}\r\n\
+         Content-Length: 1000\r\n\r\nKEFU"
+    )
+    .unwrap();
+    // The device's side ends: the body stops at 4 of its 1,000 bytes.
+    cut.shutdown(std::net::Shutdown::Write).unwrap();
+    let answer = read_until_closed(&mut cut, Duration::from_secs(60)).expect("answered and closed");
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.starts_with("HTTP/1.1 400"), "{text}");
+    let frame = &answer[text.find("\r\n\r\n").expect("a body") + 4..];
+    match kefu_core::sync::decode(frame, usize::MAX) {
+        Ok(Message::Refuse(refusal)) => {
+            assert_eq!(refusal.code, RefusalCode::Malformed);
+            assert_eq!(refusal.message, "the request body ended before its declared length; sync again");
+        }
+        other => panic!("expected a frame.malformed refusal, got {other:?}"),
+    }
 }

@@ -11,6 +11,7 @@ mod demo;
 mod hardening;
 mod http_api;
 mod live;
+mod pressure;
 mod security;
 mod supervisor_api;
 mod support;

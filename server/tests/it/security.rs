@@ -24,9 +24,9 @@ fn refusal_of(server: &Server, token: Option<&str>, body: &[u8]) -> (u16, Refusa
     }
 }
 
-/// A valid new case document, as raw automerge, for tampering.
-/// A case written under `token`'s device, as its phone would write it.
-fn case_doc(token: &str) -> CaseDoc {
+/// A valid new case document written under `token`'s device, as its phone would write
+/// it, for tampering.
+pub(crate) fn case_doc(token: &str) -> CaseDoc {
     let device = DeviceId::of_token(token).expect("a kefu token").install([1; 8]);
     let policy = CasePolicy::default();
     let by = staff();

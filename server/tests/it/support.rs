@@ -151,6 +151,17 @@ impl Server {
         Server { child, addr, stderr, stderr_reader: Some(stderr_reader), stdout }
     }
 
+    /// The process's peak and current resident memory in KiB (`VmHWM`, `VmRSS` of
+    /// `/proc/<pid>/status`).
+    pub fn memory_kib(&self) -> (u64, u64) {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).expect("/proc status");
+        let field = |name: &str| -> u64 {
+            let line = status.lines().find(|line| line.starts_with(name)).expect("a memory line");
+            line.split_whitespace().nth(1).and_then(|kib| kib.parse().ok()).expect("KiB")
+        };
+        (field("VmHWM:"), field("VmRSS:"))
+    }
+
     /// `http://<addr>`.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
