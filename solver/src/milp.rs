@@ -91,7 +91,8 @@ impl<'p> Model<'p> {
                 }
                 let origin = problem.day_origin(day_idx);
                 for (shift_idx, shift) in problem.shifts.iter().enumerate() {
-                    if !staff.may_work(shift) || !problem.shift_runs_on(shift, date) {
+                    if !staff.may_work(shift) || !problem.shift_runs_on(shift, date) || problem.night_bars(staff, shift)
+                    {
                         continue;
                     }
                     let lunch_starts = lunch_starts(problem, day_idx, shift_idx);
@@ -193,6 +194,7 @@ pub(crate) fn run(
     rules::lunch::add(&mut model);
     rules::contract::add(&mut model);
     rules::handover::add(&mut model);
+    rules::daily::add(&mut model);
     rules::objective::add(&mut model);
 
     let Model { lp, works, requests, lunch_groups, .. } = model;

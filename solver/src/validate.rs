@@ -39,6 +39,10 @@ pub enum Rule {
     Handover,
     /// Times that do not match the shift template, or a template used on a day type it skips.
     ShiftTemplate,
+    /// Fewer people of a role on duty on a day than the daily minimum.
+    DailyRole,
+    /// Someone without a night role at work during the night.
+    NightDuty,
 }
 
 impl Rule {
@@ -58,6 +62,8 @@ impl Rule {
             Rule::Eligibility => "eligibility",
             Rule::Handover => "handover",
             Rule::ShiftTemplate => "shift_template",
+            Rule::DailyRole => "daily_role",
+            Rule::NightDuty => "night_duty",
         }
     }
 }
@@ -111,6 +117,7 @@ pub fn validate(problem: &RosterProblem, roster: &Roster) -> Vec<Breach> {
     checker.coverage(&mut breaches);
     checker.lunch_share(&mut breaches);
     checker.handover(&mut breaches);
+    checker.daily(&mut breaches);
     breaches
 }
 
@@ -163,6 +170,19 @@ impl Checker<'_> {
             if !staff.posts.contains(&a.post) || !shift.posts.contains(&a.post) {
                 let detail = format!("{}: not a post this person and shift can hold", self.describe(a));
                 self.other(out, Rule::Eligibility, staff.id.clone(), detail);
+            }
+            if let Some(night) = &p.rules.night
+                && night.reached_by(shift.start, shift.end)
+                && !night.roles.iter().any(|r| staff.roles.contains(r))
+            {
+                let detail = format!(
+                    "{}: at work during the night {}–{}, which is for roles {}",
+                    self.describe(a),
+                    clock(night.from),
+                    clock(night.to),
+                    night.roles.join(", ")
+                );
+                self.other(out, Rule::NightDuty, staff.id.clone(), detail);
             }
             self.lunch_of(a, out);
         }
@@ -228,7 +248,6 @@ impl Checker<'_> {
 
     fn leave_cap(&self, out: &mut Vec<Breach>) {
         let p = self.problem;
-        let first_month = month(p.days[0]);
         let mut off: BTreeMap<(usize, (i32, u32)), BTreeSet<usize>> = BTreeMap::new();
         for d in self.roster.days_off.iter().filter(|d| d.kind != LeaveKind::DayOff) {
             off.entry((d.staff, month(p.days[d.day]))).or_default().insert(d.day);
@@ -239,10 +258,13 @@ impl Checker<'_> {
                     off.entry((staff_idx, month(leave.date))).or_default().insert(day_idx);
                 }
             }
+            for &taken_month in staff.leave_taken.keys() {
+                off.entry((staff_idx, taken_month)).or_default();
+            }
         }
         for ((staff_idx, (year, m)), days) in off {
             let staff = &p.staff[staff_idx];
-            let taken = if (year, m) == first_month { staff.leave_taken } else { 0 };
+            let taken = staff.taken_in((year, m));
             let total = days.len() as u32 + taken;
             if total > p.rules.max_leave_per_month {
                 let detail = format!(
@@ -421,7 +443,8 @@ impl Checker<'_> {
         for post in 0..p.posts.len() {
             for (slot, demand) in p.post_demand(post).into_iter().enumerate() {
                 let (n, eating) = (on_duty[post][slot], at_lunch[post][slot]);
-                if demand.min > 0 && eating > n / 2 {
+                let share = demand.min > 0 || p.rules.lunch.share_always.contains(&post);
+                if share && eating > n / 2 {
                     let detail = format!(
                         "{eating} of the {n} staff of {} are at lunch together, more than {}",
                         p.posts[post].id,
@@ -442,14 +465,14 @@ impl Checker<'_> {
         let demand: Vec<_> = (0..p.posts.len()).map(|post| p.post_demand(post)).collect();
         for a in &self.roster.assignments {
             let end_slot = (a.end / p.slot_minutes) as usize;
-            if demand[a.post].get(end_slot).is_none_or(|d| d.min == 0) {
+            let chain = &p.rules.handover_posts[a.post];
+            if chain.iter().all(|&post| demand[post].get(end_slot).is_none_or(|d| d.min == 0)) {
                 continue;
             }
-            let relieved = self
-                .roster
-                .assignments
-                .iter()
-                .any(|r| r.post == a.post && r.staff != a.staff && r.start + handover <= a.end && r.end > a.end);
+            let relieved =
+                self.roster.assignments.iter().any(|r| {
+                    chain.contains(&r.post) && r.staff != a.staff && r.start + handover <= a.end && r.end > a.end
+                });
             if !relieved {
                 let detail = format!(
                     "{} leaves {} at {} with no colleague there since {}",
@@ -459,6 +482,36 @@ impl Checker<'_> {
                     clock(a.end - handover)
                 );
                 self.other(out, Rule::Handover, self.at(a.end), detail);
+            }
+        }
+    }
+
+    fn daily(&self, out: &mut Vec<Breach>) {
+        let p = self.problem;
+        for rule in &p.rules.daily {
+            for (day_idx, &date) in p.days.iter().enumerate() {
+                if !rule.day_types.contains(&p.day_type(date)) {
+                    continue;
+                }
+                let people: BTreeSet<usize> = self
+                    .roster
+                    .assignments
+                    .iter()
+                    .filter(|a| a.day == day_idx && p.staff[a.staff].roles.contains(&rule.role))
+                    .filter(|a| rule.posts.is_empty() || rule.posts.contains(&a.post))
+                    .map(|a| a.staff)
+                    .collect();
+                if (people.len() as u32) < rule.min {
+                    let at = if rule.posts.is_empty() {
+                        String::new()
+                    } else {
+                        let names: Vec<&str> = rule.posts.iter().map(|&q| p.posts[q].id.as_str()).collect();
+                        format!(" at {}", names.join(" or "))
+                    };
+                    let detail =
+                        format!("{date}: {} {} on duty{at}, {} required every day", people.len(), rule.role, rule.min);
+                    self.other(out, Rule::DailyRole, date.to_string(), detail);
+                }
             }
         }
     }

@@ -1,6 +1,6 @@
 //! Lunch turns (seed 004 日工作流程 item 4): every shift with lunch takes exactly one turn of the
-//! configured length inside the day's (seasonal) window, and while a post is open at most ⌊n/2⌋
-//! of its n staff on duty lunch together, so colleagues of the same post relieve each other
+//! configured length inside the day's (seasonal) window, and while a post is open (at every
+//! moment on posts listed in `share_always`) at most ⌊n/2⌋ of its n staff on duty lunch together, so colleagues of the same post relieve each other
 //! (东门同东门轮换; four receptionists on duty may not send three to eat at once).
 //!
 //! Leaves out: the post's minimum during lunch, which `coverage` enforces by subtracting lunches.
@@ -36,8 +36,9 @@ pub(crate) fn add(model: &mut Model) {
     }
     let demand: Vec<_> = (0..problem.posts.len()).map(|p| problem.post_demand(p)).collect();
     for ((post_idx, slot), (on_duty, at_lunch)) in by_post_slot {
-        // Only while the post is open: a desk closed 12:00–14:00 lets its one clerk eat.
-        if demand[post_idx][slot].min > 0 {
+        // Only while the post is open, unless the post shares lunch at every moment: a desk
+        // closed 12:00–14:00 lets its one clerk eat.
+        if demand[post_idx][slot].min > 0 || problem.rules.lunch.share_always.contains(&post_idx) {
             // at_lunch ≤ ⌊on_duty / 2⌋ ⇔ 2·at_lunch ≤ on_duty for integers.
             model.lp.row((2.0 * at_lunch).leq(on_duty));
         }

@@ -8,5 +8,6 @@ mod examples;
 mod nrp;
 mod properties;
 mod rotation;
+mod seed_rules;
 mod support;
 mod validator;
