@@ -183,6 +183,8 @@ struct RawPost {
     name: Option<String>,
     #[serde(default)]
     need: Vec<RawNeed>,
+    /// The post whose spare staff stand in while this post's staff are at lunch (办公室人员顶岗).
+    lunch_relief: Option<S<String>>,
 }
 
 #[derive(Deserialize)]
@@ -496,7 +498,7 @@ impl Ctx<'_> {
         let posts = raw
             .posts
             .iter()
-            .map(|p| self.post(p, slot, &season_ids).map_err(within(format!("post {}", p.id.get_ref()))))
+            .map(|p| self.post(p, slot, &season_ids, &post_ids).map_err(within(format!("post {}", p.id.get_ref()))))
             .collect::<Result<Vec<_>, _>>()?;
         let shift_ids = self.index("shift", &raw.shifts.iter().map(|s| &s.id).collect::<Vec<_>>())?;
         let shifts = raw
@@ -572,7 +574,13 @@ impl Ctx<'_> {
         Ok(Season { id: raw.id.get_ref().clone(), from: self.month_day(&raw.from)?, to: self.month_day(&raw.to)? })
     }
 
-    fn post(&self, raw: &RawPost, slot: u32, season_ids: &HashMap<String, usize>) -> Result<Post, InputError> {
+    fn post(
+        &self,
+        raw: &RawPost,
+        slot: u32,
+        season_ids: &HashMap<String, usize>,
+        post_ids: &HashMap<String, usize>,
+    ) -> Result<Post, InputError> {
         let needs = raw
             .need
             .iter()
@@ -587,8 +595,14 @@ impl Ctx<'_> {
                 Ok(Need { day_types: self.day_types(&n.days)?, season, from, to, min: n.min, desired })
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let lunch_relief = raw.lunch_relief.as_ref().map(|r| self.lookup(post_ids, "post", r)).transpose()?;
+        if let Some(relief) = &raw.lunch_relief
+            && relief.get_ref() == raw.id.get_ref()
+        {
+            return self.invalid(relief.span(), "a post cannot relieve itself at lunch".to_owned());
+        }
         let id = raw.id.get_ref().clone();
-        Ok(Post { name: raw.name.clone().unwrap_or_else(|| id.clone()), id, needs })
+        Ok(Post { name: raw.name.clone().unwrap_or_else(|| id.clone()), id, needs, lunch_relief })
     }
 
     fn shift(

@@ -74,6 +74,9 @@ pub(crate) struct Model<'p> {
     pub requests: BTreeMap<(usize, usize), Col>,
     /// Lunch turns, grouped.
     pub lunch_groups: Vec<LunchGroup>,
+    /// People standing in at a post, per (post, slot), from its `lunch_relief` post while its
+    /// staff are at lunch (added by `rules::coverage`, used by `rules::lunch`).
+    pub relief: BTreeMap<(usize, usize), Col>,
 }
 
 impl<'p> Model<'p> {
@@ -137,7 +140,7 @@ impl<'p> Model<'p> {
                 LunchGroup { post, starts, works: group_works, counts }
             })
             .collect();
-        Model { problem, lp, works, by_staff_day, requests, lunch_groups }
+        Model { problem, lp, works, by_staff_day, requests, lunch_groups, relief: BTreeMap::new() }
     }
 
     /// Whether staff `s` works on day `d`, as an expression (0 or 1 given the one-shift row).

@@ -69,6 +69,10 @@ pub struct Post {
     /// Staffing windows; where two overlap for a day, the larger figures apply. On a day in a
     /// season, the windows of that season replace the season-less ones of the same day type.
     pub needs: Vec<Need>,
+    /// The post (index) whose staff beyond its own minimum stand in while this post's staff are
+    /// at lunch (办公室人员顶岗): for missing people, and so that a lone person may eat.
+    /// Invariant: not the post itself.
+    pub lunch_relief: Option<usize>,
 }
 
 /// A shift template: when a shift starts and ends, and who may work it where.

@@ -116,6 +116,7 @@ pub fn validate(problem: &RosterProblem, roster: &Roster) -> Vec<Breach> {
     checker.rotation(&mut breaches);
     checker.coverage(&mut breaches);
     checker.lunch_share(&mut breaches);
+    checker.lunch_relief(&mut breaches);
     checker.handover(&mut breaches);
     checker.daily(&mut breaches);
     breaches
@@ -411,10 +412,14 @@ impl Checker<'_> {
         let p = self.problem;
         let (on_duty, at_lunch) = self.presence();
         let present = |post: usize, slot: usize| on_duty[post][slot].saturating_sub(at_lunch[post][slot]);
-        for post in 0..p.posts.len() {
+        for (post, post_on_duty) in on_duty.iter().enumerate() {
+            let relieved = p.posts[post].lunch_relief.is_some();
             for (slot, demand) in p.post_demand(post).into_iter().enumerate() {
                 let have = present(post, slot);
-                if have < demand.min {
+                // Those at lunch may be stood in for; whether the relief post can is checked by
+                // `lunch_relief`.
+                let covered = if relieved { post_on_duty[slot] } else { have };
+                if covered < demand.min {
                     out.push(Breach::Shortfall {
                         post: Some(post),
                         slot_start: slot as u32 * p.slot_minutes,
@@ -444,14 +449,56 @@ impl Checker<'_> {
             for (slot, demand) in p.post_demand(post).into_iter().enumerate() {
                 let (n, eating) = (on_duty[post][slot], at_lunch[post][slot]);
                 let share = demand.min > 0 || p.rules.lunch.share_always.contains(&post);
-                if share && eating > n / 2 {
+                // A stand-in from the relief post lets one more eat, checked by `lunch_relief`.
+                let allowed = if p.posts[post].lunch_relief.is_some() { n.div_ceil(2) } else { n / 2 };
+                if share && eating > allowed {
                     let detail = format!(
-                        "{eating} of the {n} staff of {} are at lunch together, more than {}",
+                        "{eating} of the {n} staff of {} are at lunch together, more than {allowed}",
                         p.posts[post].id,
-                        n / 2
                     );
                     self.other(out, Rule::Lunch, self.at(slot as u32 * p.slot_minutes), detail);
                 }
+            }
+        }
+    }
+
+    /// Stand-ins for posts at lunch: a relieved post needs one for each person it is short
+    /// while its staff eat, and one for a lone eater beyond the half; the relief post has the
+    /// people it holds beyond its own minimum.
+    fn lunch_relief(&self, out: &mut Vec<Breach>) {
+        let p = self.problem;
+        let (on_duty, at_lunch) = self.presence();
+        let demand: Vec<_> = (0..p.posts.len()).map(|post| p.post_demand(post)).collect();
+        let mut wanted: BTreeMap<(usize, usize), (u32, Vec<usize>)> = BTreeMap::new(); // (relief, slot)
+        for (post, spec) in p.posts.iter().enumerate() {
+            let Some(relief) = spec.lunch_relief else { continue };
+            for slot in 0..p.n_slots() {
+                let (n, eating) = (on_duty[post][slot], at_lunch[post][slot]);
+                if eating == 0 {
+                    continue;
+                }
+                let short = demand[post][slot].min.saturating_sub(n.saturating_sub(eating)).min(eating);
+                let share = demand[post][slot].min > 0 || p.rules.lunch.share_always.contains(&post);
+                let lone = u32::from(share && eating > n / 2);
+                let needed = short.max(lone);
+                if needed > 0 {
+                    let entry = wanted.entry((relief, slot)).or_default();
+                    entry.0 += needed;
+                    entry.1.push(post);
+                }
+            }
+        }
+        for ((relief, slot), (needed, posts)) in wanted {
+            let present = on_duty[relief][slot].saturating_sub(at_lunch[relief][slot]);
+            let spare = present.saturating_sub(demand[relief][slot].min);
+            if needed > spare {
+                let names: Vec<&str> = posts.iter().map(|&q| p.posts[q].id.as_str()).collect();
+                let detail = format!(
+                    "{} needs {needed} standing in while its staff are at lunch; {} has {spare} to spare",
+                    names.join(" and "),
+                    p.posts[relief].id
+                );
+                self.other(out, Rule::Lunch, self.at(slot as u32 * p.slot_minutes), detail);
             }
         }
     }

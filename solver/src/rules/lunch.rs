@@ -3,7 +3,8 @@
 //! moment on posts listed in `share_always`) at most ⌊n/2⌋ of its n staff on duty lunch together, so colleagues of the same post relieve each other
 //! (东门同东门轮换; four receptionists on duty may not send three to eat at once).
 //!
-//! Leaves out: the post's minimum during lunch, which `coverage` enforces by subtracting lunches.
+//! Leaves out: the post's minimum during lunch, which `coverage` enforces by subtracting lunches
+//! and adding the relief post's stand-ins.
 
 use std::collections::BTreeMap;
 
@@ -39,8 +40,18 @@ pub(crate) fn add(model: &mut Model) {
         // Only while the post is open, unless the post shares lunch at every moment: a desk
         // closed 12:00–14:00 lets its one clerk eat.
         if demand[post_idx][slot].min > 0 || problem.rules.lunch.share_always.contains(&post_idx) {
-            // at_lunch ≤ ⌊on_duty / 2⌋ ⇔ 2·at_lunch ≤ on_duty for integers.
-            model.lp.row((2.0 * at_lunch).leq(on_duty));
+            // at_lunch ≤ ⌊on_duty / 2⌋ ⇔ 2·at_lunch ≤ on_duty for integers; a stand-in from
+            // the relief post lets one more eat (a lone clerk, 办公室人员顶岗), never more.
+            let extra = match model.relief.get(&(post_idx, slot)) {
+                Some(standing_in) => {
+                    let one_more = model.lp.nonneg();
+                    model.lp.row(Expression::from(one_more.var).leq(1.0));
+                    model.lp.row(Expression::from(one_more.var).leq(standing_in.var));
+                    Expression::from(one_more.var)
+                }
+                None => Expression::from(0.0),
+            };
+            model.lp.row((2.0 * at_lunch).leq(on_duty + extra));
         }
     }
 }

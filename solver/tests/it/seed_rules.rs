@@ -295,7 +295,7 @@ fn leave_taken_in_a_month_the_period_misses_is_refused() {
     error(
         "\"2026-04\" = 3",
         "\"2026-03\" = 3",
-        expect!["line 143, column 15: staff r3: leave_taken month `2026-03` is not a YYYY-MM the period touches"],
+        expect!["line 162, column 15: staff r3: leave_taken month `2026-03` is not a YYYY-MM the period touches"],
     );
 }
 
@@ -331,6 +331,86 @@ fn an_unknown_post_in_a_wish_names_the_person() {
     error(
         "prefer = [{ post = \"gate\"",
         "prefer = [{ post = \"gates\"",
-        expect!["line 130, column 20: staff r1: unknown post `gates`"],
+        expect!["line 149, column 20: staff r1: unknown post `gates`"],
     );
+}
+
+/// One desk clerk and one office clerk: the desk is open through lunch, so its clerk may eat only
+/// while the office stands in (办公室人员顶岗).
+const LONE_DESK: &str = r#"
+name = "lone desk"
+roles = ["reception", "office"]
+[period]
+start = "2026-03-02"
+end = "2026-03-08"
+slot_minutes = 30
+[rules]
+min_on_duty = 0
+lunch = { window = ["11:30", "13:30"], length_minutes = 30 }
+[[posts]]
+id = "desk"
+need = [{ days = ["weekday"], from = "09:00", to = "17:00", min = 1 }]
+lunch_relief = "office"
+[[posts]]
+id = "office"
+[[shifts]]
+id = "D"
+start = "08:30"
+end = "17:30"
+roles = ["reception"]
+posts = ["desk"]
+lunch = true
+[[shifts]]
+id = "O"
+start = "08:30"
+end = "17:30"
+roles = ["office"]
+posts = ["office"]
+lunch = true
+[[staff]]
+id = "clerk"
+roles = ["reception"]
+posts = ["desk"]
+[[staff]]
+id = "officer"
+roles = ["office"]
+posts = ["office"]
+"#;
+
+#[test]
+fn the_office_stands_in_while_a_lone_clerk_eats() {
+    let solved = solve_checked(LONE_DESK, 120.0);
+    assert_eq!(solved.outcome.status, Status::Optimal);
+    let roster = &solved.outcome.roster;
+    for d in 0..5 {
+        let lunch = |id: usize| {
+            let a = roster.assignments.iter().find(|a| a.day == d && a.staff == id).expect("both work every day");
+            a.lunch.expect("with lunch")
+        };
+        let (clerk, officer) = (lunch(0), lunch(1));
+        assert!(clerk.1 <= officer.0 || officer.1 <= clerk.0, "day {d}: the office eats while standing in");
+    }
+    // Both at lunch at once leaves nobody to stand in, and the checker says so at that time.
+    let mut edited = roster.clone();
+    let clerk_lunch = edited.assignments.iter().find(|a| a.day == 0 && a.staff == 0).and_then(|a| a.lunch);
+    edited.assignments.iter_mut().filter(|a| a.day == 0).for_each(|a| a.lunch = clerk_lunch);
+    let violations = check(&solved.problem, &edited);
+    let details: Vec<&str> = violations.iter().map(|v| v.detail.as_str()).collect();
+    assert!(!details.is_empty() && violations.iter().all(|v| v.rule.id() == "lunch"), "{violations:?}");
+    assert!(details[0].starts_with("desk needs 1 standing in while its staff are at lunch; office has 0 to spare"));
+}
+
+#[test]
+fn without_a_relief_post_the_lone_clerk_cannot_eat() {
+    let solved = solve_checked(&LONE_DESK.replace("lunch_relief = \"office\"\n", ""), 120.0);
+    assert_eq!(solved.outcome.status, Status::Infeasible);
+    let rules: BTreeSet<&str> = solved.outcome.violations.iter().map(|v| v.rule.id()).collect();
+    assert_eq!(rules, BTreeSet::from(["coverage"]));
+}
+
+#[test]
+fn a_post_relieving_itself_is_refused() {
+    let error =
+        parse_team(&LONE_DESK.replace("lunch_relief = \"office\"", "lunch_relief = \"desk\"")).expect_err("refused");
+    expect!["line 14, column 16: post desk: a post cannot relieve itself at lunch"].assert_eq(&error.to_string());
 }
