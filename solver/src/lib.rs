@@ -6,7 +6,8 @@
 //! - `model`: the problem and its calendar (day types, seasons, demand per slot).
 //! - `milp` + `rules/`: the model (a file per DOMAIN.md rule family) and the HiGHS call.
 //! - `roster`: a solution as plain data.
-//! - `validate`: recomputes every hard rule from a roster alone; `explain` words the breaches.
+//! - `validate`: recomputes every hard rule from a roster alone; `explain` words the breaches,
+//!   `cause` finds what keeps each person off a short post.
 //! - `output`: the JSON contract (DTOs at the edge), grid and CSV rendering, reading JSON back.
 //! - `generate`: synthetic centres of any size, for benchmarks and property tests.
 //! - `nrp`: the Curtois & Qu benchmark format, its MILP (sharing `rules/`), LNS and evaluator.
@@ -48,6 +49,7 @@
 //! # Ok::<(), kefu_solver::SolveError>(())
 //! ```
 
+mod cause;
 pub mod error;
 pub mod explain;
 pub mod generate;
@@ -226,5 +228,5 @@ pub fn solve_reporting(
 
 /// Every hard-rule breach of a roster, in words: what `kefu roster check` prints.
 pub fn check(problem: &RosterProblem, roster: &Roster) -> Vec<Violation> {
-    explain::explain(problem, &validate::validate(problem, roster))
+    explain::explain(problem, roster, &validate::validate(problem, roster))
 }

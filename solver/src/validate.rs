@@ -316,12 +316,7 @@ impl Checker<'_> {
         let p = self.problem;
         for (staff_idx, staff) in p.staff.iter().enumerate() {
             for week in 0..p.n_weeks() {
-                let days: Vec<usize> = (0..p.days.len()).filter(|&d| p.week_of(d) == week).collect();
-                let share = days.len() as f64 / 7.0;
-                let n_leave = days.iter().filter(|&&d| staff.leave_on(p.days[d]).is_some()).count() as f64;
-                let min_hours =
-                    (staff.contract.min_hours_per_week * share - n_leave * p.rules.leave_day_hours).max(0.0);
-                let max_hours = staff.contract.max_hours_per_week * share;
+                let WeekHours { days, min: min_hours, max: max_hours } = week_hours(p, staff, week);
                 let paid_minutes: u32 = self
                     .roster
                     .assignments
@@ -567,6 +562,25 @@ impl Checker<'_> {
     fn at(&self, minutes: u32) -> String {
         horizon_time(self.problem, minutes)
     }
+}
+
+/// A person's contract hours in one calendar week of the period.
+pub(crate) struct WeekHours {
+    /// The period's days in the week.
+    pub days: Vec<usize>,
+    /// Least paid hours: pro rata for a week cut by the period, less the hours of leave days.
+    pub min: f64,
+    /// Most paid hours, pro rata.
+    pub max: f64,
+}
+
+/// The contract's weekly bounds for `staff` in `week`.
+pub(crate) fn week_hours(p: &RosterProblem, staff: &crate::model::Staff, week: usize) -> WeekHours {
+    let days: Vec<usize> = (0..p.days.len()).filter(|&d| p.week_of(d) == week).collect();
+    let share = days.len() as f64 / 7.0;
+    let n_leave = days.iter().filter(|&&d| staff.leave_on(p.days[d]).is_some()).count() as f64;
+    let min = (staff.contract.min_hours_per_week * share - n_leave * p.rules.leave_day_hours).max(0.0);
+    WeekHours { days, min, max: staff.contract.max_hours_per_week * share }
 }
 
 fn month(date: chrono::NaiveDate) -> (i32, u32) {

@@ -1,7 +1,12 @@
 //! Lunch turns (seed 004 日工作流程 item 4): every shift with lunch takes exactly one turn of the
 //! configured length inside the day's (seasonal) window, and while a post is open (at every
-//! moment on posts listed in `share_always`) at most ⌊n/2⌋ of its n staff on duty lunch together, so colleagues of the same post relieve each other
-//! (东门同东门轮换; four receptionists on duty may not send three to eat at once).
+//! moment on posts listed in `share_always`) at most ⌊n/2⌋ of its n staff on duty lunch
+//! together, so colleagues of the same post relieve each other (东门同东门轮换; four receptionists
+//! on duty may not send three to eat at once).
+//!
+//! The share is hard with slack priced like a missing person-slot (`weights.coverage`): without
+//! give, a post held by one person could not let them eat at all, so the solver left the post
+//! empty all day rather than short for one lunch turn.
 //!
 //! Leaves out: the post's minimum during lunch, which `coverage` enforces by subtracting lunches
 //! and adding the relief post's stand-ins.
@@ -11,7 +16,7 @@ use std::collections::BTreeMap;
 use good_lp::Expression;
 
 use crate::milp::Model;
-use crate::rules::sum;
+use crate::rules::{at_least_hard, sum};
 
 pub(crate) fn add(model: &mut Model) {
     let problem = model.problem;
@@ -51,7 +56,8 @@ pub(crate) fn add(model: &mut Model) {
                 }
                 None => Expression::from(0.0),
             };
-            model.lp.row((2.0 * at_lunch).leq(on_duty + extra));
+            let room = on_duty + extra - 2.0 * at_lunch;
+            at_least_hard(&mut model.lp, room, 0.0, problem.rules.weights.coverage);
         }
     }
 }

@@ -3,6 +3,7 @@
 //!
 //! Leaves out: the `kefu` binary's flags and exit codes (server/tests).
 
+mod causes;
 mod errors;
 mod examples;
 mod nrp;

@@ -405,7 +405,11 @@ fn without_a_relief_post_the_lone_clerk_cannot_eat() {
     let solved = solve_checked(&LONE_DESK.replace("lunch_relief = \"office\"\n", ""), 120.0);
     assert_eq!(solved.outcome.status, Status::Infeasible);
     let rules: BTreeSet<&str> = solved.outcome.violations.iter().map(|v| v.rule.id()).collect();
-    assert_eq!(rules, BTreeSet::from(["coverage"]));
+    // The clerk still works and eats: the desk is short for one turn a day, not left empty.
+    assert_eq!(rules, BTreeSet::from(["coverage", "lunch"]));
+    for v in solved.outcome.violations.iter().filter(|v| v.rule.id() == "coverage") {
+        assert!(v.detail.ends_with(": 0 of 1 required at desk: 1 at lunch"), "{}", v.detail);
+    }
 }
 
 #[test]
