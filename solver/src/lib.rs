@@ -8,7 +8,8 @@
 //! - `roster`: a solution as plain data.
 //! - `validate`: recomputes every hard rule from a roster alone; `explain` words the breaches,
 //!   `cause` finds what keeps each person off a short post.
-//! - `output`: the JSON contract (DTOs at the edge), grid and CSV rendering, reading JSON back.
+//! - `output`: the JSON contract (DTOs at the edge), the terminal grid, reading JSON back.
+//! - `export`: the files a centre opens: wide CSV with a BOM, XLSX a sheet per week, iCal.
 //! - `generate`: synthetic centres of any size, for benchmarks and property tests.
 //! - `nrp`: the Curtois & Qu benchmark format, its MILP (sharing `rules/`), LNS and evaluator.
 //!
@@ -52,6 +53,7 @@
 mod cause;
 pub mod error;
 pub mod explain;
+pub mod export;
 pub mod generate;
 pub mod input;
 mod milp;

@@ -6,9 +6,11 @@
 mod causes;
 mod errors;
 mod examples;
+mod exports;
 mod nrp;
 mod properties;
 mod rotation;
+mod scenarios;
 mod seed_rules;
 mod support;
 mod validator;

@@ -14,7 +14,7 @@ use kefu_solver::{Status, check, parse_team};
 
 use crate::support::{Solved, example_text, solve_checked};
 
-fn solved() -> &'static Solved {
+pub fn solved() -> &'static Solved {
     static SOLVED: OnceLock<Solved> = OnceLock::new();
     SOLVED.get_or_init(|| solve_checked(&example_text("seed_rules.toml"), 120.0))
 }
