@@ -66,7 +66,7 @@ fn an_impossible_week_prints_a_grid_with_violations_and_exits_3() {
     let output = kefu(&["roster", "solve", example("short_night.toml").to_str().expect("path")]);
     assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
     let text = stdout(&output);
-    assert!(text.contains("Mon 03-02") && text.contains("guo"), "a staff × days grid:\n{text}");
+    assert!(text.contains("周一 03-02") && text.contains("guo"), "a staff × days grid, in Chinese:\n{text}");
     assert!(text.contains("coverage (present/min):"));
     assert!(text.contains("infeasible: no roster can meet every hard rule (proven)"), "{text}");
     assert!(text.contains("[coverage] Tue 03-03 17:30–08:00: no maintenance staff available"), "{text}");
@@ -94,13 +94,59 @@ fn progress_gives_best_bound_gap_and_time_of_each_search_and_quiet_silences_it()
 }
 
 #[test]
-fn csv_has_one_row_per_staff_day() {
+fn csv_has_a_bom_and_one_row_per_person_one_column_per_date() {
     let output = kefu(&["roster", "solve", example("short_night.toml").to_str().expect("path"), "--csv"]);
     assert_eq!(output.status.code(), Some(3));
     let text = stdout(&output);
-    let mut lines = text.lines();
-    assert_eq!(lines.next(), Some("staff,date,kind,shift,post,start,end,lunch_start,lunch_end"));
-    assert_eq!(lines.count(), 3 * 7, "three people, seven days");
+    let text = text.strip_prefix('\u{feff}').expect("a UTF-8 byte-order mark first");
+    let lines: Vec<&str> = text.split_terminator("\r\n").collect();
+    assert_eq!(
+        lines[0],
+        "员工,姓名,2026-03-02 周一,2026-03-03 周二,2026-03-04 周三,2026-03-05 周四,2026-03-06 周五,2026-03-07 周六,2026-03-08 周日"
+    );
+    assert_eq!(lines.len(), 1 + 3, "a header and three people");
+    let guo: Vec<&str> = lines.iter().find(|l| l.starts_with("guo,")).expect("guo's row").split(',').collect();
+    assert_eq!((guo.len(), guo[3]), (9, "请假"), "guo is on leave on Tuesday");
+    let english =
+        kefu(&["roster", "solve", example("short_night.toml").to_str().expect("path"), "--csv", "--lang", "en"]);
+    assert!(stdout(&english).starts_with("\u{feff}staff,name,2026-03-02 Mon,"), "{}", stdout(&english));
+}
+
+#[test]
+fn the_grid_shows_a_week_at_a_time_by_person_or_by_post() {
+    let team = example("seed_rules.toml");
+    let output = kefu(&["roster", "solve", team.to_str().expect("path"), "--lang", "en"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = stdout(&output);
+    // Two weeks, two tables, each starting on a Monday and at most seven days wide.
+    let headers: Vec<&str> = text.lines().filter(|l| l.contains(" staff ")).collect();
+    assert_eq!(headers.len(), 2, "{text}");
+    assert!(headers[0].contains("Mon 04-27") && headers[0].contains("Sun 05-03") && !headers[0].contains("05-04"));
+    assert!(headers[1].contains("Mon 05-04") && headers[1].contains("Sun 05-10"));
+    let by_post = kefu(&["roster", "solve", team.to_str().expect("path"), "--by", "post", "--quiet"]);
+    let text = stdout(&by_post);
+    let rows: Vec<&str> = text.lines().filter(|l| l.starts_with("│ night ")).collect();
+    assert_eq!(rows.len(), 2, "one night row a week:\n{text}");
+    assert!(text.contains("岗位") && text.contains("周一 04-27"), "{text}");
+}
+
+#[test]
+fn xlsx_and_ical_files_are_written_on_request() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (xlsx, ical) = (dir.path().join("roster.xlsx"), dir.path().join("ical"));
+    let team = example("short_night.toml");
+    let args = ["roster", "solve", team.to_str().expect("path"), "--quiet", "--xlsx"];
+    let output = kefu(&[&args[..], &[xlsx.to_str().expect("path"), "--ical", ical.to_str().expect("path")]].concat());
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    assert!(std::fs::read(&xlsx).expect("xlsx written").starts_with(b"PK"), "a zip container");
+    let mut written: Vec<String> = std::fs::read_dir(&ical)
+        .expect("ical dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    written.sort();
+    assert_eq!(written, ["fang.ics", "guo.ics", "lin.ics"]);
+    let guo = std::fs::read_to_string(ical.join("guo.ics")).expect("guo.ics");
+    assert!(guo.starts_with("BEGIN:VCALENDAR\r\n") && guo.ends_with("END:VCALENDAR\r\n"), "{guo}");
 }
 
 #[test]

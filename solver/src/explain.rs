@@ -1,11 +1,14 @@
 //! Turns the validator's breaches into violations a supervisor reads: slot shortfalls merged
-//! into time ranges, with the likely reason ("Tue 20:30–08:00: no maintenance staff available").
+//! into time ranges, with their causes as `cause` finds them in the roster ("Tue 20:30–08:00: 0 of
+//! 1 required at night maintenance: on leave: guo").
 //!
-//! Leaves out: finding breaches (`validate`) and the JSON shape (`output`).
+//! Leaves out: finding breaches (`validate`), their causes (`cause`) and the JSON shape (`output`).
 
 use chrono::Datelike;
 
+use crate::cause::shortfall_causes;
 use crate::model::{DAY_MINUTES, RosterProblem, clock};
+use crate::roster::Roster;
 use crate::validate::{Breach, Rule, horizon_time};
 
 /// One broken hard rule, in words.
@@ -20,7 +23,7 @@ pub struct Violation {
 }
 
 /// Words every breach, merging consecutive slots of the same shortfall into one range.
-pub fn explain(problem: &RosterProblem, breaches: &[Breach]) -> Vec<Violation> {
+pub fn explain(problem: &RosterProblem, roster: &Roster, breaches: &[Breach]) -> Vec<Violation> {
     let mut violations = Vec::new();
     let mut run: Option<(Option<usize>, u32, u32, u32, u32)> = None; // post, from, to, need, have
     let mut shortfalls: Vec<(Option<usize>, u32, u32, u32)> = breaches
@@ -37,12 +40,12 @@ pub fn explain(problem: &RosterProblem, breaches: &[Breach]) -> Vec<Violation> {
                 *to += problem.slot_minutes
             }
             _ => {
-                violations.extend(run.take().map(|r| shortfall(problem, r)));
+                violations.extend(run.take().map(|r| shortfall(problem, roster, r)));
                 run = Some((post, start, start + problem.slot_minutes, need, have));
             }
         }
     }
-    violations.extend(run.map(|r| shortfall(problem, r)));
+    violations.extend(run.map(|r| shortfall(problem, roster, r)));
     for breach in breaches {
         if let Breach::Other { rule, at, detail } = breach {
             violations.push(Violation { rule: *rule, at: at.clone(), detail: detail.clone() });
@@ -52,40 +55,27 @@ pub fn explain(problem: &RosterProblem, breaches: &[Breach]) -> Vec<Violation> {
     violations
 }
 
-fn shortfall(problem: &RosterProblem, (post, from, to, need, have): (Option<usize>, u32, u32, u32, u32)) -> Violation {
+fn shortfall(
+    problem: &RosterProblem,
+    roster: &Roster,
+    (post, from, to, need, have): (Option<usize>, u32, u32, u32, u32),
+) -> Violation {
     let day_idx = (from / DAY_MINUTES) as usize;
     let when = format!("{} {}–{}", weekday_name(problem, day_idx), clock(from), clock(to));
     let (rule, detail) = match post {
         Some(post_idx) => {
             let name = &problem.posts[post_idx].name;
-            let reason = match available_for(problem, post_idx, day_idx) {
-                0 => format!("no {name} staff available"),
-                n => format!(
-                    "{have} of {need} required at {name}; {n} eligible, kept off by rest, hours or other shifts"
-                ),
+            let causes = shortfall_causes(problem, roster, post_idx, from, to);
+            let detail = if causes.nobody_available {
+                format!("{when}: no {name} staff available: {}", causes.words)
+            } else {
+                format!("{when}: {have} of {need} required at {name}: {}", causes.words)
             };
-            (Rule::Coverage, format!("{when}: {reason}"))
+            (Rule::Coverage, detail)
         }
         None => (Rule::MinOnDuty, format!("{when}: {have} on duty, {need} required around the clock")),
     };
     Violation { rule, at: horizon_time(problem, from), detail }
-}
-
-/// How many people could hold the post on that day: they hold the post, have a role for a shift
-/// that runs there that day, and are neither on leave nor on a fixed day off.
-fn available_for(problem: &RosterProblem, post_idx: usize, day_idx: usize) -> usize {
-    let Some(&date) = problem.days.get(day_idx) else { return 0 };
-    problem
-        .staff
-        .iter()
-        .filter(|s| s.posts.contains(&post_idx) && s.available_on(date))
-        .filter(|s| {
-            problem
-                .shifts
-                .iter()
-                .any(|t| t.posts.contains(&post_idx) && s.may_work(t) && problem.shift_runs_on(t, date))
-        })
-        .count()
 }
 
 fn weekday_name(problem: &RosterProblem, day_idx: usize) -> String {

@@ -6,7 +6,7 @@
 //! Leaves out: the meaning of the rules (`model`, `rules`); the raw serde structs here are private
 //! and exist only to carry spans. The format is documented by `solver/examples/*.toml`.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Range;
 
 use chrono::{NaiveDate, Weekday};
@@ -15,8 +15,8 @@ use toml::Spanned;
 
 use crate::error::{InputError, InputErrorKind, InputWarning};
 use crate::model::{
-    ApprovedLeave, Contract, DAY_MINUTES, DayType, LeaveKind, LunchRule, Need, Post, Preference, RosterProblem, Rules,
-    Season, ShiftTemplate, Staff, Weights,
+    ApprovedLeave, Contract, DAY_MINUTES, DailyMinimum, DayType, LeaveKind, LunchRule, Need, NightRule, Post,
+    Preference, RosterProblem, Rules, Season, ShiftTemplate, Staff, Weights,
 };
 
 type S<T> = Spanned<T>;
@@ -47,6 +47,9 @@ struct RawPeriod {
     slot_minutes: S<u32>,
     #[serde(default)]
     holidays: Vec<S<String>>,
+    /// Weekend days worked to make up for a holiday (调休上班): they count as weekdays.
+    #[serde(default)]
+    working_days: Vec<S<String>>,
 }
 
 #[derive(Deserialize)]
@@ -72,9 +75,34 @@ struct RawRules {
     #[serde(default = "no_handover")]
     handover_minutes: S<u32>,
     #[serde(default)]
-    rotation: Vec<RawRotation>,
+    rotation: Vec<RawPostList>,
+    #[serde(default)]
+    handover_chains: Vec<RawPostList>,
+    #[serde(default)]
+    daily: Vec<RawDaily>,
+    #[serde(default)]
+    night: Option<RawNight>,
     #[serde(default)]
     weights: RawWeights,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDaily {
+    role: S<String>,
+    min: u32,
+    #[serde(default)]
+    posts: Vec<S<String>>,
+    #[serde(default)]
+    days: Vec<S<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNight {
+    from: S<String>,
+    to: S<String>,
+    roles: S<Vec<S<String>>>,
 }
 
 fn one() -> u32 {
@@ -97,6 +125,8 @@ struct RawLunch {
     length_minutes: S<u32>,
     #[serde(default)]
     by_season: Vec<RawSeasonalWindow>,
+    #[serde(default)]
+    share_always: Vec<S<String>>,
 }
 
 #[derive(Deserialize)]
@@ -108,7 +138,7 @@ struct RawSeasonalWindow {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawRotation {
+struct RawPostList {
     posts: S<Vec<S<String>>>,
 }
 
@@ -153,6 +183,8 @@ struct RawPost {
     name: Option<String>,
     #[serde(default)]
     need: Vec<RawNeed>,
+    /// The post whose spare staff stand in while this post's staff are at lunch (办公室人员顶岗).
+    lunch_relief: Option<S<String>>,
 }
 
 #[derive(Deserialize)]
@@ -198,8 +230,9 @@ struct RawStaff {
     days_off: Vec<S<String>>,
     #[serde(default)]
     leave: Vec<RawLeave>,
+    /// A count for the month the period starts in, or a table per month: `{ "2026-06" = 3 }`.
     #[serde(default)]
-    leave_taken: u32,
+    leave_taken: Option<S<toml::Value>>,
     #[serde(default)]
     requests: Vec<S<String>>,
     #[serde(default)]
@@ -223,6 +256,7 @@ fn leave_kind() -> S<String> {
 #[serde(deny_unknown_fields)]
 struct RawPreference {
     shift: Option<S<String>>,
+    post: Option<S<String>>,
     weekday: Option<S<String>>,
     date: Option<S<String>>,
     #[serde(default)]
@@ -426,7 +460,7 @@ impl Ctx<'_> {
         )
     }
 
-    fn period(&self, raw: &RawPeriod) -> Result<(u32, Vec<NaiveDate>, BTreeSet<NaiveDate>), InputError> {
+    fn period(&self, raw: &RawPeriod) -> Result<Period, InputError> {
         let slot = *raw.slot_minutes.get_ref();
         if slot != 15 && slot != 30 {
             return self.invalid(raw.slot_minutes.span(), format!("slot_minutes must be 15 or 30, not {slot}"));
@@ -437,12 +471,20 @@ impl Ctx<'_> {
             return self.window(raw.end.span(), format!("period ends {last} before it starts {first}"));
         }
         let days = first.iter_days().take_while(|d| *d <= last).collect();
-        let holidays = raw.holidays.iter().map(|h| self.date(h)).collect::<Result<_, _>>()?;
-        Ok((slot, days, holidays))
+        let holidays: BTreeSet<NaiveDate> = raw.holidays.iter().map(|h| self.date(h)).collect::<Result<_, _>>()?;
+        let mut working_days = BTreeSet::new();
+        for value in &raw.working_days {
+            let date = self.date(value)?;
+            if holidays.contains(&date) {
+                return self.invalid(value.span(), format!("{date} is both a holiday and a working day"));
+            }
+            working_days.insert(date);
+        }
+        Ok(Period { slot, days, holidays, working_days })
     }
 
     fn build(&self, raw: RawTeam) -> Result<RosterProblem, InputError> {
-        let (slot, days, holidays) = self.period(&raw.period).map_err(within("period"))?;
+        let Period { slot, days, holidays, working_days } = self.period(&raw.period).map_err(within("period"))?;
 
         let season_ids = self.index("season", &raw.seasons.iter().map(|s| &s.id).collect::<Vec<_>>())?;
         let seasons = raw
@@ -456,7 +498,7 @@ impl Ctx<'_> {
         let posts = raw
             .posts
             .iter()
-            .map(|p| self.post(p, slot, &season_ids).map_err(within(format!("post {}", p.id.get_ref()))))
+            .map(|p| self.post(p, slot, &season_ids, &post_ids).map_err(within(format!("post {}", p.id.get_ref()))))
             .collect::<Result<Vec<_>, _>>()?;
         let shift_ids = self.index("shift", &raw.shifts.iter().map(|s| &s.id).collect::<Vec<_>>())?;
         let shifts = raw
@@ -464,7 +506,8 @@ impl Ctx<'_> {
             .iter()
             .map(|s| self.shift(s, slot, &post_ids, &role_ids).map_err(within(format!("shift {}", s.id.get_ref()))))
             .collect::<Result<Vec<_>, _>>()?;
-        let rules = self.rules(&raw.rules, slot, &season_ids, &post_ids).map_err(within("rules"))?;
+        let ids = Ids { posts: &post_ids, shifts: &shift_ids, roles: &role_ids, seasons: &season_ids };
+        let rules = self.rules(&raw.rules, slot, &ids).map_err(within("rules"))?;
 
         let no_contract = RawContract {
             min_hours_per_week: None,
@@ -476,7 +519,6 @@ impl Ctx<'_> {
         self.contract_fields(default_contract).map_err(within("default_contract"))?;
         self.contract(None, default_contract).map_err(within("default_contract"))?;
         self.index("staff", &raw.staff.iter().map(|s| &s.id).collect::<Vec<_>>())?;
-        let ids = Ids { posts: &post_ids, shifts: &shift_ids, roles: &role_ids };
         let staff = raw
             .staff
             .iter()
@@ -489,6 +531,7 @@ impl Ctx<'_> {
             days,
             slot_minutes: slot,
             holidays,
+            working_days,
             seasons,
             posts,
             shifts,
@@ -531,7 +574,13 @@ impl Ctx<'_> {
         Ok(Season { id: raw.id.get_ref().clone(), from: self.month_day(&raw.from)?, to: self.month_day(&raw.to)? })
     }
 
-    fn post(&self, raw: &RawPost, slot: u32, season_ids: &HashMap<String, usize>) -> Result<Post, InputError> {
+    fn post(
+        &self,
+        raw: &RawPost,
+        slot: u32,
+        season_ids: &HashMap<String, usize>,
+        post_ids: &HashMap<String, usize>,
+    ) -> Result<Post, InputError> {
         let needs = raw
             .need
             .iter()
@@ -546,8 +595,14 @@ impl Ctx<'_> {
                 Ok(Need { day_types: self.day_types(&n.days)?, season, from, to, min: n.min, desired })
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let lunch_relief = raw.lunch_relief.as_ref().map(|r| self.lookup(post_ids, "post", r)).transpose()?;
+        if let Some(relief) = &raw.lunch_relief
+            && relief.get_ref() == raw.id.get_ref()
+        {
+            return self.invalid(relief.span(), "a post cannot relieve itself at lunch".to_owned());
+        }
         let id = raw.id.get_ref().clone();
-        Ok(Post { name: raw.name.clone().unwrap_or_else(|| id.clone()), id, needs })
+        Ok(Post { name: raw.name.clone().unwrap_or_else(|| id.clone()), id, needs, lunch_relief })
     }
 
     fn shift(
@@ -583,13 +638,8 @@ impl Ctx<'_> {
         })
     }
 
-    fn rules(
-        &self,
-        raw: &RawRules,
-        slot: u32,
-        season_ids: &HashMap<String, usize>,
-        post_ids: &HashMap<String, usize>,
-    ) -> Result<Rules, InputError> {
+    fn rules(&self, raw: &RawRules, slot: u32, ids: &Ids) -> Result<Rules, InputError> {
+        let (season_ids, post_ids) = (ids.seasons, ids.posts);
         let length = *raw.lunch.length_minutes.get_ref();
         if length == 0 || !length.is_multiple_of(slot) {
             return self.window(
@@ -616,6 +666,8 @@ impl Ctx<'_> {
             .iter()
             .map(|s| Ok((self.lookup(season_ids, "season", &s.season)?, lunch_window(&s.window)?)))
             .collect::<Result<Vec<_>, InputError>>()?;
+        let share_always =
+            raw.lunch.share_always.iter().map(|p| self.lookup(post_ids, "post", p)).collect::<Result<Vec<_>, _>>()?;
         let rotations = raw
             .rotation
             .iter()
@@ -624,6 +676,19 @@ impl Ctx<'_> {
                 _ => self.invalid(r.posts.span(), "a rotation swaps exactly two posts".to_owned()),
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let handover_posts = self.handover_chains(&raw.handover_chains, post_ids)?;
+        let daily = raw.daily.iter().map(|d| self.daily(d, ids)).collect::<Result<Vec<_>, _>>()?;
+        let night = raw
+            .night
+            .as_ref()
+            .map(|n| {
+                let (from, to) = self.span_of(&n.from, &n.to, slot)?;
+                if n.roles.get_ref().is_empty() {
+                    return self.invalid(n.roles.span(), "no roles: nobody could work at night".to_owned());
+                }
+                Ok(NightRule { from, to, roles: self.roles(ids.roles, n.roles.get_ref())? })
+            })
+            .transpose()?;
         let handover = *raw.handover_minutes.get_ref();
         if handover >= 4 * 60 {
             return self.invalid(
@@ -647,10 +712,13 @@ impl Ctx<'_> {
         Ok(Rules {
             min_on_duty: raw.min_on_duty,
             duty_day_start,
-            lunch: LunchRule { window, by_season, length },
+            lunch: LunchRule { window, by_season, length, share_always },
             max_leave_per_month: raw.max_leave_per_month,
             leave_day_hours: self.amount("leave_day_hours", &raw.leave_day_hours, 24.0)?,
             handover_minutes: handover,
+            handover_posts,
+            daily,
+            night,
             rotations,
             weights: Weights {
                 coverage: weight("coverage", &w.coverage)?,
@@ -705,6 +773,7 @@ impl Ctx<'_> {
             .map(|p| {
                 Ok(Preference {
                     shift: p.shift.as_ref().map(|s| self.lookup(ids.shifts, "shift", s)).transpose()?,
+                    post: p.post.as_ref().map(|s| self.lookup(ids.posts, "post", s)).transpose()?,
                     weekday: p.weekday.as_ref().map(|w| self.weekday(w)).transpose()?,
                     date: p.date.as_ref().map(|d| self.date(d)).transpose()?,
                     want: p.want,
@@ -724,10 +793,84 @@ impl Ctx<'_> {
             contract,
             days_off: raw.days_off.iter().map(|d| self.weekday(d)).collect::<Result<_, _>>()?,
             leave,
-            leave_taken: raw.leave_taken,
+            leave_taken: self.leave_taken(raw.leave_taken.as_ref(), days)?,
             requests,
             preferences,
             rotation_start: raw.rotation_start.as_ref().map(|p| self.lookup(ids.posts, "post", p)).transpose()?,
+        })
+    }
+
+    /// Leave already taken: a count for the month the period starts in, or a table of counts per
+    /// `YYYY-MM`, each a month the period touches (another month cannot matter, so it is a slip).
+    fn leave_taken(
+        &self,
+        raw: Option<&S<toml::Value>>,
+        days: &[NaiveDate],
+    ) -> Result<BTreeMap<(i32, u32), u32>, InputError> {
+        let Some(raw) = raw else { return Ok(BTreeMap::new()) };
+        let month_of = |d: &NaiveDate| (chrono::Datelike::year(d), chrono::Datelike::month(d));
+        let count = |value: &toml::Value| match value.as_integer() {
+            Some(n) if n < 0 => self.invalid(raw.span(), format!("leave_taken {n} is negative")),
+            Some(n) => u32::try_from(n).or_else(|_| self.invalid(raw.span(), format!("leave_taken {n} is too large"))),
+            None => self.invalid(raw.span(), format!("leave_taken must be a count, not {value}")),
+        };
+        match raw.get_ref() {
+            toml::Value::Table(months) => months
+                .iter()
+                .map(|(month, value)| {
+                    let parsed = NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d")
+                        .ok()
+                        .map(|d| month_of(&d))
+                        .filter(|m| days.iter().any(|d| month_of(d) == *m));
+                    match parsed {
+                        Some(m) => Ok((m, count(value)?)),
+                        None => self.invalid(
+                            raw.span(),
+                            format!("leave_taken month `{month}` is not a YYYY-MM the period touches"),
+                        ),
+                    }
+                })
+                .collect(),
+            value => Ok(BTreeMap::from([(month_of(&days[0]), count(value)?)])),
+        }
+    }
+
+    /// Chains of posts that relieve each other, as each post's chain; a post in two chains is
+    /// refused (the two would be one chain, which the supervisor should write as such).
+    fn handover_chains(
+        &self,
+        raw: &[RawPostList],
+        post_ids: &HashMap<String, usize>,
+    ) -> Result<Vec<Vec<usize>>, InputError> {
+        let mut chains: Vec<Vec<usize>> = (0..post_ids.len()).map(|p| vec![p]).collect();
+        for chain in raw {
+            let posts = chain
+                .posts
+                .get_ref()
+                .iter()
+                .map(|p| self.lookup(post_ids, "post", p))
+                .collect::<Result<Vec<_>, _>>()?;
+            if posts.len() < 2 {
+                return self.invalid(chain.posts.span(), "a handover chain links at least two posts".to_owned());
+            }
+            for (&post, name) in posts.iter().zip(chain.posts.get_ref()) {
+                if chains[post].len() > 1 || posts.iter().filter(|&&q| q == post).count() > 1 {
+                    return self.invalid(name.span(), format!("post {} is in a handover chain twice", name.get_ref()));
+                }
+            }
+            for &post in &posts {
+                chains[post].clone_from(&posts);
+            }
+        }
+        Ok(chains)
+    }
+
+    fn daily(&self, raw: &RawDaily, ids: &Ids) -> Result<DailyMinimum, InputError> {
+        Ok(DailyMinimum {
+            role: self.lookup(ids.roles, "role", &raw.role).map(|_| raw.role.get_ref().clone())?,
+            min: raw.min,
+            posts: raw.posts.iter().map(|p| self.lookup(ids.posts, "post", p)).collect::<Result<Vec<_>, _>>()?,
+            day_types: self.day_types(&raw.days)?,
         })
     }
 
@@ -783,6 +926,15 @@ struct Ids<'a> {
     posts: &'a HashMap<String, usize>,
     shifts: &'a HashMap<String, usize>,
     roles: &'a HashMap<String, usize>,
+    seasons: &'a HashMap<String, usize>,
+}
+
+/// The checked `[period]`.
+struct Period {
+    slot: u32,
+    days: Vec<NaiveDate>,
+    holidays: BTreeSet<NaiveDate>,
+    working_days: BTreeSet<NaiveDate>,
 }
 
 fn fmt_window(from: u32, to: u32) -> String {

@@ -6,8 +6,10 @@
 //! - `model`: the problem and its calendar (day types, seasons, demand per slot).
 //! - `milp` + `rules/`: the model (a file per DOMAIN.md rule family) and the HiGHS call.
 //! - `roster`: a solution as plain data.
-//! - `validate`: recomputes every hard rule from a roster alone; `explain` words the breaches.
-//! - `output`: the JSON contract (DTOs at the edge), grid and CSV rendering, reading JSON back.
+//! - `validate`: recomputes every hard rule from a roster alone; `explain` words the breaches,
+//!   `cause` finds what keeps each person off a short post.
+//! - `output`: the JSON contract (DTOs at the edge), the terminal grid, reading JSON back.
+//! - `export`: the files a centre opens: wide CSV with a BOM, XLSX a sheet per week, iCal.
 //! - `generate`: synthetic centres of any size, for benchmarks and property tests.
 //! - `nrp`: the Curtois & Qu benchmark format, its MILP (sharing `rules/`), LNS and evaluator.
 //!
@@ -48,8 +50,10 @@
 //! # Ok::<(), kefu_solver::SolveError>(())
 //! ```
 
+mod cause;
 pub mod error;
 pub mod explain;
+pub mod export;
 pub mod generate;
 pub mod input;
 mod milp;
@@ -226,5 +230,5 @@ pub fn solve_reporting(
 
 /// Every hard-rule breach of a roster, in words: what `kefu roster check` prints.
 pub fn check(problem: &RosterProblem, roster: &Roster) -> Vec<Violation> {
-    explain::explain(problem, &validate::validate(problem, roster))
+    explain::explain(problem, roster, &validate::validate(problem, roster))
 }

@@ -74,6 +74,9 @@ pub(crate) struct Model<'p> {
     pub requests: BTreeMap<(usize, usize), Col>,
     /// Lunch turns, grouped.
     pub lunch_groups: Vec<LunchGroup>,
+    /// People standing in at a post, per (post, slot), from its `lunch_relief` post while its
+    /// staff are at lunch (added by `rules::coverage`, used by `rules::lunch`).
+    pub relief: BTreeMap<(usize, usize), Col>,
 }
 
 impl<'p> Model<'p> {
@@ -91,7 +94,8 @@ impl<'p> Model<'p> {
                 }
                 let origin = problem.day_origin(day_idx);
                 for (shift_idx, shift) in problem.shifts.iter().enumerate() {
-                    if !staff.may_work(shift) || !problem.shift_runs_on(shift, date) {
+                    if !staff.may_work(shift) || !problem.shift_runs_on(shift, date) || problem.night_bars(staff, shift)
+                    {
                         continue;
                     }
                     let lunch_starts = lunch_starts(problem, day_idx, shift_idx);
@@ -136,7 +140,7 @@ impl<'p> Model<'p> {
                 LunchGroup { post, starts, works: group_works, counts }
             })
             .collect();
-        Model { problem, lp, works, by_staff_day, requests, lunch_groups }
+        Model { problem, lp, works, by_staff_day, requests, lunch_groups, relief: BTreeMap::new() }
     }
 
     /// Whether staff `s` works on day `d`, as an expression (0 or 1 given the one-shift row).
@@ -193,6 +197,7 @@ pub(crate) fn run(
     rules::lunch::add(&mut model);
     rules::contract::add(&mut model);
     rules::handover::add(&mut model);
+    rules::daily::add(&mut model);
     rules::objective::add(&mut model);
 
     let Model { lp, works, requests, lunch_groups, .. } = model;

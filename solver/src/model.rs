@@ -4,7 +4,7 @@
 //! Leaves out: parsing (`input`), the MILP (`milp`), and any serialisation: these types are not
 //! `Serialize`, the wire twins live in `output` (STYLE.md: DTOs at the edge).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{Datelike, NaiveDate, Weekday};
 
@@ -14,9 +14,9 @@ pub const DAY_MINUTES: u32 = 24 * 60;
 /// The three day types of seed 004 (值班时间表更新通知): opening hours differ on each.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum DayType {
-    /// Monday to Friday that is not a listed holiday.
+    /// Monday to Friday that is not a listed holiday, or a listed working weekend day (调休上班).
     Weekday,
-    /// Saturday that is not a listed holiday.
+    /// Saturday that is neither a listed holiday nor a listed working day.
     Saturday,
     /// Sunday or a public holiday from the period's holiday list.
     Sunday,
@@ -69,6 +69,10 @@ pub struct Post {
     /// Staffing windows; where two overlap for a day, the larger figures apply. On a day in a
     /// season, the windows of that season replace the season-less ones of the same day type.
     pub needs: Vec<Need>,
+    /// The post (index) whose staff beyond its own minimum stand in while this post's staff are
+    /// at lunch (办公室人员顶岗): for missing people, and so that a lone person may eat.
+    /// Invariant: not the post itself.
+    pub lunch_relief: Option<usize>,
 }
 
 /// A shift template: when a shift starts and ends, and who may work it where.
@@ -132,11 +136,13 @@ pub struct Contract {
     pub min_rest_minutes: u32,
 }
 
-/// A weighted wish: work (or avoid) a shift, on some days.
+/// A weighted wish: work (or avoid) a shift or a post, on some days.
 #[derive(Clone, Debug)]
 pub struct Preference {
     /// The template concerned (index); any shift when `None`, so "avoid any shift" is a day-off wish.
     pub shift: Option<usize>,
+    /// The post concerned (index); any post when `None`, so "avoid west_gate" is a post wish.
+    pub post: Option<usize>,
     /// Only on this weekday.
     pub weekday: Option<Weekday>,
     /// Only on this date.
@@ -171,8 +177,9 @@ pub struct Staff {
     pub days_off: Vec<Weekday>,
     /// Approved leave inside the period. Invariant: no two on the same date.
     pub leave: Vec<ApprovedLeave>,
-    /// Leave and compensatory days already taken in the month the period starts in, before it.
-    pub leave_taken: u32,
+    /// Leave and compensatory days already taken outside the period, per (year, month) it
+    /// touches: each month's cap counts them (a period across a month end has two).
+    pub leave_taken: BTreeMap<(i32, u32), u32>,
     /// Compensatory days asked for: granted when the monthly cap and coverage allow.
     pub requests: Vec<NaiveDate>,
     /// Weighted soft wishes.
@@ -182,6 +189,11 @@ pub struct Staff {
 }
 
 impl Staff {
+    /// Leave and compensatory days taken outside the period in this (year, month).
+    pub fn taken_in(&self, month: (i32, u32)) -> u32 {
+        self.leave_taken.get(&month).copied().unwrap_or(0)
+    }
+
     /// Approved leave on `date`, if any.
     pub fn leave_on(&self, date: NaiveDate) -> Option<LeaveKind> {
         self.leave.iter().find(|l| l.date == date).map(|l| l.kind)
@@ -207,6 +219,47 @@ pub struct LunchRule {
     pub by_season: Vec<(usize, (u32, u32))>,
     /// Length of one turn in minutes (30 in the seed). Invariant: a multiple of the slot.
     pub length: u32,
+    /// Posts (indices) where at most half the staff on duty lunch together at every moment, not
+    /// only while the post has a minimum (四名接待员同时上班时，不能三人同时就餐).
+    pub share_always: Vec<usize>,
+}
+
+/// At least `min` different people with `role` on duty each day (每天安排至少2个客服人员值班).
+#[derive(Clone, Debug)]
+pub struct DailyMinimum {
+    /// The role counted. Invariant: in the team's catalogue.
+    pub role: String,
+    /// People wanted; each person counts once a day, whatever shift they work.
+    pub min: u32,
+    /// Only shifts at these posts (indices) count; every post when empty.
+    pub posts: Vec<usize>,
+    /// Day types on which the rule applies.
+    pub day_types: Vec<DayType>,
+}
+
+/// Night duty by named roles, whatever template reaches into the night (夜间值班由水电维修员负责).
+#[derive(Clone, Debug)]
+pub struct NightRule {
+    /// Start of the night, minutes after midnight.
+    pub from: u32,
+    /// End of the night, minutes after the same midnight; past `DAY_MINUTES` when it wraps.
+    /// Invariant: `from < to <= from + DAY_MINUTES`.
+    pub to: u32,
+    /// Roles that may be at work during the night. Invariant: at least one, in the catalogue.
+    pub roles: Vec<String>,
+}
+
+impl NightRule {
+    /// Whether a shift `[start, end)` (minutes after its own day's midnight) is at work during
+    /// any night: that night, the one before or the one after.
+    pub fn reached_by(&self, start: u32, end: u32) -> bool {
+        [0, DAY_MINUTES, 2 * DAY_MINUTES].iter().any(|&shift| {
+            // Compare with the windows one day either side, everything moved a day later so
+            // nothing goes negative.
+            let (s, e) = (start + DAY_MINUTES, end + DAY_MINUTES);
+            s < self.to + shift && self.from + shift < e
+        })
+    }
 }
 
 /// Objective weights: hard-rule slacks are large so that any breach is a last resort.
@@ -242,6 +295,14 @@ pub struct Rules {
     pub leave_day_hours: f64,
     /// Minutes staff arrive before their shift for handover (提前15分钟到岗).
     pub handover_minutes: u32,
+    /// Per post, the posts of its handover chain, itself included (night duty hands over to the
+    /// morning desk): their staff may relieve its leavers, and while one of them is open a leaver
+    /// must be relieved. Just the post itself when it is in no chain.
+    pub handover_posts: Vec<Vec<usize>>,
+    /// People of a role on duty each day.
+    pub daily: Vec<DailyMinimum>,
+    /// Who may work at night, whatever the template.
+    pub night: Option<NightRule>,
     /// Groups of two posts whose staff swap weekly (东、西门一周轮换一次).
     pub rotations: Vec<[usize; 2]>,
     /// Objective weights.
@@ -259,6 +320,9 @@ pub struct RosterProblem {
     pub slot_minutes: u32,
     /// Public holidays, treated as Sundays.
     pub holidays: BTreeSet<NaiveDate>,
+    /// Weekend days worked to make up for a holiday (调休上班), treated as weekdays.
+    /// Invariant: disjoint from `holidays`.
+    pub working_days: BTreeSet<NaiveDate>,
     /// Seasonal timetables.
     pub seasons: Vec<Season>,
     /// Posts.
@@ -294,10 +358,13 @@ impl RosterProblem {
         (self.days.len() + 1) * self.slots_per_day()
     }
 
-    /// Day type of a date: holidays count as Sundays.
+    /// Day type of a date: holidays count as Sundays, working weekend days as weekdays.
     pub fn day_type(&self, date: NaiveDate) -> DayType {
         if self.holidays.contains(&date) {
             return DayType::Sunday;
+        }
+        if self.working_days.contains(&date) {
+            return DayType::Weekday;
         }
         match date.weekday() {
             Weekday::Sat => DayType::Saturday,
@@ -362,6 +429,14 @@ impl RosterProblem {
     pub fn on_duty_slots(&self) -> std::ops::Range<usize> {
         let start = self.rules.duty_day_start;
         self.slot_range(start, self.day_origin(self.days.len()) + start)
+    }
+
+    /// Whether the night rule keeps this person off this template: it reaches into the night
+    /// and the person has none of the night's roles.
+    pub fn night_bars(&self, staff: &Staff, shift: &ShiftTemplate) -> bool {
+        self.rules.night.as_ref().is_some_and(|night| {
+            night.reached_by(shift.start, shift.end) && !night.roles.iter().any(|r| staff.roles.contains(r))
+        })
     }
 
     /// Whether the template may be worked on this date.

@@ -1,15 +1,18 @@
 //! The edge: the JSON output contract (serializable twins of the domain types, converted by
-//! hand), reading a roster back from that JSON for the checker, and the grid and CSV views.
+//! hand), reading a roster back from that JSON for the checker, and the terminal grid: one table
+//! per calendar week, by person or by post, so that it fits a terminal.
 //!
-//! Leaves out: deciding anything; every function here is a translation.
+//! Leaves out: deciding anything; every function here is a translation. The files a centre
+//! opens (CSV, XLSX, iCal) are in `export`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use chrono::{Datelike, NaiveDate, NaiveDateTime};
+use chrono::{NaiveDate, NaiveDateTime};
 use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 use serde::{Deserialize, Serialize};
 
+use crate::export::{Cell, Lang, cells, weeks};
 use crate::model::{DAY_MINUTES, LeaveKind, RosterProblem, clock};
 use crate::roster::{Assignment, DayOff, Roster};
 use crate::validate::horizon_time;
@@ -229,31 +232,52 @@ pub fn verdict(outcome: &SolveOutcome) -> String {
     }
 }
 
-/// The roster as a staff × days grid: shift code, post and lunch time per cell, then a summary.
-pub fn render_grid(problem: &RosterProblem, outcome: &SolveOutcome) -> String {
+/// Rows of the terminal grid.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum GridView {
+    /// A row per person: shift, post and lunch turn per day.
+    #[default]
+    Person,
+    /// A row per post: who works there each day, with their shift.
+    Post,
+}
+
+/// The roster as text: the verdict, one table per calendar week (seven day columns at most, so
+/// it fits a terminal), warnings, the coverage summary and the violations.
+pub fn render_grid(problem: &RosterProblem, outcome: &SolveOutcome, view: GridView, lang: Lang) -> String {
     let p = problem;
-    let mut table = Table::new();
-    table.load_preset(UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Disabled);
-    let mut header = vec!["staff".to_owned()];
-    header.extend(p.days.iter().map(|d| format!("{} {}", d.weekday(), d.format("%m-%d"))));
-    table.set_header(header);
-    let mut cells: BTreeMap<(usize, usize), String> = BTreeMap::new();
-    for a in &outcome.roster.assignments {
-        let lunch = a.lunch.map(|(s, _)| format!("\nL {}", clock(s))).unwrap_or_default();
-        cells.insert((a.staff, a.day), format!("{} {}{lunch}", p.shifts[a.shift].id, p.posts[a.post].id));
-    }
-    for d in &outcome.roster.days_off {
-        let text = match d.kind {
-            LeaveKind::Leave => "leave",
-            LeaveKind::Compensatory => "comp",
-            LeaveKind::DayOff => "-",
+    let cells = cells(p, &outcome.roster, lang);
+    let mut tables = String::new();
+    for days in weeks(p) {
+        let mut table = Table::new();
+        table.load_preset(UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Disabled);
+        let first = match view {
+            GridView::Person => lang.staff().to_owned(),
+            GridView::Post => lang.post().to_owned(),
         };
-        cells.insert((d.staff, d.day), text.to_owned());
-    }
-    for (staff_idx, staff) in p.staff.iter().enumerate() {
-        let mut row = vec![staff.id.clone()];
-        row.extend((0..p.days.len()).map(|d| cells.get(&(staff_idx, d)).cloned().unwrap_or_default()));
-        table.add_row(row);
+        table.set_header(std::iter::once(first).chain(days.iter().map(|&d| lang.day(p.days[d]))));
+        match view {
+            GridView::Person => {
+                for (staff_idx, staff) in p.staff.iter().enumerate() {
+                    let row = days.iter().map(|&d| cells.get(&(staff_idx, d)).map(grid_cell).unwrap_or_default());
+                    table.add_row(std::iter::once(staff.id.clone()).chain(row));
+                }
+            }
+            GridView::Post => {
+                for (post_idx, post) in p.posts.iter().enumerate() {
+                    let row = days.iter().map(|&d| {
+                        let mut here: Vec<&Assignment> =
+                            outcome.roster.assignments.iter().filter(|a| a.post == post_idx && a.day == d).collect();
+                        here.sort_by_key(|a| (a.start, a.staff));
+                        let names: Vec<String> =
+                            here.iter().map(|a| format!("{} {}", p.shifts[a.shift].id, p.staff[a.staff].id)).collect();
+                        names.join("\n")
+                    });
+                    table.add_row(std::iter::once(post.id.clone()).chain(row));
+                }
+            }
+        }
+        let _ = writeln!(tables, "{table}");
     }
     // The empty roster of a search that found nothing has neither objective nor gap.
     let figures = if outcome.objective.is_finite() {
@@ -262,7 +286,7 @@ pub fn render_grid(problem: &RosterProblem, outcome: &SolveOutcome) -> String {
         String::new()
     };
     let mut text = format!(
-        "{}: {} ({figures}{:.1} s)\n{}\n{table}\n",
+        "{}: {} ({figures}{:.1} s)\n{}\n{tables}",
         p.name,
         outcome.status.id(),
         outcome.solve_seconds,
@@ -271,7 +295,7 @@ pub fn render_grid(problem: &RosterProblem, outcome: &SolveOutcome) -> String {
     for warning in &p.warnings {
         let _ = writeln!(text, "warning: {warning}");
     }
-    text.push_str(&coverage_summary(p, &outcome.roster));
+    text.push_str(&coverage_summary(p, &outcome.roster, lang));
     if outcome.violations.is_empty() {
         text.push_str("every hard rule is met\n");
     } else {
@@ -284,7 +308,7 @@ pub fn render_grid(problem: &RosterProblem, outcome: &SolveOutcome) -> String {
 }
 
 /// Per post and day, runs of equal staffing as `HH:MM–HH:MM present/min`.
-pub fn coverage_summary(problem: &RosterProblem, roster: &Roster) -> String {
+pub fn coverage_summary(problem: &RosterProblem, roster: &Roster, lang: Lang) -> String {
     let p = problem;
     let mut present: HashMap<(usize, usize), u32> = HashMap::new();
     for a in &roster.assignments {
@@ -320,42 +344,16 @@ pub fn coverage_summary(problem: &RosterProblem, roster: &Roster) -> String {
                     format!("{}–{} {}/{}", clock(from), clock(to % DAY_MINUTES), r.2, r.3)
                 })
                 .collect();
-            let _ = writeln!(text, "    {} {}: {}", date.weekday(), date.format("%m-%d"), parts.join(" · "));
+            let _ = writeln!(text, "    {}: {}", lang.day(*date), parts.join(" · "));
         }
     }
     text
 }
 
-/// The roster as CSV: one row per shift and per day not worked.
-pub fn render_csv(problem: &RosterProblem, outcome: &SolveOutcome) -> String {
-    let json = outcome_json(problem, outcome);
-    let mut text = String::from("staff,date,kind,shift,post,start,end,lunch_start,lunch_end\n");
-    let mut rows: Vec<String> = json
-        .assignments
-        .iter()
-        .map(|a| {
-            let (ls, le) =
-                a.lunch.as_ref().map_or((String::new(), String::new()), |l| (l.start.clone(), l.end.clone()));
-            format!(
-                "{},{},shift,{},{},{},{},{ls},{le}",
-                csv(&a.staff),
-                a.date,
-                csv(&a.shift),
-                csv(&a.post),
-                a.start,
-                a.end
-            )
-        })
-        .chain(json.leave.iter().map(|l| format!("{},{},{},,,,,,", csv(&l.staff), l.date, l.kind)))
-        .collect();
-    rows.sort();
-    for row in rows {
-        text.push_str(&row);
-        text.push('\n');
+/// A grid cell on two lines: the work, then the lunch turn.
+fn grid_cell(cell: &Cell) -> String {
+    match &cell.lunch {
+        Some(lunch) => format!("{}\n{lunch}", cell.work),
+        None => cell.work.clone(),
     }
-    text
-}
-
-fn csv(field: &str) -> String {
-    if field.contains([',', '"', '\n']) { format!("\"{}\"", field.replace('"', "\"\"")) } else { field.to_owned() }
 }

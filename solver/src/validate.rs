@@ -39,6 +39,10 @@ pub enum Rule {
     Handover,
     /// Times that do not match the shift template, or a template used on a day type it skips.
     ShiftTemplate,
+    /// Fewer people of a role on duty on a day than the daily minimum.
+    DailyRole,
+    /// Someone without a night role at work during the night.
+    NightDuty,
 }
 
 impl Rule {
@@ -58,6 +62,8 @@ impl Rule {
             Rule::Eligibility => "eligibility",
             Rule::Handover => "handover",
             Rule::ShiftTemplate => "shift_template",
+            Rule::DailyRole => "daily_role",
+            Rule::NightDuty => "night_duty",
         }
     }
 }
@@ -110,7 +116,9 @@ pub fn validate(problem: &RosterProblem, roster: &Roster) -> Vec<Breach> {
     checker.rotation(&mut breaches);
     checker.coverage(&mut breaches);
     checker.lunch_share(&mut breaches);
+    checker.lunch_relief(&mut breaches);
     checker.handover(&mut breaches);
+    checker.daily(&mut breaches);
     breaches
 }
 
@@ -163,6 +171,19 @@ impl Checker<'_> {
             if !staff.posts.contains(&a.post) || !shift.posts.contains(&a.post) {
                 let detail = format!("{}: not a post this person and shift can hold", self.describe(a));
                 self.other(out, Rule::Eligibility, staff.id.clone(), detail);
+            }
+            if let Some(night) = &p.rules.night
+                && night.reached_by(shift.start, shift.end)
+                && !night.roles.iter().any(|r| staff.roles.contains(r))
+            {
+                let detail = format!(
+                    "{}: at work during the night {}–{}, which is for roles {}",
+                    self.describe(a),
+                    clock(night.from),
+                    clock(night.to),
+                    night.roles.join(", ")
+                );
+                self.other(out, Rule::NightDuty, staff.id.clone(), detail);
             }
             self.lunch_of(a, out);
         }
@@ -228,7 +249,6 @@ impl Checker<'_> {
 
     fn leave_cap(&self, out: &mut Vec<Breach>) {
         let p = self.problem;
-        let first_month = month(p.days[0]);
         let mut off: BTreeMap<(usize, (i32, u32)), BTreeSet<usize>> = BTreeMap::new();
         for d in self.roster.days_off.iter().filter(|d| d.kind != LeaveKind::DayOff) {
             off.entry((d.staff, month(p.days[d.day]))).or_default().insert(d.day);
@@ -239,10 +259,13 @@ impl Checker<'_> {
                     off.entry((staff_idx, month(leave.date))).or_default().insert(day_idx);
                 }
             }
+            for &taken_month in staff.leave_taken.keys() {
+                off.entry((staff_idx, taken_month)).or_default();
+            }
         }
         for ((staff_idx, (year, m)), days) in off {
             let staff = &p.staff[staff_idx];
-            let taken = if (year, m) == first_month { staff.leave_taken } else { 0 };
+            let taken = staff.taken_in((year, m));
             let total = days.len() as u32 + taken;
             if total > p.rules.max_leave_per_month {
                 let detail = format!(
@@ -293,12 +316,7 @@ impl Checker<'_> {
         let p = self.problem;
         for (staff_idx, staff) in p.staff.iter().enumerate() {
             for week in 0..p.n_weeks() {
-                let days: Vec<usize> = (0..p.days.len()).filter(|&d| p.week_of(d) == week).collect();
-                let share = days.len() as f64 / 7.0;
-                let n_leave = days.iter().filter(|&&d| staff.leave_on(p.days[d]).is_some()).count() as f64;
-                let min_hours =
-                    (staff.contract.min_hours_per_week * share - n_leave * p.rules.leave_day_hours).max(0.0);
-                let max_hours = staff.contract.max_hours_per_week * share;
+                let WeekHours { days, min: min_hours, max: max_hours } = week_hours(p, staff, week);
                 let paid_minutes: u32 = self
                     .roster
                     .assignments
@@ -389,10 +407,14 @@ impl Checker<'_> {
         let p = self.problem;
         let (on_duty, at_lunch) = self.presence();
         let present = |post: usize, slot: usize| on_duty[post][slot].saturating_sub(at_lunch[post][slot]);
-        for post in 0..p.posts.len() {
+        for (post, post_on_duty) in on_duty.iter().enumerate() {
+            let relieved = p.posts[post].lunch_relief.is_some();
             for (slot, demand) in p.post_demand(post).into_iter().enumerate() {
                 let have = present(post, slot);
-                if have < demand.min {
+                // Those at lunch may be stood in for; whether the relief post can is checked by
+                // `lunch_relief`.
+                let covered = if relieved { post_on_duty[slot] } else { have };
+                if covered < demand.min {
                     out.push(Breach::Shortfall {
                         post: Some(post),
                         slot_start: slot as u32 * p.slot_minutes,
@@ -421,14 +443,57 @@ impl Checker<'_> {
         for post in 0..p.posts.len() {
             for (slot, demand) in p.post_demand(post).into_iter().enumerate() {
                 let (n, eating) = (on_duty[post][slot], at_lunch[post][slot]);
-                if demand.min > 0 && eating > n / 2 {
+                let share = demand.min > 0 || p.rules.lunch.share_always.contains(&post);
+                // A stand-in from the relief post lets one more eat, checked by `lunch_relief`.
+                let allowed = if p.posts[post].lunch_relief.is_some() { n.div_ceil(2) } else { n / 2 };
+                if share && eating > allowed {
                     let detail = format!(
-                        "{eating} of the {n} staff of {} are at lunch together, more than {}",
+                        "{eating} of the {n} staff of {} are at lunch together, more than {allowed}",
                         p.posts[post].id,
-                        n / 2
                     );
                     self.other(out, Rule::Lunch, self.at(slot as u32 * p.slot_minutes), detail);
                 }
+            }
+        }
+    }
+
+    /// Stand-ins for posts at lunch: a relieved post needs one for each person it is short
+    /// while its staff eat, and one for a lone eater beyond the half; the relief post has the
+    /// people it holds beyond its own minimum.
+    fn lunch_relief(&self, out: &mut Vec<Breach>) {
+        let p = self.problem;
+        let (on_duty, at_lunch) = self.presence();
+        let demand: Vec<_> = (0..p.posts.len()).map(|post| p.post_demand(post)).collect();
+        let mut wanted: BTreeMap<(usize, usize), (u32, Vec<usize>)> = BTreeMap::new(); // (relief, slot)
+        for (post, spec) in p.posts.iter().enumerate() {
+            let Some(relief) = spec.lunch_relief else { continue };
+            for slot in 0..p.n_slots() {
+                let (n, eating) = (on_duty[post][slot], at_lunch[post][slot]);
+                if eating == 0 {
+                    continue;
+                }
+                let short = demand[post][slot].min.saturating_sub(n.saturating_sub(eating)).min(eating);
+                let share = demand[post][slot].min > 0 || p.rules.lunch.share_always.contains(&post);
+                let lone = u32::from(share && eating > n / 2);
+                let needed = short.max(lone);
+                if needed > 0 {
+                    let entry = wanted.entry((relief, slot)).or_default();
+                    entry.0 += needed;
+                    entry.1.push(post);
+                }
+            }
+        }
+        for ((relief, slot), (needed, posts)) in wanted {
+            let present = on_duty[relief][slot].saturating_sub(at_lunch[relief][slot]);
+            let spare = present.saturating_sub(demand[relief][slot].min);
+            if needed > spare {
+                let names: Vec<&str> = posts.iter().map(|&q| p.posts[q].id.as_str()).collect();
+                let detail = format!(
+                    "{} needs {needed} standing in while its staff are at lunch; {} has {spare} to spare",
+                    names.join(" and "),
+                    p.posts[relief].id
+                );
+                self.other(out, Rule::Lunch, self.at(slot as u32 * p.slot_minutes), detail);
             }
         }
     }
@@ -442,14 +507,14 @@ impl Checker<'_> {
         let demand: Vec<_> = (0..p.posts.len()).map(|post| p.post_demand(post)).collect();
         for a in &self.roster.assignments {
             let end_slot = (a.end / p.slot_minutes) as usize;
-            if demand[a.post].get(end_slot).is_none_or(|d| d.min == 0) {
+            let chain = &p.rules.handover_posts[a.post];
+            if chain.iter().all(|&post| demand[post].get(end_slot).is_none_or(|d| d.min == 0)) {
                 continue;
             }
-            let relieved = self
-                .roster
-                .assignments
-                .iter()
-                .any(|r| r.post == a.post && r.staff != a.staff && r.start + handover <= a.end && r.end > a.end);
+            let relieved =
+                self.roster.assignments.iter().any(|r| {
+                    chain.contains(&r.post) && r.staff != a.staff && r.start + handover <= a.end && r.end > a.end
+                });
             if !relieved {
                 let detail = format!(
                     "{} leaves {} at {} with no colleague there since {}",
@@ -463,10 +528,59 @@ impl Checker<'_> {
         }
     }
 
+    fn daily(&self, out: &mut Vec<Breach>) {
+        let p = self.problem;
+        for rule in &p.rules.daily {
+            for (day_idx, &date) in p.days.iter().enumerate() {
+                if !rule.day_types.contains(&p.day_type(date)) {
+                    continue;
+                }
+                let people: BTreeSet<usize> = self
+                    .roster
+                    .assignments
+                    .iter()
+                    .filter(|a| a.day == day_idx && p.staff[a.staff].roles.contains(&rule.role))
+                    .filter(|a| rule.posts.is_empty() || rule.posts.contains(&a.post))
+                    .map(|a| a.staff)
+                    .collect();
+                if (people.len() as u32) < rule.min {
+                    let at = if rule.posts.is_empty() {
+                        String::new()
+                    } else {
+                        let names: Vec<&str> = rule.posts.iter().map(|&q| p.posts[q].id.as_str()).collect();
+                        format!(" at {}", names.join(" or "))
+                    };
+                    let detail =
+                        format!("{date}: {} {} on duty{at}, {} required every day", people.len(), rule.role, rule.min);
+                    self.other(out, Rule::DailyRole, date.to_string(), detail);
+                }
+            }
+        }
+    }
+
     /// `YYYY-MM-DDTHH:MM` of a horizon minute.
     fn at(&self, minutes: u32) -> String {
         horizon_time(self.problem, minutes)
     }
+}
+
+/// A person's contract hours in one calendar week of the period.
+pub(crate) struct WeekHours {
+    /// The period's days in the week.
+    pub days: Vec<usize>,
+    /// Least paid hours: pro rata for a week cut by the period, less the hours of leave days.
+    pub min: f64,
+    /// Most paid hours, pro rata.
+    pub max: f64,
+}
+
+/// The contract's weekly bounds for `staff` in `week`.
+pub(crate) fn week_hours(p: &RosterProblem, staff: &crate::model::Staff, week: usize) -> WeekHours {
+    let days: Vec<usize> = (0..p.days.len()).filter(|&d| p.week_of(d) == week).collect();
+    let share = days.len() as f64 / 7.0;
+    let n_leave = days.iter().filter(|&&d| staff.leave_on(p.days[d]).is_some()).count() as f64;
+    let min = (staff.contract.min_hours_per_week * share - n_leave * p.rules.leave_day_hours).max(0.0);
+    WeekHours { days, min, max: staff.contract.max_hours_per_week * share }
 }
 
 fn month(date: chrono::NaiveDate) -> (i32, u32) {

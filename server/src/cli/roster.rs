@@ -1,5 +1,5 @@
 //! `kefu roster solve` and `kefu roster check`: read a team file, solve or validate, print JSON,
-//! CSV or a grid. On stderr, unless `--quiet`: the elapsed time every few seconds while HiGHS
+//! CSV or a grid (per week, by person or post), and write XLSX and iCal files. On stderr, unless `--quiet`: the elapsed time every few seconds while HiGHS
 //! works, and best, bound and gap as each search ends.
 //!
 //! Leaves out: every rule and the output formats themselves (kefu-solver owns both).
@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use kefu_solver::{Progress, RosterProblem, Search, SolveConfig, Status, output};
+use kefu_solver::export::{self, Lang};
+use kefu_solver::output::{self, GridView};
+use kefu_solver::{Progress, RosterProblem, Search, SolveConfig, SolveOutcome, Status};
 
 use super::EXIT_VIOLATIONS;
 
@@ -70,9 +72,21 @@ pub struct SolveArgs {
     /// Print the JSON output contract.
     #[arg(long, conflicts_with = "csv")]
     pub json: bool,
-    /// Print one CSV row per shift and per day off.
+    /// Print a CSV with a UTF-8 BOM: one row per person, one column per date.
     #[arg(long)]
     pub csv: bool,
+    /// The grid's rows: `person` (shift, post and lunch per day) or `post` (who works there).
+    #[arg(long, value_name = "VIEW", default_value = "person", value_parser = grid_view)]
+    pub by: GridView,
+    /// Labels in `zh` (Chinese, the default) or `en`: grid, CSV and XLSX headers, weekdays, days off.
+    #[arg(long, value_name = "LANG", default_value = "zh", value_parser = lang)]
+    pub lang: Lang,
+    /// Also write the roster as an XLSX workbook, one sheet per week, lunch turns shaded.
+    #[arg(long, value_name = "FILE")]
+    pub xlsx: Option<PathBuf>,
+    /// Also write one iCalendar file per person, `<staff id>.ics`, into this directory.
+    #[arg(long, value_name = "DIR")]
+    pub ical: Option<PathBuf>,
     /// Stop after this many seconds and return the best roster found.
     #[arg(long, value_name = "S", default_value_t = 60.0, value_parser = positive_seconds)]
     pub time_limit: f64,
@@ -154,11 +168,12 @@ fn solve(args: &SolveArgs) -> anyhow::Result<ExitCode> {
     let text = if args.json {
         serde_json::to_string_pretty(&output::outcome_json(&problem, &outcome))? + "\n"
     } else if args.csv {
-        output::render_csv(&problem, &outcome)
+        export::render_csv(&problem, &outcome, args.lang)
     } else {
-        output::render_grid(&problem, &outcome)
+        output::render_grid(&problem, &outcome, args.by, args.lang)
     };
     print!("{text}");
+    write_files(args, &problem, &outcome)?;
     if !args.quiet {
         eprintln!("kefu: {} (after {:.1} s)", output::verdict(&outcome), outcome.solve_seconds);
     }
@@ -168,6 +183,35 @@ fn solve(args: &SolveArgs) -> anyhow::Result<ExitCode> {
         Status::Feasible => ExitCode::from(EXIT_FEASIBLE),
         Status::TimeLimit => ExitCode::from(EXIT_TIME_LIMIT),
     })
+}
+
+/// Writes the XLSX workbook and the iCalendar files the flags ask for.
+fn write_files(args: &SolveArgs, problem: &RosterProblem, outcome: &SolveOutcome) -> anyhow::Result<()> {
+    if let Some(path) = &args.xlsx {
+        let bytes = export::render_xlsx(problem, outcome, args.lang).context("building the XLSX workbook")?;
+        std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if let Some(dir) = &args.ical {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        for (staff_idx, staff) in problem.staff.iter().enumerate() {
+            let path = dir.join(format!("{}.ics", staff.id));
+            let text = export::render_ical(problem, &outcome.roster, staff_idx);
+            std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+        }
+    }
+    Ok(())
+}
+
+fn grid_view(text: &str) -> Result<GridView, String> {
+    match text {
+        "person" => Ok(GridView::Person),
+        "post" => Ok(GridView::Post),
+        _ => Err(format!("`{text}` is not a view: person or post")),
+    }
+}
+
+fn lang(text: &str) -> Result<Lang, String> {
+    Lang::parse(text).ok_or_else(|| format!("`{text}` is not a language: zh or en"))
 }
 
 /// Parses `--time-limit`: a positive number of seconds (a usage error otherwise, exit 2).

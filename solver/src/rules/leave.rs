@@ -1,14 +1,18 @@
 //! Days: one shift per person per day, compensatory-day requests, and the monthly leave cap
-//! (seed 003 item 2: at most four 调休 a month, a leave day counting against the same allowance).
+//! (seed 003 item 2: at most four 调休 a month, a leave day counting against the same allowance),
+//! counting leave already taken in each month the period touches. Approved or taken leave above
+//! the cap is a breach no roster avoids, stated as a forced slack so `infeasible` can be proven.
 //!
 //! Leaves out: approved leave and fixed days off, which need no row: no work column exists on
 //! those days (`milp::Model::new`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::Datelike;
+use good_lp::Expression;
 
 use crate::milp::Model;
+use crate::rules::at_least_hard;
 
 pub(crate) fn add(model: &mut Model) {
     let problem = model.problem;
@@ -22,20 +26,29 @@ pub(crate) fn add(model: &mut Model) {
         }
     }
     let weight = problem.rules.weights.refused_request;
-    let first_month = month_of(problem.days[0]);
-    let mut granted_by_month: BTreeMap<(usize, (i32, u32)), good_lp::Expression> = BTreeMap::new();
+    let mut granted_by_month: BTreeMap<(usize, (i32, u32)), Expression> = BTreeMap::new();
     for (&(staff_idx, day_idx), col) in &model.requests {
         // A refused request costs `weight`: written as weight · (1 − granted).
         model.lp.add_offset(weight);
         model.lp.cost(-weight, col.var.into());
         *granted_by_month.entry((staff_idx, month_of(problem.days[day_idx]))).or_default() += col.var;
     }
-    for ((staff_idx, month), granted) in granted_by_month {
-        let staff = &problem.staff[staff_idx];
-        let approved = staff.leave.iter().filter(|l| month_of(l.date) == month).count() as u32;
-        let taken = if month == first_month { staff.leave_taken } else { 0 };
-        let room = problem.rules.max_leave_per_month.saturating_sub(approved + taken);
-        model.lp.row(granted.leq(room as f64));
+    let cap = problem.rules.max_leave_per_month;
+    let months: BTreeSet<(i32, u32)> = problem.days.iter().map(|d| month_of(*d)).collect();
+    for (staff_idx, staff) in problem.staff.iter().enumerate() {
+        for &month in &months {
+            let approved = staff.leave.iter().filter(|l| month_of(l.date) == month).count() as u32;
+            let fixed = approved + staff.taken_in(month);
+            if let Some(granted) = granted_by_month.remove(&(staff_idx, month)) {
+                model.lp.row(granted.leq(cap.saturating_sub(fixed) as f64));
+            }
+            if fixed > cap {
+                // Leave already approved or taken breaks the cap whatever the roster: a breach
+                // fixed at the excess, so the proof of infeasibility names it.
+                let weight = problem.rules.weights.coverage;
+                at_least_hard(&mut model.lp, Expression::from(0.0), f64::from(fixed - cap), weight);
+            }
+        }
     }
 }
 

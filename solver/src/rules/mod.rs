@@ -7,6 +7,7 @@
 
 pub(crate) mod contract;
 pub(crate) mod coverage;
+pub(crate) mod daily;
 pub(crate) mod handover;
 pub(crate) mod leave;
 pub(crate) mod lunch;

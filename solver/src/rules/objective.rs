@@ -1,5 +1,5 @@
 //! Soft terms: fairness (nights and weekend days spread evenly among those who can work them),
-//! weighted staff preferences, and a small cost per paid hour so no shift is rostered for nothing.
+//! weighted staff preferences (for or against a shift, a post, a weekday or a date), and a small cost per paid hour so no shift is rostered for nothing.
 //!
 //! Leaves out: the penalties on hard-rule slack, added where each hard rule is built.
 
@@ -43,6 +43,7 @@ fn add_preferences(model: &mut Model) {
                     .iter()
                     .map(|&w| &model.works[w])
                     .filter(|w| preference.shift.is_none_or(|s| s == w.shift))
+                    .filter(|w| preference.post.is_none_or(|p| p == w.post))
                     .map(|w| w.col.var)
                     .sum();
                 if preference.want {

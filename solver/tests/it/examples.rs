@@ -147,9 +147,9 @@ fn an_impossible_week_still_yields_a_roster_and_says_where_and_why() {
     let lines: Vec<String> =
         solved.json.violations.iter().map(|v| format!("[{}] {}: {}", v.rule, v.at, v.detail)).collect();
     expect![[r#"
-        [coverage] 2026-03-03T17:30: Tue 03-03 17:30–08:00: no maintenance staff available
-        [coverage] 2026-03-05T17:30: Thu 03-05 17:30–08:00: 0 of 1 required at maintenance; 1 eligible, kept off by rest, hours or other shifts
-        [coverage] 2026-03-07T17:30: Sat 03-07 17:30–08:00: 0 of 1 required at maintenance; 1 eligible, kept off by rest, hours or other shifts
+        [coverage] 2026-03-03T17:30: Tue 03-03 17:30–08:00: no maintenance staff available: on leave: guo
+        [coverage] 2026-03-05T17:30: Thu 03-05 17:30–08:00: 0 of 1 required at maintenance: would rest too little: guo
+        [coverage] 2026-03-07T17:30: Sat 03-07 17:30–08:00: 0 of 1 required at maintenance: would rest too little: guo
         [min_on_duty] 2026-03-03T18:00: Tue 03-03 18:00–07:30: 0 on duty, 1 required around the clock
         [min_on_duty] 2026-03-05T18:00: Thu 03-05 18:00–07:30: 0 on duty, 1 required around the clock
         [min_on_duty] 2026-03-07T18:00: Sat 03-07 18:00–07:30: 0 on duty, 1 required around the clock"#]]

@@ -3,10 +3,14 @@
 //!
 //! Leaves out: the `kefu` binary's flags and exit codes (server/tests).
 
+mod causes;
 mod errors;
 mod examples;
+mod exports;
 mod nrp;
 mod properties;
 mod rotation;
+mod scenarios;
+mod seed_rules;
 mod support;
 mod validator;
