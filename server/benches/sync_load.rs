@@ -65,7 +65,7 @@ fn start(db: &Path, connections: usize) -> (Child, SocketAddr) {
         .args(["--rate-limit-burst", "100000", "--max-connections-per-device", "4"])
         .args(["--max-connections", &(connections + 64).to_string(), "--db"])
         .arg(db)
-        .env("RUST_LOG", "kefu=warn,kefu_server=info")
+        .env("RUST_LOG", "kefu=info")
         .stderr(Stdio::piped())
         .spawn()
         .expect("kefu serve");
