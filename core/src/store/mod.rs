@@ -24,7 +24,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use crate::case::{
     CASE_TYPE, Case, CaseDoc, CaseEdit, CasePolicy, EditContext, EditError, EntryId, FieldConflict, LoadError, NewCase,
-    SchemaErrors, provisional_number,
+    SchemaErrors,
 };
 use crate::duty_log::{DUTY_LOG_TYPE, DutyEdit, DutyLog, DutyLogDoc, DutyShift, duty_log_id, is_duty_log};
 use crate::ids::{CaseId, DeviceId, SplitMix64, StaffId, Timestamp};
@@ -241,28 +241,10 @@ impl CaseStore {
         &self.dir
     }
 
-    /// Opens a new case with a provisional number; durable when this returns.
+    /// Opens a new case with a provisional number; durable when this returns. A batch of
+    /// one: the batch owns how a case is drawn (id, number) and written.
     pub fn create_case(&mut self, new: &NewCase, by: &StaffId, at: Timestamp) -> Result<Case, StoreError> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let sequence: u64 = tx
-            .query_row("SELECT value FROM meta WHERE key = 'next_provisional'", [], |row| row.get::<_, String>(0))?
-            .parse()
-            .map_err(|_| StoreError::Corrupt("provisional counter".into()))?;
-        let ctx = EditContext { at, by, policy: &self.config.policy };
-        let doc = CaseDoc::create(
-            self.device,
-            self.random.case_id(at, sequence),
-            new,
-            &provisional_number(self.device, sequence),
-            &ctx,
-        )?;
-        tx.execute("UPDATE meta SET value = ?1 WHERE key = 'next_provisional'", [(sequence + 1).to_string()])?;
-        let case = doc.read();
-        let doc = Doc::Case(doc);
-        persist(&tx, &case.id.to_string(), &doc, None, self.config.compact_after)?;
-        tx.commit()?;
-        self.cache.insert(case.id.to_string(), doc);
-        Ok(case)
+        self.batch(|batch| batch.create_case(new, by, at))
     }
 
     /// Applies an edit to a case; durable when this returns. Returns the timeline
