@@ -2,14 +2,15 @@
 # (scripts/install-deps.sh), so a fresh Debian machine with Rust needs nothing else.
 CARGO ?= cargo
 
-.PHONY: run test deps deps-test lint test-rust test-mobile
+.PHONY: run test deps deps-test lint test-rust test-postgres test-mobile
 
 deps:
 	@bash scripts/install-deps.sh
 
-# What the tests need besides: headless Chromium for the console's browser tests.
+# What the tests need besides: headless Chromium for the console's browser tests, and
+# PostgreSQL's server for the second run of the server's tests.
 deps-test:
-	@bash scripts/install-deps.sh --with-browser
+	@bash scripts/install-deps.sh --with-browser --with-postgres
 
 ## run: the sync server on the embedded default (SQLite under ./data) with a sample
 ## team and cases; prints the address and device tokens.
@@ -17,7 +18,7 @@ run: deps
 	$(CARGO) run -p kefu-server --bin kefu -- serve --sample
 
 ## test: lint and every test of the workspace (what .ci/run calls)
-test: deps-test lint test-rust test-mobile
+test: deps-test lint test-rust test-postgres test-mobile
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -27,6 +28,11 @@ lint:
 test-rust:
 	$(CARGO) test --workspace --lib --bins --tests --examples
 	$(CARGO) test --workspace --doc
+
+# The server's storage tests and its end-to-end suite once more, on a throwaway PostgreSQL
+# (started and removed by the script). Same build as above: the same --workspace selection.
+test-postgres:
+	bash scripts/with-postgres.sh sh -c '$(CARGO) test --workspace --bins -- storage:: && $(CARGO) test --workspace --test server'
 
 # The phone bindings on a real JVM (Kotlin) and in Python, against a real kefu serve;
 # Swift bindings are generated and checked for presence (no Swift toolchain here).

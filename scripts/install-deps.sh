@@ -10,13 +10,23 @@ command -v cmake >/dev/null 2>&1 || missing+=(cmake)
 ls /usr/lib/llvm-*/lib/libclang.so >/dev/null 2>&1 || ls /usr/lib/x86_64-linux-gnu/libclang*.so >/dev/null 2>&1 \
   || missing+=(libclang-dev)
 command -v c++ >/dev/null 2>&1 || missing+=(g++)
-# --with-browser (make test): the supervisor console's end-to-end tests drive Debian's headless
-# Chromium through WebDriver, and a Chinese font makes their screenshots show 中文, not boxes.
-if [ "${1:-}" = "--with-browser" ]; then
-  command -v chromium >/dev/null 2>&1 || missing+=(chromium)
-  command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
-  fc-list :lang=zh 2>/dev/null | grep -q . || missing+=(fonts-wqy-zenhei)
-fi
+for flag in "$@"; do
+  case "$flag" in
+    # --with-browser (make test): the supervisor console's end-to-end tests drive Debian's headless
+    # Chromium through WebDriver, and a Chinese font makes their screenshots show 中文, not boxes.
+    --with-browser)
+      command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+      command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
+      fc-list :lang=zh 2>/dev/null | grep -q . || missing+=(fonts-wqy-zenhei)
+      ;;
+    # --with-postgres (make test): the server's tests run again on a throwaway PostgreSQL
+    # (scripts/with-postgres.sh), which needs the server's initdb and pg_ctl.
+    --with-postgres)
+      ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+      ;;
+    *) echo "install-deps: unknown flag $flag" >&2; exit 2 ;;
+  esac
+done
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

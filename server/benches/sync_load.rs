@@ -1,4 +1,4 @@
-//! Sync server benchmark (issues 3 and 16): a real `kefu serve` on SQLite, devices as real
+//! Sync server benchmark (issues 3 and 16): real `kefu serve` processes on SQLite or PostgreSQL, devices as real
 //! `CaseStore`s over `POST /v1/sync`, live phones as WebSocket sessions. Cases have the field's
 //! shape (`kefu_core::realistic`: a ~300-character Chinese description, twenty ~80-character
 //! timeline entries). Prints one table:
@@ -12,6 +12,9 @@
 //! - D devices syncing at once in teams, rounds of one note + sync (rounds/s, p50/p99).
 //!
 //! Run: `cargo build --release -p kefu-server && cargo bench -p kefu-server --bench sync_load`.
+//! On PostgreSQL: `KEFU_BENCH_POSTGRES=postgres://…/postgres` (an administrator's URL; the bench
+//! creates a database of its own there) with `KEFU_BENCH_PROCESSES` (1) `kefu serve` processes on
+//! it, devices and watchers spread over them in turn, so most deliveries cross processes.
 //! Sizes: `KEFU_BENCH_CASES` (1000), `KEFU_BENCH_LIVE` (40), `KEFU_BENCH_LIVE_TEAMS` (1),
 //! `KEFU_BENCH_EDITS` (30 per team), `KEFU_BENCH_DEVICES` (200), `KEFU_BENCH_ROUNDS` (10),
 //! `KEFU_BENCH_TEAM_SIZE` (20); `KEFU_BIN` overrides the binary. The watchers do not apply what
@@ -19,6 +22,7 @@
 //! the server's fan-out and the network's.
 
 use std::collections::BTreeMap;
+use std::ffi::{OsStr, OsString};
 use std::io::{BufRead, BufReader, Read};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -49,17 +53,17 @@ fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|value| value.parse().ok()).unwrap_or(default)
 }
 
-fn admin(db: &Path, args: &[&str]) -> String {
+fn admin(db: &OsStr, args: &[&str]) -> String {
     let output = Command::new(kefu_bin()).arg("admin").arg("--db").arg(db).args(args).output().expect("kefu admin");
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     String::from_utf8(output.stdout).expect("utf-8").trim().to_string()
 }
 
-fn issue(db: &Path, team: &str) -> String {
+fn issue(db: &OsStr, team: &str) -> String {
     admin(db, &["device", "issue", "--team", team, "--role", "staff"])
 }
 
-fn start(db: &Path, connections: usize) -> (Child, SocketAddr) {
+fn start(db: &OsStr, connections: usize) -> (Child, SocketAddr) {
     let mut child = Command::new(kefu_bin())
         .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json", "--rate-limit-per-sec", "100000"])
         .args(["--rate-limit-burst", "100000", "--max-connections-per-device", "4"])
@@ -184,6 +188,27 @@ fn upload(agent: &ureq::Agent, addr: SocketAddr, token: &str, n: usize, by: &Sta
     cost
 }
 
+/// A new database for this run on the PostgreSQL server at `admin_url`; its URL.
+fn database(admin_url: &str) -> String {
+    let name = format!("kefu_bench_{:08x}", rand::random::<u32>());
+    let mut client = postgres::Client::connect(admin_url, postgres::NoTls).expect("PostgreSQL answers");
+    client.batch_execute(&format!("CREATE DATABASE {name}")).expect("create the bench database");
+    let (base, _) = admin_url.rsplit_once('/').expect("a database URL");
+    format!("{base}/{name}")
+}
+
+/// Bytes of every document the server stores.
+fn stored_bytes(db: &OsStr, postgres: bool) -> i64 {
+    const SQL: &str = "SELECT CAST(SUM(length(bytes)) AS BIGINT) FROM docs";
+    if postgres {
+        let url = db.to_str().expect("a URL");
+        let mut client = postgres::Client::connect(url, postgres::NoTls).expect("PostgreSQL answers");
+        client.query_one(SQL, &[]).expect("stored bytes").get(0)
+    } else {
+        rusqlite::Connection::open(db).expect("db").query_row(SQL, [], |row| row.get(0)).expect("stored bytes")
+    }
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 * p).ceil() as usize).saturating_sub(1).min(sorted.len() - 1)]
 }
@@ -231,8 +256,10 @@ struct Fanout {
 }
 
 /// Live fan-out: `n_live` phones in `n_teams` teams; in each team one phone edits `edits` cases
-/// one after another over HTTP, the rest watch over WebSocket.
-fn fanout(db: &Path, addr: SocketAddr, n_live: usize, n_teams: usize, edits: usize, by: &StaffId) -> Fanout {
+/// one after another over HTTP through the first process, the rest watch over WebSocket, spread
+/// over the processes at `addrs` in turn.
+fn fanout(db: &OsStr, addrs: &[SocketAddr], n_live: usize, n_teams: usize, edits: usize, by: &StaffId) -> Fanout {
+    let addr = addrs[0];
     let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(120)).build();
     let per_team = (n_live / n_teams).max(2);
     let mut editors = Vec::new();
@@ -252,9 +279,10 @@ fn fanout(db: &Path, addr: SocketAddr, n_live: usize, n_teams: usize, edits: usi
     let mut hearing: Vec<Receiver<(String, Instant)>> = Vec::new();
     for tokens in watchers {
         let (heard_tx, heard_rx) = channel();
-        for token in tokens {
+        for (idx, token) in tokens.into_iter().enumerate() {
             let (ready, heard) = (Arc::clone(&ready), heard_tx.clone());
-            std::thread::spawn(move || watch(addr, token, ready, heard));
+            let watched = addrs[(idx + 1) % addrs.len()];
+            std::thread::spawn(move || watch(watched, token, ready, heard));
         }
         hearing.push(heard_rx);
     }
@@ -314,20 +342,25 @@ fn main() {
     let n_devices = env_usize("KEFU_BENCH_DEVICES", 200);
     let n_rounds = env_usize("KEFU_BENCH_ROUNDS", 10);
     let team_size = env_usize("KEFU_BENCH_TEAM_SIZE", 20).max(1);
+    let n_processes = env_usize("KEFU_BENCH_PROCESSES", 1).max(1);
     let dir = tempfile::tempdir().expect("dir");
-    let db = dir.path().join("kefu.sqlite3");
-    admin(&db, &["team", "create", "bench"]);
-    let (mut server, addr) = start(&db, n_live.max(n_devices));
+    let postgres = std::env::var("KEFU_BENCH_POSTGRES").ok().map(|admin| database(&admin));
+    let db = match &postgres {
+        Some(url) => OsString::from(url),
+        None => dir.path().join("kefu.sqlite3").into_os_string(),
+    };
+    let db = db.as_os_str();
+    admin(db, &["team", "create", "bench"]);
+    let (mut servers, addrs): (Vec<Child>, Vec<SocketAddr>) =
+        (0..n_processes).map(|_| start(db, n_live.max(n_devices))).unzip();
+    let addr = addrs[0];
     let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(120)).build();
     let by = StaffId::new("desk.li").expect("staff");
 
-    let office_token = issue(&db, "bench");
+    let office_token = issue(db, "bench");
     let uploaded = upload(&agent, addr, &office_token, n_cases, &by);
-    let stored: i64 = rusqlite::Connection::open(&db)
-        .expect("db")
-        .query_row("SELECT SUM(length(bytes)) FROM docs", [], |row| row.get(0))
-        .expect("stored bytes");
-    let mut phone = Device::new(issue(&db, "bench"));
+    let stored = stored_bytes(db, postgres.is_some());
+    let mut phone = Device::new(issue(db, "bench"));
     let initial = phone.sync(&agent, addr);
     assert_eq!(phone.store.n_cases().expect("count"), n_cases);
 
@@ -340,7 +373,7 @@ fn main() {
     let fetch_one = phone.sync(&agent, addr);
     let idle = phone.sync(&agent, addr);
 
-    let live = fanout(&db, addr, n_live, n_live_teams, n_edits, &by);
+    let live = fanout(db, &addrs, n_live, n_live_teams, n_edits, &by);
 
     // Concurrent devices, in teams of `team_size`: each opens a case, then per round adds a note
     // and syncs, receiving its teammates' notes.
@@ -351,20 +384,21 @@ fn main() {
             .entry(device_idx / team_size)
             .or_insert_with(|| {
                 let team = format!("field-{}", device_idx / team_size);
-                admin(&db, &["team", "create", &team]);
+                admin(db, &["team", "create", &team]);
                 team
             })
             .clone();
-        let mut device = Device::new(issue(&db, &team));
+        let mut device = Device::new(issue(db, &team));
         let case = device.store.create_case(&CaseScript::generate(device_idx as u64).new, &by, Timestamp::now());
         let case = case.expect("case").id;
+        let addr = addrs[device_idx % addrs.len()];
         device.sync(&agent, addr);
-        devices.push((device, case));
+        devices.push((device, case, addr));
     }
     let barrier = Arc::new(Barrier::new(n_devices + 1));
     let workers: Vec<_> = devices
         .into_iter()
-        .map(|(mut device, case)| {
+        .map(|(mut device, case, addr)| {
             let barrier = Arc::clone(&barrier);
             let agent = agent.clone();
             let by = by.clone();
@@ -389,10 +423,16 @@ fn main() {
     let mut latencies: Vec<Duration> = workers.into_iter().flat_map(|worker| worker.join().expect("worker")).collect();
     let elapsed = started.elapsed();
     latencies.sort();
-    let _ = server.kill();
-    let _ = server.wait();
+    for server in &mut servers {
+        let _ = server.kill();
+        let _ = server.wait();
+    }
 
-    println!("kefu sync server benchmark: {n_cases} realistic cases ({stored} B stored by the server)");
+    let backend = match postgres {
+        Some(_) => format!("PostgreSQL, {n_processes} server process(es)"),
+        None => format!("SQLite, {n_processes} server process(es)"),
+    };
+    println!("kefu sync server benchmark on {backend}: {n_cases} realistic cases ({stored} B stored by the server)");
     println!("| what | round trips | bytes up | bytes down | time |");
     println!("|---|---|---|---|---|");
     for (what, cost) in [

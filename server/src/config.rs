@@ -20,14 +20,19 @@ use crate::limits::Limits;
 pub enum DbLocation {
     /// An embedded SQLite file (the default, `./data/kefu.sqlite3`).
     Sqlite(PathBuf),
+    /// A PostgreSQL database, by its URL (checked to parse).
+    Postgres(String),
 }
 
 impl DbLocation {
-    /// Parses `--db`: a path, `sqlite://<path>`, or a `postgres://` URL (refused until the
-    /// PostgreSQL storage exists, so a deployment never silently falls back to a file).
+    /// Parses `--db`: a path, `sqlite://<path>`, or a `postgres://` URL.
     pub fn parse(value: &str) -> anyhow::Result<Self> {
         if value.starts_with("postgres://") || value.starts_with("postgresql://") {
-            bail!("PostgreSQL storage is not available in this build yet; use a SQLite path");
+            if let Err(err) = value.parse::<postgres::Config>() {
+                let cause = std::error::Error::source(&err).map(|cause| format!(": {cause}")).unwrap_or_default();
+                bail!("--db is not a usable PostgreSQL URL (postgres://user:password@host:port/name): {err}{cause}");
+            }
+            return Ok(DbLocation::Postgres(value.to_string()));
         }
         let path = value.strip_prefix("sqlite://").unwrap_or(value);
         if path.is_empty() {
@@ -37,10 +42,21 @@ impl DbLocation {
     }
 }
 
+impl std::fmt::Display for DbLocation {
+    /// The path, or the URL without its password: fit for logs and messages.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DbLocation::Sqlite(path) => write!(f, "{}", path.display()),
+            DbLocation::Postgres(url) => f.write_str(&crate::storage::describe_postgres(url)),
+        }
+    }
+}
+
 /// The database flag shared by `kefu serve` and `kefu admin`.
 #[derive(Clone, Debug, Args)]
 pub struct DbArgs {
-    /// Database: a SQLite file path (or sqlite://path). Created with its directory if missing.
+    /// Database: a SQLite file path (or sqlite://path), created with its directory if missing; or
+    /// a PostgreSQL URL (postgres://user:password@host:port/name), migrated on first use.
     #[arg(long, env = "KEFU_DB", default_value = "./data/kefu.sqlite3", value_name = "PATH")]
     pub db: String,
 }
@@ -295,8 +311,9 @@ mod tests {
             (vec!["--rate-limit-per-sec", "0"], "--rate-limit-per-sec must be a positive number, not 0"),
             (vec!["--report-utc-offset", "8"], "UTC offset \"8\" is not like +08:00"),
             (
-                vec!["--db", "postgres://x/y"],
-                "PostgreSQL storage is not available in this build yet; use a SQLite path",
+                vec!["--db", "postgres://x:notaport/y"],
+                "--db is not a usable PostgreSQL URL (postgres://user:password@host:port/name): invalid connection \
+                 string: invalid value for option `port`",
             ),
         ];
         for (args, expected) in errors {

@@ -101,6 +101,16 @@ impl Sessions {
     }
 }
 
+impl Sessions {
+    /// Tells every team's sessions that documents may have changed (after news was missed).
+    pub fn notify_all(&self) {
+        let inner = self.inner.lock().expect("sessions lock");
+        for sender in inner.teams.values() {
+            let _ = sender.send(TeamChanged { origin: None });
+        }
+    }
+}
+
 impl Drop for SessionHandle {
     fn drop(&mut self) {
         let mut inner = self.sessions.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner());

@@ -137,7 +137,7 @@ pub fn run(args: AdminArgs) -> anyhow::Result<ExitCode> {
             println!("created team {:?} (id {})", team.name, team.id);
         }
         AdminCommand::Device(DeviceCommand::Issue { team, role, label, staff }) => {
-            let token = issue(&storage, &team, role.into(), &label, staff.as_deref(), now)?;
+            let token = issue(storage.as_ref(), &team, role.into(), &label, staff.as_deref(), now)?;
             eprintln!(
                 "issued a {} token for team {team:?}; it is shown once, store it on the device now:",
                 Role::from(role).code()
@@ -154,7 +154,7 @@ pub fn run(args: AdminArgs) -> anyhow::Result<ExitCode> {
             let mut password = String::new();
             std::io::stdin().read_line(&mut password)?;
             let password = password.trim_end_matches(['\r', '\n']);
-            add_user(&storage, &team, &name, role.into(), password, now)?;
+            add_user(storage.as_ref(), &team, &name, role.into(), password, now)?;
             println!("added {} {name:?} to team {team:?}; they sign in at /console", Role::from(role).code());
         }
         AdminCommand::Device(DeviceCommand::List { team }) => {

@@ -12,7 +12,7 @@ use tokio::net::TcpListener;
 
 use crate::config::{DbLocation, ServeArgs, ServerConfig};
 use crate::http::AppState;
-use crate::storage::{SqliteStorage, Storage};
+use crate::storage::{self, Storage};
 use crate::{sample, server, telemetry, tls};
 
 /// Runs `kefu serve`.
@@ -28,15 +28,15 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Opens the database named by `--db`.
-pub fn open_storage(db: &DbLocation) -> anyhow::Result<SqliteStorage> {
-    let DbLocation::Sqlite(path) = db;
-    SqliteStorage::open(path).with_context(|| format!("cannot open database {}", path.display()))
+/// Opens the database named by `--db`. Not on a runtime thread: PostgreSQL's client blocks.
+pub fn open_storage(db: &DbLocation) -> anyhow::Result<Arc<dyn Storage>> {
+    storage::open(db).with_context(|| format!("cannot open database {db}"))
 }
 
 async fn serve(config: ServerConfig) -> anyhow::Result<()> {
     let tls = config.tls.as_ref().map(tls::acceptor).transpose()?;
-    let storage = Arc::new(open_storage(&config.db)?);
+    let db = config.db.clone();
+    let storage = tokio::task::spawn_blocking(move || open_storage(&db)).await??;
     // Sized before `listening on` is logged, so its warning precedes the line tests wait for.
     let max_connections = server::connection_cap(config.max_connections);
     let shutdown = server::shutdown_signal().context("cannot install signal handlers")?;
@@ -47,28 +47,38 @@ async fn serve(config: ServerConfig) -> anyhow::Result<()> {
     let seeded = if config.sample {
         let storage = Arc::clone(&storage);
         let offset_minutes = config.report_offset.local_minus_utc() / 60;
-        tokio::task::spawn_blocking(move || sample::seed_if_new(storage.as_ref(), offset_minutes)).await??
+        tokio::task::spawn_blocking(move || {
+            let seeded = sample::seed_if_new(storage.as_ref(), offset_minutes)?;
+            let existed = seeded.is_none() && storage.team_by_name(sample::TEAM)?.is_some();
+            anyhow::Ok((seeded, existed))
+        })
+        .await??
     } else {
-        None
+        (None, false)
     };
     let addr = listener.local_addr()?;
-    let DbLocation::Sqlite(path) = &config.db;
     let scheme = if tls.is_some() { "https" } else { "http" };
-    tracing::info!(db = %path.display(), tls = tls.is_some(), "listening on {addr}");
+    tracing::info!(db = %config.db, tls = tls.is_some(), "listening on {addr}");
     if config.sample {
         match &seeded {
-            Some(sample) => println!("{}", sample.banner(addr, tls.is_some())),
-            None if storage.team_by_name(sample::TEAM)?.is_some() => println!(
+            (Some(sample), _) => println!("{}", sample.banner(addr, tls.is_some())),
+            (None, true) => println!(
                 "kefu is serving {scheme}://{addr}; the sample team already exists (the run that created it showed \
                  its tokens). Issue another with: kefu admin device issue --team {} --role supervisor",
                 sample::TEAM
             ),
-            None => println!(
+            (None, false) => println!(
                 "kefu is serving {scheme}://{addr}; the database already has teams, so no sample team was added"
             ),
         }
     }
-    let mut state = AppState::new(storage as Arc<dyn Storage>, config.limits.clone(), config.report_offset);
+    let mut state = AppState::new(Arc::clone(&storage), config.limits.clone(), config.report_offset);
+    // Changes committed by other processes on the same database reach this one's live sessions.
+    let sessions = Arc::clone(&state.sessions);
+    storage.watch_other_processes(Arc::new(move |team| match team {
+        Some(team_id) => sessions.notify_team(team_id, None),
+        None => sessions.notify_all(),
+    }))?;
     state.secure_cookies = tls.is_some();
     let options = server::ServeOptions {
         revocation_poll: config.revocation_poll,

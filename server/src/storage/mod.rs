@@ -1,27 +1,46 @@
 //! Server storage: the [`Storage`] trait the rest of the server talks to, its record types, and
-//! the SQLite implementation (`sqlite.rs`, the embedded default).
+//! its two implementations: SQLite (`sqlite.rs`, the embedded default) and PostgreSQL
+//! (`postgres/`, for several server processes on one database). [`open`] picks one from `--db`.
 //!
 //! The trait is synchronous and coarse: one call is one unit of work (a whole sync round is one
-//! call and one transaction), so a PostgreSQL implementation can come later without the server
-//! changing shape (DESIGN.md decision 8). Callers run it on tokio's blocking pool.
+//! call and one transaction; DESIGN.md decision 8). Callers run it on tokio's blocking pool, so
+//! neither database ever blocks a runtime thread. `rows.rs` holds what both backends share.
 //!
-//! Leaves out: PostgreSQL (not written yet; `--db postgres://` is refused in `config.rs`), the
-//! sync rules themselves (`kefu_core::sync::server`), and HTTP shapes (`http/`).
+//! Leaves out: the sync rules themselves (`kefu_core::sync::server`), and HTTP shapes (`http/`).
 
 mod group_commit;
 mod health;
+mod postgres;
 #[cfg(test)]
 mod round_tests;
+mod rows;
 mod sqlite;
+
+use std::sync::Arc;
 
 use kefu_core::case::{CaseKind, Status};
 use kefu_core::ids::{DeviceId, Timestamp};
 use kefu_core::sync::Push;
 use kefu_core::sync::server::{RoundContext, RoundError};
 use kefu_core::sync::session::SessionHeads;
+pub use postgres::PgStorage;
 pub use sqlite::SqliteStorage;
 
 use crate::auth::{MintedToken, Role};
+use crate::config::DbLocation;
+
+/// Opens (creating and migrating as needed) the database `--db` names.
+pub fn open(db: &DbLocation) -> Result<Arc<dyn Storage>, StorageError> {
+    Ok(match db {
+        DbLocation::Sqlite(path) => Arc::new(SqliteStorage::open(path)?),
+        DbLocation::Postgres(url) => Arc::new(PgStorage::open(url)?),
+    })
+}
+
+/// A PostgreSQL URL as fit for logs: user, host, port and database, never the password.
+pub fn describe_postgres(url: &str) -> String {
+    url.parse().map_or_else(|_| "postgres://(an unparsable URL)".into(), |config| postgres::describe(&config))
+}
 
 /// A storage failure. Shown to administrators; to devices it is `server.internal`.
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +48,9 @@ pub enum StorageError {
     /// SQLite failed.
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// PostgreSQL failed, or the connection to it.
+    #[error("database error: {0}")]
+    Postgres(#[from] ::postgres::Error),
     /// The database holds something this build cannot read.
     #[error("database is corrupt or from a newer kefu: {0}")]
     Corrupt(String),
@@ -295,6 +317,13 @@ pub trait Storage: Send + Sync + 'static {
     fn web_session(&self, token_hash: &[u8; 32], now: Timestamp) -> Result<Option<WebSessionRecord>, StorageError>;
     /// Ends a session (sign-out); ending one that does not exist is not an error.
     fn delete_web_session(&self, token_hash: &[u8; 32]) -> Result<(), StorageError>;
+    /// Calls `changed` with the team whenever another server process commits documents of it,
+    /// and with `None` when some may have been missed (any team may have changed). SQLite has no
+    /// other process serving rounds (`kefu admin` stores no documents), so by default: nothing.
+    fn watch_other_processes(&self, changed: Arc<dyn Fn(Option<i64>) + Send + Sync>) -> Result<(), StorageError> {
+        let _ = changed;
+        Ok(())
+    }
 }
 
 /// An empty in-memory database for unit tests.

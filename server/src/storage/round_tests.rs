@@ -1,6 +1,6 @@
 //! The SQLite write path under concurrency, with real device stores: rounds that carry nothing
 //! run beside a busy writer, and write rounds that arrive together share one commit, each
-//! acknowledged and durable.
+//! acknowledged and durable. [`Phone`] serves PostgreSQL's tests too (`postgres/tests.rs`).
 
 use std::sync::Arc;
 use std::sync::mpsc::channel;
@@ -17,14 +17,15 @@ use super::{SqliteStorage, Storage};
 /// Generous: only a deadlock reaches it.
 const DEADLOCK: Duration = Duration::from_secs(60);
 
-struct Phone {
-    device: DeviceId,
+/// A device store that syncs straight against a `Storage`, without HTTP.
+pub(super) struct Phone {
+    pub(super) device: DeviceId,
     store: CaseStore,
     _dir: tempfile::TempDir,
 }
 
 impl Phone {
-    fn new() -> Phone {
+    pub(super) fn new() -> Phone {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut store = CaseStore::open(dir.path(), StoreConfig::default()).expect("store");
         let device = DeviceId::random();
@@ -32,7 +33,7 @@ impl Phone {
         Phone { device, store, _dir: dir }
     }
 
-    fn open_case(&mut self, subject: &str) -> String {
+    pub(super) fn open_case(&mut self, subject: &str) -> String {
         let new = NewCase {
             kind: CaseKind::Repair,
             channel: Channel::Phone,
@@ -46,8 +47,14 @@ impl Phone {
         self.store.create_case(&new, &staff, Timestamp::now()).expect("case").id.to_string()
     }
 
+    /// Every case on this phone with its server number.
+    pub(super) fn numbers(&mut self) -> Vec<(String, Option<String>)> {
+        let cases = self.store.all_cases().expect("cases");
+        cases.into_iter().map(|case| (case.id.to_string(), case.number.assigned)).collect()
+    }
+
     /// One round against `storage`; returns the documents that arrived and those acknowledged.
-    fn round(&mut self, storage: &SqliteStorage, team_id: i64) -> (Vec<String>, usize) {
+    pub(super) fn round(&mut self, storage: &dyn Storage, team_id: i64) -> (Vec<String>, usize) {
         let push = self.store.prepare_push(100).expect("push");
         let ctx = context(storage, self.device);
         let outcome =
@@ -57,7 +64,7 @@ impl Phone {
     }
 }
 
-fn context(storage: &SqliteStorage, device: DeviceId) -> RoundContext {
+fn context(storage: &dyn Storage, device: DeviceId) -> RoundContext {
     RoundContext {
         server_device: storage.server_device(),
         server_nonce: rand::random(),
@@ -84,21 +91,21 @@ fn a_fetch_round_runs_while_the_writer_is_busy() {
     let (storage, team, _dir) = storage();
     let mut writer_phone = Phone::new();
     let case = writer_phone.open_case("B2 地下室进水");
-    assert_eq!(writer_phone.round(&storage, team).1, 1, "the case is acknowledged");
+    assert_eq!(writer_phone.round(storage.as_ref(), team).1, 1, "the case is acknowledged");
     let mut reader_phone = Phone::new();
     // The first round of a store is a write: the server records the store.
-    let (first, _) = reader_phone.round(&storage, team);
+    let (first, _) = reader_phone.round(storage.as_ref(), team);
     assert_eq!(first, vec![case.clone()]);
     // The next push confirms what arrived (`have`), which the server records: a write too.
-    assert_eq!(reader_phone.round(&storage, team).0, Vec::<String>::new());
+    assert_eq!(reader_phone.round(storage.as_ref(), team).0, Vec::<String>::new());
     let second_case = writer_phone.open_case("电梯停运");
-    writer_phone.round(&storage, team);
+    writer_phone.round(storage.as_ref(), team);
 
     let held = storage.writer();
     let (done_tx, done_rx) = channel();
     let fetching = Arc::clone(&storage);
     let fetch = std::thread::spawn(move || {
-        let received = reader_phone.round(&fetching, team).0;
+        let received = reader_phone.round(fetching.as_ref(), team).0;
         done_tx.send(()).expect("test alive");
         received
     });
@@ -112,7 +119,7 @@ fn write_rounds_that_arrive_together_share_one_commit_and_all_persist() {
     let (storage, team, dir) = storage();
     let mut phones: Vec<Phone> = (0..6).map(|_| Phone::new()).collect();
     for phone in &mut phones {
-        phone.round(&storage, team);
+        phone.round(storage.as_ref(), team);
     }
     let held = storage.writer();
     let batches_before = storage.queue.batches();
@@ -123,7 +130,7 @@ fn write_rounds_that_arrive_together_share_one_commit_and_all_persist() {
             let storage = Arc::clone(&storage);
             std::thread::spawn(move || {
                 let case = phone.open_case(&format!("第{n}号报修"));
-                let (_, acked) = phone.round(&storage, team);
+                let (_, acked) = phone.round(storage.as_ref(), team);
                 (case, acked)
             })
         })

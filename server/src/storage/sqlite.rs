@@ -28,6 +28,10 @@ use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
 use super::group_commit::{self, Job};
 use super::health::{self, DbFile};
+use super::rows::{
+    self, CASE_INDEX_INSERT_COLUMNS, CaseIndexValues, DEVICE_COLUMNS, DeviceColumns, QueryValue, USER_COLUMNS,
+    UserColumns, decode_heads, encode_heads, phone_digits, user_record,
+};
 use super::{
     CaseQuery, CaseRow, DeviceRecord, NewDevice, RoundOutcome, Storage, StorageError, TeamRecord, UserRecord,
     WebSessionRecord,
@@ -213,11 +217,6 @@ fn backfill_customers(tx: &rusqlite::Transaction<'_>) -> Result<(), StorageError
     Ok(())
 }
 
-/// The digits of a phone number, so searches ignore how it was punctuated.
-pub fn phone_digits(phone: &str) -> String {
-    phone.chars().filter(char::is_ascii_digit).collect()
-}
-
 /// The server's actor and the key that seals its case numbers, made once with the database.
 /// Both live in the database, so a restored backup keeps them and its seals still verify.
 fn server_identity(conn: &Connection) -> Result<(DeviceId, [u8; 32]), StorageError> {
@@ -250,61 +249,18 @@ fn server_identity(conn: &Connection) -> Result<(DeviceId, [u8; 32]), StorageErr
     Ok((device, key))
 }
 
-fn encode_heads(heads: &[ChangeHash]) -> Vec<u8> {
-    heads.iter().flat_map(|head| head.0).collect()
-}
-
-fn decode_heads(bytes: &[u8]) -> Result<Vec<ChangeHash>, StorageError> {
-    if !bytes.len().is_multiple_of(32) {
-        return Err(StorageError::Corrupt("stored heads are not whole hashes".into()));
-    }
-    Ok(bytes.chunks_exact(32).map(|chunk| ChangeHash(chunk.try_into().expect("32-byte chunk"))).collect())
-}
-
-const DEVICE_COLUMNS: &str =
-    "d.id, d.team_id, t.name, d.role, d.label, d.token_salt, d.token_hash, d.created_at, d.revoked_at, d.staff";
-
-fn device_row(row: &Row<'_>) -> rusqlite::Result<(String, DeviceRecordParts)> {
-    Ok((
-        row.get(0)?,
-        DeviceRecordParts {
-            team_id: row.get(1)?,
-            team_name: row.get(2)?,
-            role: row.get(3)?,
-            label: row.get(4)?,
-            token_salt: row.get(5)?,
-            token_hash: row.get(6)?,
-            created_at: row.get(7)?,
-            revoked_at: row.get(8)?,
-            staff: row.get(9)?,
-        },
-    ))
-}
-
-struct DeviceRecordParts {
-    team_id: i64,
-    team_name: String,
-    role: String,
-    label: String,
-    token_salt: Vec<u8>,
-    token_hash: Vec<u8>,
-    created_at: i64,
-    revoked_at: Option<i64>,
-    staff: Option<String>,
-}
-
-fn device_record((id, parts): (String, DeviceRecordParts)) -> Result<DeviceRecord, StorageError> {
-    Ok(DeviceRecord {
-        id: id.parse().map_err(|_| StorageError::Corrupt(format!("device id {id:?}")))?,
-        team_id: parts.team_id,
-        team_name: parts.team_name,
-        role: Role::from_code(&parts.role).ok_or_else(|| StorageError::Corrupt(format!("role {:?}", parts.role)))?,
-        label: parts.label,
-        token_salt: parts.token_salt,
-        token_hash: parts.token_hash,
-        created_at: Timestamp(parts.created_at),
-        revoked_at: parts.revoked_at.map(Timestamp),
-        staff: parts.staff,
+fn device_row(row: &Row<'_>) -> rusqlite::Result<DeviceColumns> {
+    Ok(DeviceColumns {
+        id: row.get(0)?,
+        team_id: row.get(1)?,
+        team_name: row.get(2)?,
+        role: row.get(3)?,
+        label: row.get(4)?,
+        token_salt: row.get(5)?,
+        token_hash: row.get(6)?,
+        created_at: row.get(7)?,
+        revoked_at: row.get(8)?,
+        staff: row.get(9)?,
     })
 }
 
@@ -370,7 +326,7 @@ impl Storage for SqliteStorage {
     fn device(&self, id: DeviceId) -> Result<Option<DeviceRecord>, StorageError> {
         let sql = format!("SELECT {DEVICE_COLUMNS} FROM devices d JOIN teams t ON t.id = d.team_id WHERE d.id = ?1");
         let row = self.reader().query_row(&sql, [id.to_string()], device_row).optional()?;
-        row.map(device_record).transpose()
+        row.map(DeviceColumns::record).transpose()
     }
 
     fn devices_of_team(&self, team_id: i64) -> Result<Vec<DeviceRecord>, StorageError> {
@@ -381,7 +337,7 @@ impl Storage for SqliteStorage {
         let conn = self.reader();
         let mut statement = conn.prepare(&sql)?;
         let rows = statement.query_map([team_id], device_row)?.collect::<Result<Vec<_>, _>>()?;
-        rows.into_iter().map(device_record).collect()
+        rows.into_iter().map(DeviceColumns::record).collect()
     }
 
     fn revoke_device(&self, id: DeviceId, now: Timestamp) -> Result<Option<DeviceRecord>, StorageError> {
@@ -447,63 +403,11 @@ impl Storage for SqliteStorage {
     }
 
     fn list_cases(&self, team_id: i64, query: &CaseQuery) -> Result<Vec<CaseRow>, StorageError> {
-        let mut sql = String::from(
-            "SELECT case_id, provisional, assigned, kind, channel, status, status_conflict, priority, assignee,
-                    department, subject, created_at, updated_at, reply_due, reply_done_at, visit_due, visit_done_at,
-                    customer_name, customer_phone
-             FROM case_index WHERE team_id = ?1",
-        );
-        let mut values: Vec<rusqlite::types::Value> = vec![team_id.into()];
-        // Every `?` of a clause is the one value pushed with it.
-        let mut push_filter = |clause: &str, value: rusqlite::types::Value| {
-            values.push(value);
-            sql.push_str(&clause.replace('?', &format!("?{}", values.len())));
-        };
-        if let Some(status) = query.status {
-            push_filter(" AND status = ?", status.code().to_string().into());
-        }
-        if let Some(kind) = query.kind {
-            push_filter(" AND kind = ?", kind.code().to_string().into());
-        }
-        if let Some(assignee) = &query.assignee {
-            push_filter(" AND assignee = ?", assignee.clone().into());
-        }
-        if let Some(now) = query.overdue_at {
-            push_filter(
-                " AND ((reply_due IS NOT NULL AND reply_done_at IS NULL AND reply_due < ?)
-                   OR (visit_due IS NOT NULL AND visit_done_at IS NULL AND visit_due < ?))",
-                now.0.into(),
-            );
-        }
-        if let Some(department) = &query.department {
-            push_filter(" AND department = ?", department.clone().into());
-        }
-        if let Some(from) = query.created_from {
-            push_filter(" AND created_at >= ?", from.0.into());
-        }
-        if let Some(before) = query.created_before {
-            push_filter(" AND created_at < ?", before.0.into());
-        }
-        if let Some(number) = &query.number {
-            push_filter(" AND (assigned = ? OR provisional = ?)", number.clone().into());
-        }
-        if let Some(search) = &query.search {
-            // LIKE's wildcards in the search are matched literally.
-            let escaped = search.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-            let digits = phone_digits(search);
-            push_filter(
-                " AND (coalesce(assigned, '') LIKE ? ESCAPE '\\' OR provisional LIKE ? ESCAPE '\\'
-                   OR customer_name LIKE ? ESCAPE '\\' OR customer_phone LIKE ? ESCAPE '\\'
-                   OR subject LIKE ? ESCAPE '\\'",
-                format!("%{escaped}%").into(),
-            );
-            // Three digits or more also match the phone however it was punctuated.
-            if digits.len() >= 3 {
-                push_filter(" OR instr(phone_digits, ?) > 0", digits.into());
-            }
-            sql.push(')');
-        }
-        sql.push_str(&format!(" ORDER BY created_at DESC, case_id LIMIT {}", query.limit));
+        let (sql, values) = rows::case_query_sql(team_id, query, |n| format!("?{n}"));
+        let values = values.into_iter().map(|value| match value {
+            QueryValue::Int(int) => rusqlite::types::Value::from(int),
+            QueryValue::Text(text) => rusqlite::types::Value::from(text),
+        });
         let conn = self.reader();
         let mut statement = conn.prepare(&sql)?;
         let rows = statement
@@ -639,19 +543,8 @@ impl Storage for SqliteStorage {
     }
 }
 
-const USER_COLUMNS: &str = "u.id, u.name, u.team_id, t.name, u.role, u.password";
-
-type UserParts = (i64, String, i64, String, String, String);
-
-fn user_row(row: &Row<'_>) -> rusqlite::Result<UserParts> {
+fn user_row(row: &Row<'_>) -> rusqlite::Result<UserColumns> {
     Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?, row.get(5)?))
-}
-
-fn user_record((id, name, team_id, team_name, role, password): UserParts) -> Result<UserRecord, StorageError> {
-    let role = Role::from_code(&role)
-        .filter(|role| role.reads_team_cases())
-        .ok_or_else(|| StorageError::Corrupt(format!("user {name:?} has role {role:?}")))?;
-    Ok(UserRecord { id, name, team_id, team_name, role, password })
 }
 
 /// One round's view of the database, inside its transaction (or savepoint).
@@ -848,34 +741,33 @@ impl SyncStorage for RoundTx<'_> {
 }
 
 fn write_case_index(tx: &Connection, team_id: i64, case: &Case) -> Result<(), StorageError> {
-    tx.prepare_cached(
-        "INSERT OR REPLACE INTO case_index (team_id, case_id, provisional, assigned, kind, channel, status,
-             status_conflict, priority, assignee, department, subject, created_at, updated_at,
-             reply_due, reply_done_at, visit_due, visit_done_at, customer_name, customer_phone, phone_digits)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
-    )?
+    let row = CaseIndexValues::of(case);
+    tx.prepare_cached(&format!(
+        "INSERT OR REPLACE INTO case_index ({CASE_INDEX_INSERT_COLUMNS})
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)"
+    ))?
     .execute(params![
         team_id,
-        case.id.to_string(),
-        case.number.provisional,
-        case.number.assigned,
-        case.kind.code(),
-        case.channel.code(),
-        case.status.status.code(),
-        case.status.conflict.is_some(),
-        case.priority.code(),
-        case.assignee.as_ref().map(|staff| staff.as_str()),
-        case.department,
-        case.subject,
-        case.created_at.0,
-        case.updated_at.0,
-        case.deadlines.reply.map(|deadline| deadline.due.0),
-        case.deadlines.reply.and_then(|deadline| deadline.done_at).map(|at| at.0),
-        case.deadlines.return_visit.map(|deadline| deadline.due.0),
-        case.deadlines.return_visit.and_then(|deadline| deadline.done_at).map(|at| at.0),
-        case.customer.name,
-        case.customer.phone,
-        phone_digits(&case.customer.phone),
+        row.case_id,
+        row.provisional,
+        row.assigned,
+        row.kind,
+        row.channel,
+        row.status,
+        row.status_conflict,
+        row.priority,
+        row.assignee,
+        row.department,
+        row.subject,
+        row.created_at,
+        row.updated_at,
+        row.reply_due,
+        row.reply_done_at,
+        row.visit_due,
+        row.visit_done_at,
+        row.customer_name,
+        row.customer_phone,
+        row.phone_digits,
     ])?;
     Ok(())
 }

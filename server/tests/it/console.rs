@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::http_api::sample_tokens;
-use crate::support::{Server, admin_ok, get_json, kefu_bin};
+use crate::support::{Server, admin_ok, db_arg, get_json, kefu_bin};
 
 /// A password long enough for `kefu admin user add`.
 pub const PASSWORD: &str = "correct horse battery";
@@ -17,7 +17,7 @@ pub const PASSWORD: &str = "correct horse battery";
 pub fn add_user(db: &Path, name: &str, team: &str, role: &str) -> std::process::Output {
     let mut child = Command::new(kefu_bin())
         .args(["admin", "--db"])
-        .arg(db)
+        .arg(db_arg(db))
         .args(["user", "add", name, "--team", team, "--role", role])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

@@ -12,7 +12,37 @@ use std::time::Duration;
 
 use kefu_core::sync::{Message, Push, RefusalCode};
 
-use crate::support::{Live, Server, get_text, post_frame, read_until_closed, team_with_tokens};
+use crate::support::{self, Live, Server, get_text, post_frame, read_until_closed, team_with_tokens};
+
+/// Another client holding the lock every write of the server needs, as a stuck `kefu admin` or a
+/// backup tool would: SQLite's write lock, or on PostgreSQL an exclusive lock on the tables every
+/// round and health check touch.
+enum Blocker {
+    Sqlite(rusqlite::Connection),
+    Postgres(postgres::Client),
+}
+
+impl Blocker {
+    fn hold(db: &std::path::Path) -> Blocker {
+        if support::postgres().is_some() {
+            let url = support::db_arg(db).into_string().unwrap();
+            let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+            client.batch_execute("BEGIN; LOCK TABLE meta, teams IN EXCLUSIVE MODE").unwrap();
+            Blocker::Postgres(client)
+        } else {
+            let connection = rusqlite::Connection::open(db).unwrap();
+            connection.execute_batch("BEGIN IMMEDIATE").unwrap();
+            Blocker::Sqlite(connection)
+        }
+    }
+
+    fn release(self) {
+        match self {
+            Blocker::Sqlite(connection) => connection.execute_batch("ROLLBACK").unwrap(),
+            Blocker::Postgres(mut client) => client.batch_execute("ROLLBACK").unwrap(),
+        }
+    }
+}
 
 #[test]
 fn slow_silent_and_half_sent_connections_are_closed_and_healthz_still_answers() {
@@ -111,6 +141,9 @@ fn an_oversized_websocket_frame_is_refused_before_the_close() {
 
 #[test]
 fn healthz_fails_when_the_database_file_is_deleted() {
+    if support::postgres().is_some() {
+        return; // A PostgreSQL database has no file of the server's to delete.
+    }
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("kefu.sqlite3");
     team_with_tokens(&db, "north", &[]);
@@ -132,11 +165,10 @@ fn healthz_fails_while_writes_fail_and_recovers_after() {
     let server = Server::start(&db, &[]);
     assert_eq!(get_text(&server, "/healthz").0, 200);
 
-    // Another process holds SQLite's write lock (a stuck `kefu admin`, a backup tool): every write
-    // of the server fails, though reads still work. File permissions would not do here: the tests
-    // run as root, whom they do not stop.
-    let blocker = rusqlite::Connection::open(&db).unwrap();
-    blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+    // Another process holds the database's lock (a stuck `kefu admin`, a backup tool): every write
+    // of the server fails. File permissions would not do here: the tests run as root, whom they
+    // do not stop.
+    let blocker = Blocker::hold(&db);
     let (status, body) = get_text(&server, "/healthz");
     assert_eq!((status, body.as_str()), (503, "unhealthy: the database did not answer within 3 s\n"));
     // The stuck check (it waits out SQLite's 5 s busy timeout) is not joined by another; should
@@ -152,8 +184,7 @@ fn healthz_fails_while_writes_fail_and_recovers_after() {
     let (status, reply) = post_frame(&server, Some(&token), &kefu_core::sync::encode(&Message::Push(Push::default())));
     assert_eq!(status, 500, "{reply:?}");
 
-    blocker.execute_batch("ROLLBACK").unwrap();
-    drop(blocker);
+    blocker.release();
     let mut last = get_text(&server, "/healthz");
     for _ in 0..100 {
         if last.0 == 200 {
@@ -174,9 +205,8 @@ fn a_round_that_cannot_finish_in_time_is_refused_and_the_next_one_goes_through()
     let server = Server::start(&db, &["--round-timeout-secs", "1"]);
     let push = kefu_core::sync::encode(&Message::Push(Push::default()));
 
-    // The round waits for SQLite's write lock (its busy timeout is 5 s), past the round's limit.
-    let blocker = rusqlite::Connection::open(&db).unwrap();
-    blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+    // The round waits for the database's lock (SQLite's busy timeout is 5 s), past its limit.
+    let blocker = Blocker::hold(&db);
     match post_frame(&server, Some(&token), &push) {
         (500, Message::Refuse(refusal)) => {
             assert_eq!(refusal.code, RefusalCode::Internal);
@@ -184,9 +214,9 @@ fn a_round_that_cannot_finish_in_time_is_refused_and_the_next_one_goes_through()
         }
         other => panic!("expected the round to time out, got {other:?}"),
     }
-    blocker.execute_batch("ROLLBACK").unwrap();
-    drop(blocker);
-    // The abandoned round gives up at the busy timeout; the device's next round succeeds.
+    blocker.release();
+    // The abandoned round gives up at the busy timeout (or, on PostgreSQL, goes through once the
+    // lock is released); the device's next round succeeds.
     let mut answer = post_frame(&server, Some(&token), &push);
     for _ in 0..100 {
         if answer.0 == 200 {

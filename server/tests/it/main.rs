@@ -12,6 +12,7 @@ mod hardening;
 mod http_api;
 mod live;
 mod pressure;
+mod scale_out;
 mod security;
 mod supervisor_api;
 mod support;

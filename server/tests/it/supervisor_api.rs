@@ -7,7 +7,7 @@ use std::process::Command;
 use chrono::DateTime;
 
 use crate::http_api::sample_tokens;
-use crate::support::{Device, Server, get_json, kefu_bin, team_with_tokens};
+use crate::support::{self, Device, Server, get_json, kefu_bin, team_with_tokens};
 
 fn json_time(value: &serde_json::Value) -> DateTime<chrono::FixedOffset> {
     DateTime::parse_from_rfc3339(value.as_str().unwrap_or_else(|| panic!("{value} is not a string"))).unwrap()
@@ -143,7 +143,7 @@ fn a_busy_port_creates_no_sample_and_the_next_run_prints_its_tokens() {
     let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let output = Command::new(kefu_bin())
         .args(["serve", "--sample", "--listen", &busy.local_addr().unwrap().to_string(), "--db"])
-        .arg(&db)
+        .arg(support::db_arg(&db))
         .output()
         .unwrap();
     assert!(!output.status.success(), "serving on a busy port fails");

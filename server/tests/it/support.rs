@@ -6,6 +6,7 @@
 //! server is checked against the wire contract itself (only `tls.rs` and `live.rs` use it, to
 //! check the client's own TLS and live sessions; [`spawn_live`] and [`new_repair`] serve them).
 
+use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Read};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
@@ -17,15 +18,48 @@ use kefu_core::case::{CaseKind, Channel, Customer, NewCase, Priority};
 use kefu_core::ids::{StaffId, Timestamp};
 use kefu_core::store::{CaseStore, StoreConfig};
 use kefu_core::sync::{Message, Push, Refusal, Reply, decode, encode};
+use sha2::{Digest, Sha256};
 
 /// The binary under test.
 pub fn kefu_bin() -> &'static str {
     env!("CARGO_BIN_EXE_kefu")
 }
 
+/// The PostgreSQL server the tests run against instead of SQLite, when the test command started
+/// one (`scripts/with-postgres.sh` sets `KEFU_TEST_POSTGRES` to its URL).
+pub fn postgres() -> Option<String> {
+    std::env::var("KEFU_TEST_POSTGRES").ok().filter(|url| !url.is_empty())
+}
+
+/// What `--db` gets for a test's database file: the file, or on PostgreSQL a database of its
+/// own named after the file's path (created on first use), so tests stay apart on either.
+pub fn db_arg(db: &Path) -> OsString {
+    let Some(admin_url) = postgres() else { return db.as_os_str().to_owned() };
+    let digest = Sha256::digest(db.as_os_str().as_encoded_bytes());
+    let name: String = format!("kefu_{}", digest.iter().take(12).map(|byte| format!("{byte:02x}")).collect::<String>());
+    static CREATED: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    let mut created = CREATED.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if !created.contains(&name) {
+        // On a thread of its own: the client runs a runtime, which a tokio test's thread refuses.
+        let (url, create) = (admin_url.clone(), format!("CREATE DATABASE {name}"));
+        std::thread::spawn(move || {
+            let mut client = postgres::Client::connect(&url, postgres::NoTls).expect("the test PostgreSQL answers");
+            if let Err(err) = client.batch_execute(&create) {
+                let exists = err.code() == Some(&postgres::error::SqlState::DUPLICATE_DATABASE);
+                assert!(exists, "{create} failed: {err}");
+            }
+        })
+        .join()
+        .expect("the test database exists");
+        created.push(name.clone());
+    }
+    let (base, _) = admin_url.rsplit_once('/').expect("a database URL");
+    OsString::from(format!("{base}/{name}"))
+}
+
 /// Runs `kefu admin --db <db> <args>` and returns its output (whatever the exit status).
 pub fn admin(db: &Path, args: &[&str]) -> Output {
-    Command::new(kefu_bin()).arg("admin").arg("--db").arg(db).args(args).output().expect("kefu admin runs")
+    Command::new(kefu_bin()).arg("admin").arg("--db").arg(db_arg(db)).args(args).output().expect("kefu admin runs")
 }
 
 /// Runs an admin command that must succeed; returns stdout.
@@ -96,7 +130,7 @@ impl Server {
         }
         let mut child = command
             .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json", "--db"])
-            .arg(db)
+            .arg(db_arg(db))
             .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
