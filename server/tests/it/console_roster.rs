@@ -1,0 +1,262 @@
+//! The console's roster over plain HTTP: the team file imported and edited with its errors next
+//! to the field, hostile input refused without a change, CSRF and team scope on every roster
+//! route, and a generated roster moved by hand, re-checked, published (then frozen) and exported.
+//! (The same in a real browser is in `browser.rs`.)
+
+use std::time::{Duration, Instant};
+
+use crate::console::{Answer, PASSWORD, add_user, csrf_of, get, post_form, sample_server, sign_in};
+use crate::support::{Server, admin_ok};
+
+/// A week at one desk: three receptionists, one of them (zhou) on leave on Wednesday.
+pub const SMALL_TEAM: &str = r#"name = "front desk"
+roles = ["reception"]
+
+[period]
+start = "2026-03-02"
+end = "2026-03-08"
+slot_minutes = 30
+
+[rules]
+min_on_duty = 0
+lunch = { window = ["12:00", "13:00"], length_minutes = 30 }
+
+[default_contract]
+max_hours_per_week = 40
+
+[[posts]]
+id = "desk"
+name = "前台"
+need = [{ days = ["weekday"], from = "09:00", to = "17:00", min = 1 }]
+
+[[shifts]]
+id = "D"
+start = "09:00"
+end = "17:00"
+roles = ["reception"]
+
+[[staff]]
+id = "lin"
+name = "林"
+roles = ["reception"]
+posts = ["desk"]
+
+[[staff]]
+id = "wu"
+name = "吴"
+roles = ["reception"]
+posts = ["desk"]
+
+[[staff]]
+id = "zhou"
+name = "周"
+roles = ["reception"]
+posts = ["desk"]
+leave = [{ date = "2026-03-04", kind = "compensatory" }]
+"#;
+
+/// How long a tiny solve may take on a loaded machine.
+const SOLVE_WAIT: Duration = Duration::from_secs(120);
+
+/// Posts `form` to `path` with the CSRF token of the page at `page`.
+fn post_with_csrf(server: &Server, cookie: &str, page: &str, path: &str, form: &[(&str, &str)]) -> Answer {
+    let csrf = csrf_of(&get(server, page, Some(cookie)).body);
+    let mut fields = vec![("csrf", csrf.as_str())];
+    fields.extend_from_slice(form);
+    post_form(server, path, Some(cookie), None, &fields)
+}
+
+/// Imports `toml` as the team file; returns the answer.
+pub fn import(server: &Server, cookie: &str, toml: &str) -> Answer {
+    post_with_csrf(server, cookie, "/console/roster/team", "/console/roster/team/import", &[("toml", toml)])
+}
+
+/// Starts a solve and waits until the roster page shows its roster; returns the version.
+fn generate(server: &Server, cookie: &str) -> String {
+    let started = post_with_csrf(server, cookie, "/console/roster", "/console/roster/generate", &[("time_limit", "20")]);
+    assert_eq!(started.status, 303, "{}", started.body);
+    let deadline = Instant::now() + SOLVE_WAIT;
+    loop {
+        let page = get(server, "/console/roster", Some(cookie)).body;
+        if let Some((_, rest)) = page.split_once("id=\"roster-meta\" data-version=\"") {
+            return rest.split('"').next().unwrap().to_string();
+        }
+        assert!(!page.contains("data-phase=\"failed\""), "the solve failed:\n{page}");
+        assert!(Instant::now() < deadline, "no roster within {SOLVE_WAIT:?}:\n{page}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn team_file(server: &Server, cookie: &str) -> Answer {
+    get(server, "/console/roster/team.toml", Some(cookie))
+}
+
+#[test]
+fn the_team_file_is_checked_before_it_is_stored_and_errors_name_their_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, _) = sample_server(dir.path());
+    let cookie = sign_in(&server, "wang.li", PASSWORD);
+    assert!(get(&server, "/console/roster/team", Some(&cookie)).body.contains("id=\"team-none\""));
+
+    // Refused imports change nothing.
+    let forged = post_form(&server, "/console/roster/team/import", Some(&cookie), None, &[("toml", SMALL_TEAM)]);
+    assert_eq!(forged.status, 403, "no CSRF token: {}", forged.body);
+    let huge = import(&server, &cookie, &format!("{SMALL_TEAM}\n# {}\n", "x".repeat(600 * 1024)));
+    assert_eq!(huge.status, 422);
+    assert!(huge.body.contains("toml: the team file is") && huge.body.contains("at most"), "{}", huge.body);
+    let wrong = import(&server, &cookie, &SMALL_TEAM.replace("posts = [\"desk\"]\n\n[[staff]]\nid = \"zhou\"", "posts = [\"garage\"]\n\n[[staff]]\nid = \"zhou\""));
+    assert_eq!(wrong.status, 422);
+    assert!(wrong.body.contains("id=\"import-error\"") && wrong.body.contains("staff wu: unknown post `garage`"), "{}", wrong.body);
+    assert_eq!(team_file(&server, &cookie).status, 404, "nothing stored");
+
+    let stored = import(&server, &cookie, SMALL_TEAM);
+    assert_eq!((stored.status, stored.location.as_deref()), (303, Some("/console/roster/team?saved=1")));
+    assert_eq!(team_file(&server, &cookie).body, SMALL_TEAM, "exported as imported");
+    let page = get(&server, "/console/roster/team", Some(&cookie)).body;
+    assert!(page.contains("name=\"f.staff.2.leave\" value=\"[{ date = &#34;2026-03-04&#34;, kind = &#34;compensatory&#34; }]\""), "{page}");
+
+    // The form: a bad post lands next to its field; a forged field is named; nothing changes.
+    let csrf = csrf_of(&page);
+    let form = |extra: &[(&str, &str)]| {
+        let mut fields = vec![
+            ("csrf", csrf.as_str()),
+            ("f.top.-.name", "front desk"),
+            ("f.top.-.roles", "[\"reception\"]"),
+            ("f.period.-.start", "2026-03-02"),
+            ("f.period.-.end", "2026-03-08"),
+            ("f.period.-.slot_minutes", "30"),
+            ("f.rules.-.min_on_duty", "0"),
+            ("f.rules.-.lunch", "{ window = [\"12:00\", \"13:00\"], length_minutes = 30 }"),
+            ("f.posts.0.id", "desk"),
+            ("f.posts.0.need", "[{ days = [\"weekday\"], from = \"09:00\", to = \"17:00\", min = 1 }]"),
+            ("f.shifts.0.id", "D"),
+            ("f.shifts.0.start", "09:00"),
+            ("f.shifts.0.end", "17:00"),
+            ("f.shifts.0.roles", "[\"reception\"]"),
+            ("f.staff.0.id", "lin"),
+            ("f.staff.0.roles", "[\"reception\"]"),
+        ];
+        fields.extend_from_slice(extra);
+        post_form(&server, "/console/roster/team", Some(&cookie), None, &fields)
+    };
+    let bad = form(&[("f.staff.0.posts", "[\"garage\"]")]);
+    assert_eq!(bad.status, 422, "{}", bad.body);
+    let (_, next_to) = bad.body.split_once("name=\"f.staff.0.posts\"").expect("the field is shown");
+    let next_to = &next_to[..next_to.find("</label>").unwrap()];
+    assert!(next_to.contains("data-field=\"f.staff.0.posts\"") && next_to.contains("unknown post `garage`"), "{next_to}");
+    assert!(next_to.contains("value=\"[&#34;garage&#34;]\""), "the refused value is shown back: {next_to}");
+    for (name, value, why) in [
+        ("f.staff.99999999.id", "x", "not an entry of the team file"),
+        ("f.staff.0.name", "lin\n[rules]", "one line only"),
+        ("is_admin", "1", "not a field of the team form"),
+    ] {
+        let refused = form(&[("f.staff.0.posts", "[\"desk\"]"), (name, value)]);
+        assert_eq!(refused.status, 422, "{name}");
+        assert!(refused.body.contains(why), "{name}: {}", refused.body);
+    }
+    assert_eq!(team_file(&server, &cookie).body, SMALL_TEAM, "no refused form changed the file");
+    let saved = form(&[("f.staff.0.posts", "[\"desk\"]")]);
+    assert_eq!((saved.status, saved.location.as_deref()), (303, Some("/console/roster/team?saved=1")), "{}", saved.body);
+    let now = team_file(&server, &cookie);
+    assert!(!now.body.contains("wu") && now.body.contains("id = \"lin\""), "{}", now.body);
+    assert!(get(&server, "/console/roster/team", Some(&cookie)).body.contains("版本 2"));
+}
+
+#[test]
+fn a_roster_is_generated_moved_rechecked_published_and_exported_within_its_team() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, db) = sample_server(dir.path());
+    let cookie = sign_in(&server, "wang.li", PASSWORD);
+    assert_eq!(import(&server, &cookie, SMALL_TEAM).status, 303);
+    let version = generate(&server, &cookie);
+    let page = get(&server, "/console/roster", Some(&cookie)).body;
+    assert!(page.contains("id=\"no-violations\""), "a week at one desk meets every rule:\n{page}");
+
+    // Give Wednesday's shift to zhou, who has a compensatory day then: the checker says so.
+    let worker = ["lin", "wu"]
+        .into_iter()
+        .find(|id| page.contains(&format!("class=\"work\" data-staff=\"{id}\" data-date=\"2026-03-04\"")))
+        .expect("someone works the desk on Wednesday");
+    let moved = post_with_csrf(&server, &cookie, "/console/roster", "/console/roster/move", &[
+        ("version", &version),
+        ("from", worker),
+        ("date", "2026-03-04"),
+        ("to", "zhou"),
+    ]);
+    assert_eq!(moved.status, 303, "{}", moved.body);
+    let page = get(&server, moved.location.as_deref().unwrap(), Some(&cookie)).body;
+    assert!(page.contains("zhou works on 2026-03-04, a day of an approved compensatory day"), "{page}");
+    assert!(page.contains("class=\"work flagged\" data-staff=\"zhou\" data-date=\"2026-03-04\""), "highlighted: {page}");
+
+    // Hostile moves are refused by field, and change nothing.
+    for (form, why) in [
+        ([("version", version.as_str()), ("from", "nobody"), ("date", "2026-03-04"), ("to", "")], "from: no staff"),
+        ([("version", version.as_str()), ("from", "zhou"), ("date", "2027-01-01"), ("to", "")], "date: "),
+        ([("version", "999"), ("from", "zhou"), ("date", "2026-03-04"), ("to", "")], "no roster version 999"),
+        ([("version", "-1"), ("from", "zhou"), ("date", "2026-03-04"), ("to", "")], "not a roster version"),
+    ] {
+        let refused = post_with_csrf(&server, &cookie, "/console/roster", "/console/roster/move", &form);
+        assert!(matches!(refused.status, 400 | 404), "{form:?}: {}", refused.status);
+        assert!(refused.body.contains(why), "{form:?}: {}", refused.body);
+    }
+    let no_csrf = post_form(&server, "/console/roster/publish", Some(&cookie), None, &[("version", &version)]);
+    assert_eq!(no_csrf.status, 403);
+
+    // Publish: the version is frozen; a move on it starts a new draft.
+    let published = post_with_csrf(&server, &cookie, "/console/roster", "/console/roster/publish", &[("version", &version)]);
+    assert_eq!(published.status, 303, "{}", published.body);
+    let page = get(&server, &format!("/console/roster?version={version}"), Some(&cookie)).body;
+    assert!(page.contains("id=\"roster-published\"") && page.contains("wang.li"), "{page}");
+    let again = post_with_csrf(&server, &cookie, "/console/roster", "/console/roster/publish", &[("version", &version)]);
+    assert_eq!(again.status, 400, "published once");
+    let moved_back = post_with_csrf(&server, &cookie, "/console/roster", "/console/roster/move", &[
+        ("version", &version),
+        ("from", "zhou"),
+        ("date", "2026-03-04"),
+        ("to", worker),
+    ]);
+    let next: i64 = version.parse::<i64>().unwrap() + 1;
+    assert_eq!(moved_back.location.as_deref(), Some(format!("/console/roster?version={next}").as_str()));
+    let frozen = get(&server, &format!("/console/roster?version={version}"), Some(&cookie)).body;
+    assert!(frozen.contains("a day of an approved compensatory day"), "the published version kept its shifts");
+    assert!(get(&server, &format!("/console/roster?version={next}"), Some(&cookie)).body.contains("id=\"no-violations\""));
+
+    // Exports.
+    let csv = get(&server, &format!("/console/roster.csv?version={next}"), Some(&cookie)).body;
+    assert!(csv.starts_with('\u{feff}'), "BOM");
+    assert!(csv.lines().any(|line| line.starts_with("zhou,周,")), "{csv}");
+    let ics = get(&server, &format!("/console/roster.ics?version={next}&staff={worker}"), Some(&cookie)).body;
+    assert!(ics.starts_with("BEGIN:VCALENDAR") && ics.contains("DTSTART:20260304T090000"), "{ics}");
+    let print = get(&server, &format!("/console/roster/print?version={next}"), Some(&cookie)).body;
+    assert!(print.contains("size: A4 landscape"), "{print}");
+    assert_eq!(get(&server, "/console/roster.ics?staff=../../etc", Some(&cookie)).status, 400);
+
+    // Another team's supervisor reaches none of it; an admin reaches it by name.
+    admin_ok(&db, &["team", "create", "north"]);
+    assert!(add_user(&db, "zhao.north", "north", "supervisor").status.success());
+    assert!(add_user(&db, "root", "north", "admin").status.success());
+    let north = sign_in(&server, "zhao.north", PASSWORD);
+    for path in ["/console/roster?team=sample", "/console/roster/team?team=sample", "/console/roster.csv?team=sample"] {
+        let answer = get(&server, path, Some(&north));
+        assert_eq!(answer.status, 403, "{path}");
+        assert!(!answer.body.contains("zhou"), "{path} leaks nothing");
+    }
+    assert!(get(&server, "/console/roster", Some(&north)).body.contains("id=\"team-none\""), "north has its own");
+    let forged = post_with_csrf(&server, &north, "/console/roster", "/console/roster/publish?team=sample", &[("version", "2")]);
+    assert_eq!(forged.status, 403);
+    let root = sign_in(&server, "root", PASSWORD);
+    assert!(get(&server, "/console/roster?team=sample", Some(&root)).body.contains("id=\"roster-meta\""));
+    check_nothing_without_session(&server);
+}
+
+/// No roster page, export or action without a session.
+fn check_nothing_without_session(server: &Server) {
+    for path in ["/console/roster", "/console/roster/team", "/console/roster/print"] {
+        assert_eq!(get(server, path, None).location.as_deref(), Some("/console/sign-in"), "{path}");
+    }
+    for path in ["/console/roster.csv", "/console/roster.xlsx", "/console/roster/team.toml", "/console/roster/progress"] {
+        assert_eq!(get(server, path, None).status, 401, "{path}");
+    }
+    let posted = post_form(server, "/console/roster/generate", None, None, &[("time_limit", "5")]);
+    assert_eq!(posted.location.as_deref(), Some("/console/sign-in"));
+}
