@@ -15,10 +15,11 @@ use std::collections::{BTreeMap, HashMap};
 
 use kefu_solver::InputError;
 
-/// Fields always offered for an entry of these arrays, so that leave, 调休 (compensatory days)
-/// and wishes can be added to a person who has none yet.
+/// Fields always offered for these entries, in this order, so that leave, 调休 (compensatory
+/// days), wishes, holidays and make-up working days can be added where there are none yet.
 const KNOWN_FIELDS: &[(&str, &[&str])] = &[
     ("top", &["name", "roles"]),
+    ("period", &["start", "end", "slot_minutes", "holidays", "working_days"]),
     (
         "staff",
         &[
@@ -403,6 +404,21 @@ leave = [{ date = "2026-03-02", kind = "compensatory" }]
         assert_eq!(again, TEAM.parse::<toml::Table>().unwrap());
         let problem = kefu_solver::parse_team(&written.toml).unwrap();
         assert_eq!(problem.staff.len(), 2);
+    }
+
+    #[test]
+    fn every_example_team_file_survives_the_form() {
+        for (name, text) in [
+            ("property_centre", include_str!("../../../../solver/examples/property_centre.toml")),
+            ("property_centre_week", include_str!("../../../../solver/examples/property_centre_week.toml")),
+            ("seed_rules", include_str!("../../../../solver/examples/seed_rules.toml")),
+            ("short_night", include_str!("../../../../solver/examples/short_night.toml")),
+        ] {
+            let written = write(&pairs(&form_of(text).unwrap())).unwrap();
+            assert_eq!(written.toml.parse::<toml::Table>().unwrap(), text.parse::<toml::Table>().unwrap(), "{name}");
+            let (before, after) = (kefu_solver::parse_team(text).unwrap(), kefu_solver::parse_team(&written.toml));
+            assert_eq!(after.unwrap().staff.len(), before.staff.len(), "{name}");
+        }
     }
 
     #[test]
