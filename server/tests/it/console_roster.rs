@@ -3,6 +3,7 @@
 //! route, and a generated roster moved by hand, re-checked, published (then frozen) and exported.
 //! (The same in a real browser is in `browser.rs`.)
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::console::{Answer, PASSWORD, add_user, csrf_of, get, post_form, sample_server, sign_in};
@@ -259,4 +260,75 @@ fn check_nothing_without_session(server: &Server) {
     }
     let posted = post_form(server, "/console/roster/generate", None, None, &[("time_limit", "5")]);
     assert_eq!(posted.location.as_deref(), Some("/console/sign-in"));
+}
+
+#[test]
+fn a_running_solve_is_followed_live_one_per_team_and_cancel_kills_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, _) = sample_server(dir.path());
+    let cookie = sign_in(&server, "wang.li", PASSWORD);
+    let spec = kefu_solver::generate::CentreSpec {
+        n_staff: 60,
+        n_days: 28,
+        start: chrono::NaiveDate::from_ymd_opt(2026, 3, 2).unwrap(),
+        slot_minutes: 30,
+        seed: 7,
+        extra_demand: 0,
+    };
+    assert_eq!(import(&server, &cookie, &kefu_solver::generate::centre_toml(&spec)).status, 303);
+    let generate = |limit: &str| {
+        post_with_csrf(&server, &cookie, "/console/roster", "/console/roster/generate", &[("time_limit", limit)])
+    };
+    let refused = generate("0");
+    assert!(refused.status == 400 && refused.body.contains("time_limit"), "{}", refused.body);
+    assert_eq!(generate("300").status, 303);
+    let busy = generate("300");
+    assert_eq!(busy.status, 409);
+    assert!(busy.body.contains("already being generated (started by wang.li)"), "{}", busy.body);
+
+    // The progress stream says where the solve stands.
+    let response = ureq::get(&format!("{}/console/roster/progress", server.url()))
+        .set("Cookie", &cookie)
+        .timeout(Duration::from_secs(30))
+        .call()
+        .unwrap();
+    assert_eq!(response.content_type(), "text/event-stream");
+    let mut events = std::io::BufRead::lines(std::io::BufReader::new(response.into_reader()));
+    let data = events.find_map(|line| line.unwrap().strip_prefix("data:").map(str::to_string)).expect("an event");
+    let state: serde_json::Value = serde_json::from_str(data.trim()).unwrap();
+    assert_eq!((state["phase"].as_str(), state["by"].as_str()), (Some("running"), Some("wang.li")), "{state}");
+    assert!(state["elapsed"].as_f64().is_some() && state["time_limit"] == 300, "{state}");
+
+    // Cancel ends the child process itself.
+    let pid = wait_for_solver_pid(&server);
+    assert!(Path::new(&format!("/proc/{pid}")).exists(), "the solver runs as process {pid}");
+    let cancelled = post_with_csrf(&server, &cookie, "/console/roster", "/console/roster/cancel", &[]);
+    assert_eq!(cancelled.status, 303);
+    let deadline = Instant::now() + SOLVE_WAIT;
+    while !get(&server, "/console/roster", Some(&cookie)).body.contains("data-phase=\"cancelled\"") {
+        assert!(Instant::now() < deadline, "the solve was not cancelled within {SOLVE_WAIT:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(!Path::new(&format!("/proc/{pid}")).exists(), "the solver process {pid} is gone");
+    let page = get(&server, "/console/roster", Some(&cookie)).body;
+    assert!(page.contains("id=\"roster-none\""), "a cancelled solve stores no roster");
+    assert_eq!(generate("300").status, 303, "the team may start again");
+    post_with_csrf(&server, &cookie, "/console/roster", "/console/roster/cancel", &[]);
+}
+
+/// The process id the server logged when it started the solver.
+fn wait_for_solver_pid(server: &Server) -> u32 {
+    let deadline = Instant::now() + SOLVE_WAIT;
+    loop {
+        let log = server.stderr();
+        let found = log.lines().filter(|line| line.contains("roster solve started")).find_map(|line| {
+            let value: serde_json::Value = serde_json::from_str(line).ok()?;
+            value["pid"].as_u64()
+        });
+        if let Some(pid) = found {
+            return u32::try_from(pid).unwrap();
+        }
+        assert!(Instant::now() < deadline, "no `roster solve started` in the log:\n{log}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
