@@ -165,7 +165,11 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     // The roster.
     ("nav.roster", "排班", "Roster"),
     ("nav.team", "排班资料", "Team"),
-    ("team.title", "排班资料（岗位、班次、人员、合同、请假调休、意愿）", "Roster input (posts, shifts, staff, contracts, leave, wishes)"),
+    (
+        "team.title",
+        "排班资料（岗位、班次、人员、合同、请假调休、意愿）",
+        "Roster input (posts, shifts, staff, contracts, leave, wishes)",
+    ),
     ("team.save", "保存", "Save"),
     ("team.saved", "已保存", "Saved"),
     ("team.version", "版本", "Version"),
@@ -178,7 +182,11 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("team.errors", "有错误，未保存：", "Not saved; errors: "),
     ("team.remove", "删除", "Remove"),
     ("team.add", "新增", "Add"),
-    ("team.hint", "文字直接填写；列表与表格用 TOML 写法，如 [\"前台\"]。", "Type text as it is; lists and tables in TOML, e.g. [\"reception\"]."),
+    (
+        "team.hint",
+        "文字直接填写；列表与表格用 TOML 写法，如 [\"前台\"]。",
+        "Type text as it is; lists and tables in TOML, e.g. [\"reception\"].",
+    ),
     ("section.top", "基本信息", "General"),
     ("section.staff", "人员", "Staff"),
     ("section.posts", "岗位", "Posts"),

@@ -63,7 +63,13 @@ pub fn get(server: &Server, path: &str, cookie: Option<&str>) -> Answer {
     answer(request.call())
 }
 
-pub fn post_form(server: &Server, path: &str, cookie: Option<&str>, origin: Option<&str>, form: &[(&str, &str)]) -> Answer {
+pub fn post_form(
+    server: &Server,
+    path: &str,
+    cookie: Option<&str>,
+    origin: Option<&str>,
+    form: &[(&str, &str)],
+) -> Answer {
     let mut request = agent().post(&format!("{}{path}", server.url()));
     if let Some(cookie) = cookie {
         request = request.set("Cookie", cookie);

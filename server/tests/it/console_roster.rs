@@ -74,7 +74,8 @@ pub fn import(server: &Server, cookie: &str, toml: &str) -> Answer {
 
 /// Starts a solve and waits until the roster page shows its roster; returns the version.
 fn generate(server: &Server, cookie: &str) -> String {
-    let started = post_with_csrf(server, cookie, "/console/roster", "/console/roster/generate", &[("time_limit", "20")]);
+    let started =
+        post_with_csrf(server, cookie, "/console/roster", "/console/roster/generate", &[("time_limit", "20")]);
     assert_eq!(started.status, 303, "{}", started.body);
     let deadline = Instant::now() + SOLVE_WAIT;
     loop {
@@ -105,16 +106,32 @@ fn the_team_file_is_checked_before_it_is_stored_and_errors_name_their_field() {
     let huge = import(&server, &cookie, &format!("{SMALL_TEAM}\n# {}\n", "x".repeat(600 * 1024)));
     assert_eq!(huge.status, 422);
     assert!(huge.body.contains("toml: the team file is") && huge.body.contains("at most"), "{}", huge.body);
-    let wrong = import(&server, &cookie, &SMALL_TEAM.replace("posts = [\"desk\"]\n\n[[staff]]\nid = \"zhou\"", "posts = [\"garage\"]\n\n[[staff]]\nid = \"zhou\""));
+    let wrong = import(
+        &server,
+        &cookie,
+        &SMALL_TEAM.replace(
+            "posts = [\"desk\"]\n\n[[staff]]\nid = \"zhou\"",
+            "posts = [\"garage\"]\n\n[[staff]]\nid = \"zhou\"",
+        ),
+    );
     assert_eq!(wrong.status, 422);
-    assert!(wrong.body.contains("id=\"import-error\"") && wrong.body.contains("staff wu: unknown post `garage`"), "{}", wrong.body);
+    assert!(
+        wrong.body.contains("id=\"import-error\"") && wrong.body.contains("staff wu: unknown post `garage`"),
+        "{}",
+        wrong.body
+    );
     assert_eq!(team_file(&server, &cookie).status, 404, "nothing stored");
 
     let stored = import(&server, &cookie, SMALL_TEAM);
     assert_eq!((stored.status, stored.location.as_deref()), (303, Some("/console/roster/team?saved=1")));
     assert_eq!(team_file(&server, &cookie).body, SMALL_TEAM, "exported as imported");
     let page = get(&server, "/console/roster/team", Some(&cookie)).body;
-    assert!(page.contains("name=\"f.staff.2.leave\" value=\"[{ date = &#34;2026-03-04&#34;, kind = &#34;compensatory&#34; }]\""), "{page}");
+    assert!(
+        page.contains(
+            "name=\"f.staff.2.leave\" value=\"[{ date = &#34;2026-03-04&#34;, kind = &#34;compensatory&#34; }]\""
+        ),
+        "{page}"
+    );
 
     // The form: a bad post lands next to its field; a forged field is named; nothing changes.
     let csrf = csrf_of(&page);
@@ -144,7 +161,10 @@ fn the_team_file_is_checked_before_it_is_stored_and_errors_name_their_field() {
     assert_eq!(bad.status, 422, "{}", bad.body);
     let (_, next_to) = bad.body.split_once("name=\"f.staff.0.posts\"").expect("the field is shown");
     let next_to = &next_to[..next_to.find("</label>").unwrap()];
-    assert!(next_to.contains("data-field=\"f.staff.0.posts\"") && next_to.contains("unknown post `garage`"), "{next_to}");
+    assert!(
+        next_to.contains("data-field=\"f.staff.0.posts\"") && next_to.contains("unknown post `garage`"),
+        "{next_to}"
+    );
     assert!(next_to.contains("value=\"[&#34;garage&#34;]\""), "the refused value is shown back: {next_to}");
     for (name, value, why) in [
         ("f.staff.99999999.id", "x", "not an entry of the team file"),
@@ -157,7 +177,12 @@ fn the_team_file_is_checked_before_it_is_stored_and_errors_name_their_field() {
     }
     assert_eq!(team_file(&server, &cookie).body, SMALL_TEAM, "no refused form changed the file");
     let saved = form(&[("f.staff.0.posts", "[\"desk\"]")]);
-    assert_eq!((saved.status, saved.location.as_deref()), (303, Some("/console/roster/team?saved=1")), "{}", saved.body);
+    assert_eq!(
+        (saved.status, saved.location.as_deref()),
+        (303, Some("/console/roster/team?saved=1")),
+        "{}",
+        saved.body
+    );
     let now = team_file(&server, &cookie);
     assert!(!now.body.contains("wu") && now.body.contains("id = \"lin\""), "{}", now.body);
     assert!(get(&server, "/console/roster/team", Some(&cookie)).body.contains("版本 2"));
@@ -178,16 +203,20 @@ fn a_roster_is_generated_moved_rechecked_published_and_exported_within_its_team(
         .into_iter()
         .find(|id| page.contains(&format!("class=\"work\" data-staff=\"{id}\" data-date=\"2026-03-04\"")))
         .expect("someone works the desk on Wednesday");
-    let moved = post_with_csrf(&server, &cookie, "/console/roster", "/console/roster/move", &[
-        ("version", &version),
-        ("from", worker),
-        ("date", "2026-03-04"),
-        ("to", "zhou"),
-    ]);
+    let moved = post_with_csrf(
+        &server,
+        &cookie,
+        "/console/roster",
+        "/console/roster/move",
+        &[("version", &version), ("from", worker), ("date", "2026-03-04"), ("to", "zhou")],
+    );
     assert_eq!(moved.status, 303, "{}", moved.body);
     let page = get(&server, moved.location.as_deref().unwrap(), Some(&cookie)).body;
     assert!(page.contains("zhou works on 2026-03-04, a day of an approved compensatory day"), "{page}");
-    assert!(page.contains("class=\"work flagged\" data-staff=\"zhou\" data-date=\"2026-03-04\""), "highlighted: {page}");
+    assert!(
+        page.contains("class=\"work flagged\" data-staff=\"zhou\" data-date=\"2026-03-04\""),
+        "highlighted: {page}"
+    );
 
     // Hostile moves are refused by field, and change nothing.
     for (form, why) in [
@@ -204,23 +233,28 @@ fn a_roster_is_generated_moved_rechecked_published_and_exported_within_its_team(
     assert_eq!(no_csrf.status, 403);
 
     // Publish: the version is frozen; a move on it starts a new draft.
-    let published = post_with_csrf(&server, &cookie, "/console/roster", "/console/roster/publish", &[("version", &version)]);
+    let published =
+        post_with_csrf(&server, &cookie, "/console/roster", "/console/roster/publish", &[("version", &version)]);
     assert_eq!(published.status, 303, "{}", published.body);
     let page = get(&server, &format!("/console/roster?version={version}"), Some(&cookie)).body;
     assert!(page.contains("id=\"roster-published\"") && page.contains("wang.li"), "{page}");
-    let again = post_with_csrf(&server, &cookie, "/console/roster", "/console/roster/publish", &[("version", &version)]);
+    let again =
+        post_with_csrf(&server, &cookie, "/console/roster", "/console/roster/publish", &[("version", &version)]);
     assert_eq!(again.status, 400, "published once");
-    let moved_back = post_with_csrf(&server, &cookie, "/console/roster", "/console/roster/move", &[
-        ("version", &version),
-        ("from", "zhou"),
-        ("date", "2026-03-04"),
-        ("to", worker),
-    ]);
+    let moved_back = post_with_csrf(
+        &server,
+        &cookie,
+        "/console/roster",
+        "/console/roster/move",
+        &[("version", &version), ("from", "zhou"), ("date", "2026-03-04"), ("to", worker)],
+    );
     let next: i64 = version.parse::<i64>().unwrap() + 1;
     assert_eq!(moved_back.location.as_deref(), Some(format!("/console/roster?version={next}").as_str()));
     let frozen = get(&server, &format!("/console/roster?version={version}"), Some(&cookie)).body;
     assert!(frozen.contains("a day of an approved compensatory day"), "the published version kept its shifts");
-    assert!(get(&server, &format!("/console/roster?version={next}"), Some(&cookie)).body.contains("id=\"no-violations\""));
+    assert!(
+        get(&server, &format!("/console/roster?version={next}"), Some(&cookie)).body.contains("id=\"no-violations\"")
+    );
 
     // Exports.
     let csv = get(&server, &format!("/console/roster.csv?version={next}"), Some(&cookie)).body;
@@ -243,7 +277,8 @@ fn a_roster_is_generated_moved_rechecked_published_and_exported_within_its_team(
         assert!(!answer.body.contains("zhou"), "{path} leaks nothing");
     }
     assert!(get(&server, "/console/roster", Some(&north)).body.contains("id=\"team-none\""), "north has its own");
-    let forged = post_with_csrf(&server, &north, "/console/roster", "/console/roster/publish?team=sample", &[("version", "2")]);
+    let forged =
+        post_with_csrf(&server, &north, "/console/roster", "/console/roster/publish?team=sample", &[("version", "2")]);
     assert_eq!(forged.status, 403);
     let root = sign_in(&server, "root", PASSWORD);
     assert!(get(&server, "/console/roster?team=sample", Some(&root)).body.contains("id=\"roster-meta\""));
@@ -255,7 +290,8 @@ fn check_nothing_without_session(server: &Server) {
     for path in ["/console/roster", "/console/roster/team", "/console/roster/print"] {
         assert_eq!(get(server, path, None).location.as_deref(), Some("/console/sign-in"), "{path}");
     }
-    for path in ["/console/roster.csv", "/console/roster.xlsx", "/console/roster/team.toml", "/console/roster/progress"] {
+    for path in ["/console/roster.csv", "/console/roster.xlsx", "/console/roster/team.toml", "/console/roster/progress"]
+    {
         assert_eq!(get(server, path, None).status, 401, "{path}");
     }
     let posted = post_form(server, "/console/roster/generate", None, None, &[("time_limit", "5")]);

@@ -258,7 +258,11 @@ pub fn write(pairs: &[(String, String)]) -> Result<Written, FieldError> {
                 };
                 let value = value.trim();
                 let line = if value.is_empty() { String::new() } else { toml_value(name, value)? };
-                sections.entry((rank, section.to_string(), at)).or_default().push((name.clone(), key.to_string(), line));
+                sections.entry((rank, section.to_string(), at)).or_default().push((
+                    name.clone(),
+                    key.to_string(),
+                    line,
+                ));
             }
             _ => return Err(unknown(name, "not a field of the team form")),
         }
@@ -304,11 +308,11 @@ impl TeamForm {
                 .is_none_or(|named| self.entries[entry].title == named || self.entries[entry].section == "top");
             fits.then_some((entry, name.clone()))
         });
-        if let Some((entry, name)) = field {
-            if let Some(field) = self.entries[entry].fields.iter_mut().find(|field| field.name == name) {
-                field.error = Some(message);
-                return;
-            }
+        if let Some((entry, name)) = field
+            && let Some(field) = self.entries[entry].fields.iter_mut().find(|field| field.name == name)
+        {
+            field.error = Some(message);
+            return;
         }
         let top_key = entry_named.and_then(|named| {
             self.entries.first()?.fields.iter().position(|field| field.key == named).map(|at| (0, at))
@@ -383,7 +387,11 @@ leave = [{ date = "2026-03-02", kind = "compensatory" }]
 "#;
 
     fn pairs(form: &TeamForm) -> Vec<(String, String)> {
-        form.entries.iter().flat_map(|entry| &entry.fields).map(|field| (field.name.clone(), field.value.clone())).collect()
+        form.entries
+            .iter()
+            .flat_map(|entry| &entry.fields)
+            .map(|field| (field.name.clone(), field.value.clone()))
+            .collect()
     }
 
     fn set(pairs: &mut [(String, String)], name: &str, value: &str) {

@@ -163,16 +163,12 @@ impl Jobs {
 /// Runs one solve to its end on this (dedicated) thread and records how it ended.
 fn run(job: &Job, storage: &dyn Storage, request: &SolveRequest, cancelled: &mpsc::Receiver<()>) {
     let ended = match solve(job, request, cancelled) {
-        Ok(Some(json)) => match storage.insert_roster(
-            request.team_id,
-            request.team_version,
-            &json,
-            &request.by,
-            Timestamp::now(),
-        ) {
-            Ok(version) => Ok(Some(version)),
-            Err(err) => Err(format!("the roster could not be stored: {err}")),
-        },
+        Ok(Some(json)) => {
+            match storage.insert_roster(request.team_id, request.team_version, &json, &request.by, Timestamp::now()) {
+                Ok(version) => Ok(Some(version)),
+                Err(err) => Err(format!("the roster could not be stored: {err}")),
+            }
+        }
         Ok(None) => Ok(None),
         Err(message) => Err(message),
     };
@@ -206,7 +202,8 @@ impl Drop for TempFile {
 /// Runs the child; its JSON on success, `None` when cancelled.
 fn solve(job: &Job, request: &SolveRequest, cancelled: &mpsc::Receiver<()>) -> Result<Option<String>, String> {
     let exe = std::env::current_exe().map_err(|err| format!("cannot find the kefu binary: {err}"))?;
-    let file = TempFile(std::env::temp_dir().join(format!("kefu-team-{}.toml", hex::encode(rand::random::<[u8; 8]>()))));
+    let file =
+        TempFile(std::env::temp_dir().join(format!("kefu-team-{}.toml", hex::encode(rand::random::<[u8; 8]>()))));
     std::fs::write(&file.0, &request.toml).map_err(|err| format!("cannot write {}: {err}", file.0.display()))?;
     let mut child = Command::new(exe)
         .args(["roster", "solve", "--json", "--time-limit", &request.time_limit.to_string()])

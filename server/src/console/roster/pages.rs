@@ -120,15 +120,7 @@ fn team_page(page: Page, file: Option<TeamFileRecord>, form: TeamForm, status: S
         .map(|problem| problem.warnings.iter().map(ToString::to_string).collect())
         .unwrap_or_default();
     TeamPageParts {
-        template: TeamPage {
-            page,
-            file,
-            form,
-            warnings,
-            import_error: None,
-            import_text: String::new(),
-            saved: false,
-        },
+        template: TeamPage { page, file, form, warnings, import_error: None, import_text: String::new(), saved: false },
         status,
     }
 }
@@ -290,7 +282,10 @@ fn version_of(param: Option<&str>) -> Result<Option<i64>, ApiError> {
     match param.filter(|text| !text.is_empty()) {
         None => Ok(None),
         Some(text) => text.parse::<i64>().ok().filter(|version| *version > 0).map(Some).ok_or_else(|| {
-            invalid("query.invalid", format!("version {:?} is not a roster version", text.chars().take(32).collect::<String>()))
+            invalid(
+                "query.invalid",
+                format!("version {:?} is not a roster version", text.chars().take(32).collect::<String>()),
+            )
         }),
     }
 }
@@ -424,9 +419,10 @@ pub async fn print(
     query: Result<Query<VersionParam>, QueryRejection>,
 ) -> Response {
     let lang = page.lang;
-    let version = match query.map_err(|_| invalid("query.invalid", "malformed query")).and_then(|Query(param)| {
-        version_of(param.version.as_deref())
-    }) {
+    let version = match query
+        .map_err(|_| invalid("query.invalid", "malformed query"))
+        .and_then(|Query(param)| version_of(param.version.as_deref()))
+    {
         Ok(version) => version,
         Err(err) => return error_page(lang, &err),
     };
@@ -461,17 +457,21 @@ pub async fn generate(
         let shown: String = text.chars().take(32).collect();
         return error_page(
             lang,
-            &invalid("form.invalid", format!("time_limit: {shown:?} is not a whole number of seconds from 1 to {MAX_TIME_LIMIT}")),
+            &invalid(
+                "form.invalid",
+                format!("time_limit: {shown:?} is not a whole number of seconds from 1 to {MAX_TIME_LIMIT}"),
+            ),
         );
     };
     let (storage, team_id) = (Arc::clone(&state.storage), console.scope.team_id);
     let file = match blocking(move || Ok(storage.team_file(team_id, None)?)).await {
         Ok(Some(file)) => file,
-        Ok(None) => return error_page(lang, &invalid("team.missing", "the team has no team file yet: import one first")),
+        Ok(None) => {
+            return error_page(lang, &invalid("team.missing", "the team has no team file yet: import one first"));
+        }
         Err(err) => return error_page(lang, &err),
     };
-    let request =
-        SolveRequest { team_id, team_version: file.version, toml: file.toml, time_limit, by: user(&console) };
+    let request = SolveRequest { team_id, team_version: file.version, toml: file.toml, time_limit, by: user(&console) };
     match state.roster_jobs.start(Arc::clone(&state.storage), request) {
         Ok(_) => see_other("/console/roster", &console.page.team_query, ""),
         Err(Refusal::TeamBusy(by)) => error_page(
@@ -562,7 +562,9 @@ pub async fn move_shift(
     if let Err(err) = csrf(&console, &headers, form.csrf.as_deref()) {
         return error_page(lang, &err);
     }
-    let version = match version_of(Some(&form.version)).and_then(|v| v.ok_or_else(|| invalid("form.invalid", "version: missing"))) {
+    let version = match version_of(Some(&form.version))
+        .and_then(|v| v.ok_or_else(|| invalid("form.invalid", "version: missing")))
+    {
         Ok(version) => version,
         Err(err) => return error_page(lang, &err),
     };
@@ -596,17 +598,30 @@ pub async fn move_shift(
 }
 
 /// The roster's JSON after the move, its violations recomputed.
-fn moved(problem: RosterProblem, mut roster: Roster, outcome: OutcomeJson, form: &MoveForm) -> Result<String, ApiError> {
+fn moved(
+    problem: RosterProblem,
+    mut roster: Roster,
+    outcome: OutcomeJson,
+    form: &MoveForm,
+) -> Result<String, ApiError> {
     let staff_index = |field: &str, id: &str| {
         problem.staff.iter().position(|staff| staff.id == id).ok_or_else(|| {
-            invalid("form.invalid", format!("{field}: no staff {:?} in this roster", id.chars().take(64).collect::<String>()))
+            invalid(
+                "form.invalid",
+                format!("{field}: no staff {:?} in this roster", id.chars().take(64).collect::<String>()),
+            )
         })
     };
     let from = staff_index("from", &form.from)?;
     let day = chrono::NaiveDate::parse_from_str(&form.date, "%Y-%m-%d")
         .ok()
         .and_then(|date| problem.day_index(date))
-        .ok_or_else(|| invalid("form.invalid", format!("date: {:?} is not a day of the roster", form.date.chars().take(32).collect::<String>())))?;
+        .ok_or_else(|| {
+        invalid(
+            "form.invalid",
+            format!("date: {:?} is not a day of the roster", form.date.chars().take(32).collect::<String>()),
+        )
+    })?;
     let to = match form.to.as_str() {
         "" => None,
         id => Some(staff_index("to", id)?),
@@ -614,9 +629,11 @@ fn moved(problem: RosterProblem, mut roster: Roster, outcome: OutcomeJson, form:
     if to == Some(from) {
         return Err(invalid("form.invalid", "to: the shift already belongs to them"));
     }
-    let at = roster.assignments.iter().position(|a| a.staff == from && a.day == day).ok_or_else(|| {
-        invalid("form.invalid", format!("from: {} has no shift on {}", form.from, form.date))
-    })?;
+    let at = roster
+        .assignments
+        .iter()
+        .position(|a| a.staff == from && a.day == day)
+        .ok_or_else(|| invalid("form.invalid", format!("from: {} has no shift on {}", form.from, form.date)))?;
     match to {
         Some(to) => {
             roster.assignments[at].staff = to;
@@ -644,7 +661,8 @@ fn moved(problem: RosterProblem, mut roster: Roster, outcome: OutcomeJson, form:
     };
     let fresh = output::outcome_json(&problem, &solved);
     // The solve's figures stay; the shifts, days off and violations are the moved roster's.
-    let json = OutcomeJson { assignments: fresh.assignments, leave: fresh.leave, violations: fresh.violations, ..outcome };
+    let json =
+        OutcomeJson { assignments: fresh.assignments, leave: fresh.leave, violations: fresh.violations, ..outcome };
     serde_json::to_string(&json).map_err(|err| ApiError::Internal(err.to_string()))
 }
 
@@ -663,11 +681,15 @@ pub async fn publish(
     form: Result<Form<PublishForm>, FormRejection>,
 ) -> Response {
     let lang = console.page.lang;
-    let Ok(Form(form)) = form else { return error_page(lang, &invalid("form.malformed", "the publish form needs version")) };
+    let Ok(Form(form)) = form else {
+        return error_page(lang, &invalid("form.malformed", "the publish form needs version"));
+    };
     if let Err(err) = csrf(&console, &headers, form.csrf.as_deref()) {
         return error_page(lang, &err);
     }
-    let version = match version_of(Some(&form.version)).and_then(|v| v.ok_or_else(|| invalid("form.invalid", "version: missing"))) {
+    let version = match version_of(Some(&form.version))
+        .and_then(|v| v.ok_or_else(|| invalid("form.invalid", "version: missing")))
+    {
         Ok(version) => version,
         Err(err) => return error_page(lang, &err),
     };
@@ -679,7 +701,10 @@ pub async fn publish(
         }
         Ok(false) => error_page(
             lang,
-            &invalid("form.invalid", format!("version: roster {version} is not a draft of this team (published already, or none)")),
+            &invalid(
+                "form.invalid",
+                format!("version: roster {version} is not a draft of this team (published already, or none)"),
+            ),
         ),
         Err(err) => error_page(lang, &err),
     }
@@ -694,7 +719,11 @@ fn attachment(content_type: &'static str, name: &str, body: Vec<u8>) -> Response
         .into_response()
 }
 
-async fn export_loaded(state: &AppState, team_id: i64, param: &VersionParam) -> Result<(Loaded, SolveOutcome), ApiError> {
+async fn export_loaded(
+    state: &AppState,
+    team_id: i64,
+    param: &VersionParam,
+) -> Result<(Loaded, SolveOutcome), ApiError> {
     let version = version_of(param.version.as_deref())?;
     let loaded = load(state, team_id, version)
         .await?
@@ -749,10 +778,17 @@ pub async fn ical(
     let (loaded, _) = export_loaded(&state, scope.team_id, &param).await?;
     let id = param.staff.as_deref().unwrap_or_default();
     let staff_idx = loaded.problem.staff.iter().position(|staff| staff.id == id).ok_or_else(|| {
-        invalid("query.invalid", format!("staff: no staff {:?} in this roster", id.chars().take(64).collect::<String>()))
+        invalid(
+            "query.invalid",
+            format!("staff: no staff {:?} in this roster", id.chars().take(64).collect::<String>()),
+        )
     })?;
     let text = kefu_solver::export::render_ical(&loaded.problem, &loaded.roster, staff_idx);
     // Staff ids are free text; the file name keeps only the safe part.
     let safe: String = id.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_')).collect();
-    Ok(attachment("text/calendar; charset=utf-8", &format!("roster-v{}-{safe}.ics", loaded.record.version), text.into_bytes()))
+    Ok(attachment(
+        "text/calendar; charset=utf-8",
+        &format!("roster-v{}-{safe}.ics", loaded.record.version),
+        text.into_bytes(),
+    ))
 }
