@@ -58,6 +58,7 @@ pub fn routes() -> Router<AppState> {
         .route("/console/roster.csv", get(roster::pages::csv))
         .route("/console/roster.xlsx", get(roster::pages::xlsx))
         .route("/console/roster.ics", get(roster::pages::ical))
+        .route("/v1/roster", get(roster::pages::v1_roster))
         .route(
             "/console/assets/console.css",
             get(|| asset("text/css; charset=utf-8", include_str!("../../assets/console.css"))),

@@ -299,7 +299,9 @@ fn the_openapi_description_covers_every_v1_route() {
     let (status, document) = get_json(&server, "/v1/openapi.json", None);
     assert_eq!(status, 200);
     assert_eq!(document["openapi"], "3.1.0");
-    let source = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/http/mod.rs")).unwrap();
+    let source = ["/src/http/mod.rs", "/src/console/mod.rs"]
+        .map(|file| std::fs::read_to_string(format!("{}{file}", env!("CARGO_MANIFEST_DIR"))).unwrap())
+        .concat();
     let routes: Vec<&str> =
         source.match_indices(".route(\"/v1/").map(|(at, _)| source[at + 8..].split('"').next().unwrap()).collect();
     assert!(routes.len() >= 4, "{routes:?}");

@@ -256,6 +256,15 @@ fn a_roster_is_generated_moved_rechecked_published_and_exported_within_its_team(
         get(&server, &format!("/console/roster?version={next}"), Some(&cookie)).body.contains("id=\"no-violations\"")
     );
 
+    // The same roster for scripts, under /v1.
+    let response =
+        ureq::get(&format!("{}/v1/roster?version={version}", server.url())).set("Cookie", &cookie).call().unwrap();
+    let api: serde_json::Value = serde_json::from_str(&response.into_string().unwrap()).unwrap();
+    assert_eq!((api["version"].to_string(), api["published_by"].as_str()), (version.clone(), Some("wang.li")));
+    assert!(api["published_at"].as_str().unwrap().ends_with("+08:00"), "team-local time: {api}");
+    let violations = api["roster"]["violations"].as_array().unwrap();
+    assert!(violations.iter().any(|v| v["rule"] == "leave" && v["at"] == "zhou"), "{api}");
+
     // Exports.
     let csv = get(&server, &format!("/console/roster.csv?version={next}"), Some(&cookie)).body;
     assert!(csv.starts_with('\u{feff}'), "BOM");

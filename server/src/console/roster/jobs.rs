@@ -113,6 +113,8 @@ pub struct SolveRequest {
     pub time_limit: u32,
     /// Who asked.
     pub by: String,
+    /// The server's shutdown: the child is killed with the server, not left behind.
+    pub shutdown: tokio_util::sync::CancellationToken,
 }
 
 impl Jobs {
@@ -222,7 +224,7 @@ fn solve(job: &Job, request: &SolveRequest, cancelled: &mpsc::Receiver<()>) -> R
     });
     let lines = std::thread::scope(|scope| {
         let reader = scope.spawn(|| read_progress(job, stderr));
-        let status = wait(&mut child, cancelled, request.time_limit);
+        let status = wait(&mut child, cancelled, request);
         let errors = reader.join().unwrap_or_default();
         status.map(|status| (status, errors))
     });
@@ -240,12 +242,14 @@ fn solve(job: &Job, request: &SolveRequest, cancelled: &mpsc::Receiver<()>) -> R
     }
 }
 
-/// Waits for the child; kills it on cancel or when it overruns its limit. `None` when cancelled.
+/// Waits for the child; kills it on cancel, at the server's shutdown, or when it overruns its
+/// limit. `None` when cancelled.
 fn wait(
     child: &mut Child,
     cancelled: &mpsc::Receiver<()>,
-    time_limit: u32,
+    request: &SolveRequest,
 ) -> Result<Option<std::process::ExitStatus>, String> {
+    let time_limit = request.time_limit;
     // The solver may run past its limit by the share it gives a proof of infeasibility.
     let deadline = Instant::now() + Duration::from_secs(u64::from(time_limit) * 2 + 60);
     loop {
@@ -255,7 +259,7 @@ fn wait(
         let overran = Instant::now() >= deadline;
         let stop = match cancelled.recv_timeout(Duration::from_millis(200)) {
             Ok(()) => true,
-            Err(mpsc::RecvTimeoutError::Timeout) => overran,
+            Err(mpsc::RecvTimeoutError::Timeout) => overran || request.shutdown.is_cancelled(),
             // The sender is kept until cancel; gone means the server dropped the job.
             Err(mpsc::RecvTimeoutError::Disconnected) => true,
         };

@@ -33,6 +33,7 @@ use super::super::session::{ApiScope, check_csrf};
 use super::form::{self, TeamForm};
 use super::grid::{self, Week};
 use super::jobs::{JobState, MAX_TIME_LIMIT, Refusal, SolveRequest};
+use crate::http::cases::local_time;
 use crate::http::{ApiError, AppState};
 use crate::storage::{RosterRecord, TeamFileRecord};
 
@@ -87,12 +88,7 @@ struct TeamPage {
     import_error: Option<String>,
     import_text: String,
     saved: bool,
-}
-
-impl TeamPage {
-    fn saved_at(&self) -> String {
-        self.file.as_ref().map(|file| short_time(file.saved_at.to_utc().to_rfc3339())).unwrap_or_default()
-    }
+    saved_at: String,
 }
 
 /// `?saved=1` after a save.
@@ -113,14 +109,30 @@ async fn current_team(state: &AppState, team_id: i64) -> Result<(Option<TeamFile
     Ok((file, form))
 }
 
-fn team_page(page: Page, file: Option<TeamFileRecord>, form: TeamForm, status: StatusCode) -> TeamPageParts {
+fn team_page(
+    state: &AppState,
+    page: Page,
+    file: Option<TeamFileRecord>,
+    form: TeamForm,
+    status: StatusCode,
+) -> TeamPageParts {
+    let saved_at = file.as_ref().map(|file| time_text(file.saved_at, state)).unwrap_or_default();
     let warnings = file
         .as_ref()
         .and_then(|file| kefu_solver::parse_team(&file.toml).ok())
         .map(|problem| problem.warnings.iter().map(ToString::to_string).collect())
         .unwrap_or_default();
     TeamPageParts {
-        template: TeamPage { page, file, form, warnings, import_error: None, import_text: String::new(), saved: false },
+        template: TeamPage {
+            page,
+            file,
+            form,
+            warnings,
+            import_error: None,
+            import_text: String::new(),
+            saved: false,
+            saved_at,
+        },
         status,
     }
 }
@@ -152,7 +164,7 @@ pub async fn team(
         Ok(found) => found,
         Err(err) => return error_page(lang, &err),
     };
-    let mut parts = team_page(console.page, file, form, StatusCode::OK);
+    let mut parts = team_page(&state, console.page, file, form, StatusCode::OK);
     parts.template.saved = query.is_ok_and(|Query(param)| param.saved.is_some());
     parts.respond()
 }
@@ -185,17 +197,17 @@ pub async fn save_team(
         Ok(written) => written,
         Err(err) => {
             shown.attach_field(&err);
-            return team_page(console.page, file, shown, StatusCode::UNPROCESSABLE_ENTITY).respond();
+            return team_page(&state, console.page, file, shown, StatusCode::UNPROCESSABLE_ENTITY).respond();
         }
     };
     if written.toml.len() > MAX_TEAM_BYTES {
         shown.error = Some(format!("the team file would be {} bytes; at most {MAX_TEAM_BYTES}", written.toml.len()));
-        return team_page(console.page, file, shown, StatusCode::UNPROCESSABLE_ENTITY).respond();
+        return team_page(&state, console.page, file, shown, StatusCode::UNPROCESSABLE_ENTITY).respond();
     }
     if let Err(err) = kefu_solver::parse_team(&written.toml) {
         shown.attach(&written, &err);
         tracing::info!(team = %console.scope.team_name, error = %err, "team form refused");
-        return team_page(console.page, file, shown, StatusCode::UNPROCESSABLE_ENTITY).respond();
+        return team_page(&state, console.page, file, shown, StatusCode::UNPROCESSABLE_ENTITY).respond();
     }
     store_team(&state, &console, written.toml).await
 }
@@ -244,7 +256,7 @@ pub async fn import_team(
         Ok(found) => found,
         Err(err) => return error_page(lang, &err),
     };
-    let mut parts = team_page(console.page, file, form, StatusCode::UNPROCESSABLE_ENTITY);
+    let mut parts = team_page(&state, console.page, file, form, StatusCode::UNPROCESSABLE_ENTITY);
     parts.template.import_error = Some(message);
     parts.template.import_text = import.toml.chars().take(MAX_TEAM_BYTES).collect();
     parts.respond()
@@ -357,11 +369,12 @@ struct PrintPage {
     roster: RosterView,
 }
 
-fn time_text(at: Timestamp) -> String {
-    short_time(at.to_utc().to_rfc3339())
+/// A stored time as the pages show it, in the team's offset.
+fn time_text(at: Timestamp, state: &AppState) -> String {
+    short_time(local_time(at, state.report_offset))
 }
 
-fn view(loaded: Loaded, lang: Lang) -> RosterView {
+fn view(loaded: Loaded, lang: Lang, state: &AppState) -> RosterView {
     let violations = kefu_solver::check(&loaded.problem, &loaded.roster);
     let weeks = grid::weeks(&loaded.problem, &loaded.roster, &violations, solver_lang(lang));
     let record = loaded.record;
@@ -370,8 +383,8 @@ fn view(loaded: Loaded, lang: Lang) -> RosterView {
         team_version: record.team_version,
         status: loaded.outcome.status,
         made_by: record.made_by,
-        made_at: time_text(record.made_at),
-        published: record.published.map(|(by, at)| (by, time_text(at))),
+        made_at: time_text(record.made_at, state),
+        published: record.published.map(|(by, at)| (by, time_text(at, state))),
         violations: violations
             .into_iter()
             .map(|v| ViolationLine { rule: v.rule.id().to_string(), at: v.at, detail: v.detail })
@@ -405,7 +418,7 @@ pub async fn roster(
         Ok(found) => found,
         Err(err) => return error_page(lang, &err),
     };
-    let roster = loaded.map(|loaded| view(loaded, lang));
+    let roster = loaded.map(|loaded| view(loaded, lang, &state));
     let job = state.roster_jobs.job(team_id).map(|job| job.state());
     let team_amp = page.team_query.replacen('?', "&", 1);
     let by_post = param.view.as_deref() == Some("post");
@@ -427,7 +440,9 @@ pub async fn print(
         Err(err) => return error_page(lang, &err),
     };
     match load(&state, scope.team_id, version).await {
-        Ok(Some(loaded)) => render(&PrintPage { page, team_name: scope.team_name, roster: view(loaded, lang) }, lang),
+        Ok(Some(loaded)) => {
+            render(&PrintPage { page, team_name: scope.team_name, roster: view(loaded, lang, &state) }, lang)
+        }
         Ok(None) => error_page(lang, &ApiError::NotFound { code: "roster.not_found", message: "no roster yet".into() }),
         Err(err) => error_page(lang, &err),
     }
@@ -471,7 +486,14 @@ pub async fn generate(
         }
         Err(err) => return error_page(lang, &err),
     };
-    let request = SolveRequest { team_id, team_version: file.version, toml: file.toml, time_limit, by: user(&console) };
+    let request = SolveRequest {
+        team_id,
+        team_version: file.version,
+        toml: file.toml,
+        time_limit,
+        by: user(&console),
+        shutdown: state.shutdown.clone(),
+    };
     match state.roster_jobs.start(Arc::clone(&state.storage), request) {
         Ok(_) => see_other("/console/roster", &console.page.team_query, ""),
         Err(Refusal::TeamBusy(by)) => error_page(
@@ -708,6 +730,33 @@ pub async fn publish(
         ),
         Err(err) => error_page(lang, &err),
     }
+}
+
+/// `GET /v1/roster?version=`: a roster (the newest by default) as the solver's JSON output
+/// contract, its violations re-checked now, with who made and who published it (team-local
+/// times with their offset).
+pub async fn v1_roster(
+    State(state): State<AppState>,
+    ApiScope(scope): ApiScope,
+    query: Result<Query<VersionParam>, QueryRejection>,
+) -> Result<axum::Json<serde_json::Value>, ApiError> {
+    let Ok(Query(param)) = query else { return Err(invalid("query.invalid", "the roster query is malformed")) };
+    let (loaded, outcome) = export_loaded(&state, scope.team_id, &param).await?;
+    let mut json = loaded.outcome;
+    json.violations = output::outcome_json(&loaded.problem, &outcome).violations;
+    let record = loaded.record;
+    let offset = state.report_offset;
+    let (published_by, published_at) =
+        record.published.map_or((None, None), |(by, at)| (Some(by), Some(local_time(at, offset))));
+    Ok(axum::Json(serde_json::json!({
+        "version": record.version,
+        "team_version": record.team_version,
+        "made_by": record.made_by,
+        "made_at": local_time(record.made_at, offset),
+        "published_by": published_by,
+        "published_at": published_at,
+        "roster": json,
+    })))
 }
 
 // ---------------------------------------------------------------------------------------------
