@@ -6,13 +6,17 @@
 //! `2026-03-04T20:30`) flags that day, and the post named in its words; a person (`at` = staff
 //! id) flags their row, and their days whose dates the words name.
 //!
+//! The violations come from the stored roster (the checker ran when the solver made it and
+//! again at each hand move), so showing a roster does not re-run the checker.
+//!
 //! Leaves out: finding violations (`kefu_solver::check`) and the cell texts (`kefu_solver::export`).
 
 use std::collections::HashSet;
 
 use chrono::NaiveDate;
 use kefu_solver::export::{self, Lang};
-use kefu_solver::{Roster, RosterProblem, Violation};
+use kefu_solver::output::ViolationJson;
+use kefu_solver::{Roster, RosterProblem};
 
 /// One day's column head.
 pub struct DayHead {
@@ -87,7 +91,7 @@ struct Flags {
     post_days: HashSet<(usize, usize)>,
 }
 
-fn flags(problem: &RosterProblem, violations: &[Violation]) -> Flags {
+fn flags(problem: &RosterProblem, violations: &[ViolationJson]) -> Flags {
     let mut flags = Flags::default();
     let day_of = |text: &str| {
         text.get(..10)
@@ -118,7 +122,7 @@ fn flags(problem: &RosterProblem, violations: &[Violation]) -> Flags {
 }
 
 /// The roster's weeks, laid out.
-pub fn weeks(problem: &RosterProblem, roster: &Roster, violations: &[Violation], lang: Lang) -> Vec<Week> {
+pub fn weeks(problem: &RosterProblem, roster: &Roster, violations: &[ViolationJson], lang: Lang) -> Vec<Week> {
     let cells = export::cells(problem, roster, lang);
     let flags = flags(problem, violations);
     let off_kinds: std::collections::HashMap<(usize, usize), kefu_solver::model::LeaveKind> =
@@ -222,8 +226,11 @@ mod tests {
                 lunch: None,
             });
         }
-        let violations = kefu_solver::check(&problem, &roster);
-        let twice = violations.iter().find(|v| v.rule.id() == "one_shift_per_day").expect("two shifts on one day");
+        let violations: Vec<ViolationJson> = kefu_solver::check(&problem, &roster)
+            .into_iter()
+            .map(|v| ViolationJson { rule: v.rule.id().to_string(), at: v.at, detail: v.detail })
+            .collect();
+        let twice = violations.iter().find(|v| v.rule == "one_shift_per_day").expect("two shifts on one day");
         assert_eq!(twice.at, problem.staff[1].id);
         let weeks = weeks(&problem, &roster, &violations, Lang::En);
         assert_eq!(weeks.len(), 1);

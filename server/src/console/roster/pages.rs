@@ -375,8 +375,7 @@ fn time_text(at: Timestamp, state: &AppState) -> String {
 }
 
 fn view(loaded: Loaded, lang: Lang, state: &AppState) -> RosterView {
-    let violations = kefu_solver::check(&loaded.problem, &loaded.roster);
-    let weeks = grid::weeks(&loaded.problem, &loaded.roster, &violations, solver_lang(lang));
+    let weeks = grid::weeks(&loaded.problem, &loaded.roster, &loaded.outcome.violations, solver_lang(lang));
     let record = loaded.record;
     RosterView {
         version: record.version,
@@ -385,9 +384,11 @@ fn view(loaded: Loaded, lang: Lang, state: &AppState) -> RosterView {
         made_by: record.made_by,
         made_at: time_text(record.made_at, state),
         published: record.published.map(|(by, at)| (by, time_text(at, state))),
-        violations: violations
+        violations: loaded
+            .outcome
+            .violations
             .into_iter()
-            .map(|v| ViolationLine { rule: v.rule.id().to_string(), at: v.at, detail: v.detail })
+            .map(|v| ViolationLine { rule: v.rule, at: v.at, detail: v.detail })
             .collect(),
         weeks,
         staff: loaded.problem.staff.iter().map(|staff| (staff.id.clone(), staff.name.clone())).collect(),
@@ -443,7 +444,7 @@ pub async fn print(
         Ok(Some(loaded)) => {
             render(&PrintPage { page, team_name: scope.team_name, roster: view(loaded, lang, &state) }, lang)
         }
-        Ok(None) => error_page(lang, &ApiError::NotFound { code: "roster.not_found", message: "no roster yet".into() }),
+        Ok(None) => error_page(lang, &no_roster()),
         Err(err) => error_page(lang, &err),
     }
 }
@@ -671,16 +672,7 @@ fn moved(
     }
     roster.sort();
     let violations = kefu_solver::check(&problem, &roster);
-    let solved = SolveOutcome {
-        status: if violations.is_empty() { Status::Feasible } else { Status::TimeLimit },
-        objective: f64::NAN,
-        bound: f64::NAN,
-        gap: f64::NAN,
-        solve_seconds: 0.0,
-        roster,
-        violations,
-        model_size: (0, 0),
-    };
+    let solved = unsolved(roster, violations);
     let fresh = output::outcome_json(&problem, &solved);
     // The solve's figures stay; the shifts, days off and violations are the moved roster's.
     let json =
@@ -733,18 +725,17 @@ pub async fn publish(
 }
 
 /// `GET /v1/roster?version=`: a roster (the newest by default) as the solver's JSON output
-/// contract, its violations re-checked now, with who made and who published it (team-local
-/// times with their offset).
+/// contract (its violations as checked when it was made or last moved), with who made and who
+/// published it (team-local times with their offset).
 pub async fn v1_roster(
     State(state): State<AppState>,
     ApiScope(scope): ApiScope,
     query: Result<Query<VersionParam>, QueryRejection>,
 ) -> Result<axum::Json<serde_json::Value>, ApiError> {
     let Ok(Query(param)) = query else { return Err(invalid("query.invalid", "the roster query is malformed")) };
-    let (loaded, outcome) = export_loaded(&state, scope.team_id, &param).await?;
-    let mut json = loaded.outcome;
-    json.violations = output::outcome_json(&loaded.problem, &outcome).violations;
-    let record = loaded.record;
+    let version = version_of(param.version.as_deref())?;
+    let loaded = load(&state, scope.team_id, version).await?.ok_or_else(no_roster)?;
+    let (json, record) = (loaded.outcome, loaded.record);
     let offset = state.report_offset;
     let (published_by, published_at) =
         record.published.map_or((None, None), |(by, at)| (Some(by), Some(local_time(at, offset))));
@@ -768,27 +759,34 @@ fn attachment(content_type: &'static str, name: &str, body: Vec<u8>) -> Response
         .into_response()
 }
 
+/// A roster for an export: the solver's exports read only the roster of an outcome.
 async fn export_loaded(
     state: &AppState,
     team_id: i64,
     param: &VersionParam,
 ) -> Result<(Loaded, SolveOutcome), ApiError> {
     let version = version_of(param.version.as_deref())?;
-    let loaded = load(state, team_id, version)
-        .await?
-        .ok_or_else(|| ApiError::NotFound { code: "roster.not_found", message: "the team has no roster yet".into() })?;
-    let violations = kefu_solver::check(&loaded.problem, &loaded.roster);
-    let outcome = SolveOutcome {
+    let loaded = load(state, team_id, version).await?.ok_or_else(no_roster)?;
+    let outcome = unsolved(loaded.roster.clone(), Vec::new());
+    Ok((loaded, outcome))
+}
+
+fn no_roster() -> ApiError {
+    ApiError::NotFound { code: "roster.not_found", message: "the team has no roster yet".into() }
+}
+
+/// An outcome around a roster no solve produced (read back, or moved by hand): no objective.
+fn unsolved(roster: Roster, violations: Vec<kefu_solver::Violation>) -> SolveOutcome {
+    SolveOutcome {
         status: if violations.is_empty() { Status::Feasible } else { Status::TimeLimit },
         objective: f64::NAN,
         bound: f64::NAN,
         gap: f64::NAN,
         solve_seconds: 0.0,
-        roster: loaded.roster.clone(),
+        roster,
         violations,
         model_size: (0, 0),
-    };
-    Ok((loaded, outcome))
+    }
 }
 
 /// `GET /console/roster.csv?version=`: one row per person, one column per day, with a BOM.
