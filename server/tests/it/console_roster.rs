@@ -308,9 +308,9 @@ fn check_nothing_without_session(server: &Server) {
 }
 
 #[test]
-fn a_running_solve_is_followed_live_one_per_team_and_cancel_kills_it() {
+fn a_running_solve_is_followed_live_limited_per_team_and_overall_and_cancel_kills_it() {
     let dir = tempfile::tempdir().unwrap();
-    let (server, _) = sample_server(dir.path());
+    let (server, db) = sample_server(dir.path());
     let cookie = sign_in(&server, "wang.li", PASSWORD);
     let spec = kefu_solver::generate::CentreSpec {
         n_staff: 60,
@@ -349,16 +349,46 @@ fn a_running_solve_is_followed_live_one_per_team_and_cancel_kills_it() {
     assert!(Path::new(&format!("/proc/{pid}")).exists(), "the solver runs as process {pid}");
     let cancelled = post_with_csrf(&server, &cookie, "/console/roster", "/console/roster/cancel", &[]);
     assert_eq!(cancelled.status, 303);
-    let deadline = Instant::now() + SOLVE_WAIT;
-    while !get(&server, "/console/roster", Some(&cookie)).body.contains("data-phase=\"cancelled\"") {
-        assert!(Instant::now() < deadline, "the solve was not cancelled within {SOLVE_WAIT:?}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_until_cancelled(&server, &cookie, "/console/roster");
     assert!(!Path::new(&format!("/proc/{pid}")).exists(), "the solver process {pid} is gone");
     let page = get(&server, "/console/roster", Some(&cookie)).body;
     assert!(page.contains("id=\"roster-none\""), "a cancelled solve stores no roster");
     assert_eq!(generate("300").status, 303, "the team may start again");
-    post_with_csrf(&server, &cookie, "/console/roster", "/console/roster/cancel", &[]);
+
+    // Two solves at once over all teams: an admin starts a second team's, a third waits.
+    admin_ok(&db, &["team", "create", "north"]);
+    admin_ok(&db, &["team", "create", "south"]);
+    assert!(add_user(&db, "root", "north", "admin").status.success());
+    let root = sign_in(&server, "root", PASSWORD);
+    let toml = kefu_solver::generate::centre_toml(&spec);
+    for team in ["north", "south"] {
+        let page = format!("/console/roster/team?team={team}");
+        let path = format!("/console/roster/team/import?team={team}");
+        assert_eq!(post_with_csrf(&server, &root, &page, &path, &[("toml", &toml)]).status, 303, "{team}");
+    }
+    let start = |team: &str| {
+        let path = format!("/console/roster/generate?team={team}");
+        post_with_csrf(&server, &root, "/console/roster", &path, &[("time_limit", "300")])
+    };
+    assert_eq!(start("north").status, 303);
+    let third = start("south");
+    assert_eq!(third.status, 409);
+    assert!(third.body.contains("as many rosters as it can at once"), "{}", third.body);
+    for (cookie, team) in [(&cookie, "sample"), (&root, "north")] {
+        let path = format!("/console/roster/cancel?team={team}");
+        assert_eq!(post_with_csrf(&server, cookie, "/console/roster", &path, &[]).status, 303);
+        // Waited for, so no solver outlives the server this test kills.
+        wait_until_cancelled(&server, cookie, &format!("/console/roster?team={team}"));
+    }
+}
+
+/// Waits until the roster page at `path` shows its solve cancelled.
+fn wait_until_cancelled(server: &Server, cookie: &str, path: &str) {
+    let deadline = Instant::now() + SOLVE_WAIT;
+    while !get(server, path, Some(cookie)).body.contains("data-phase=\"cancelled\"") {
+        assert!(Instant::now() < deadline, "{path}: the solve was not cancelled within {SOLVE_WAIT:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 /// The process id the server logged when it started the solver.

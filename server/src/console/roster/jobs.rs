@@ -1,5 +1,6 @@
 //! "Generate": the solver runs as a child process of this same binary (`kefu roster solve
-//! <file> --json`), one per team and at most [`MAX_SOLVES`] at once. Its stderr progress lines
+//! --json /dev/stdin`, the team file written to its stdin), one per team and at most
+//! [`MAX_SOLVES`] at once. Its stderr progress lines
 //! (`kefu: roster search ended at 4.1 s: best objective …, bound …, gap … %`) become the job's
 //! state, which the page follows over server-sent events; its stdout (the JSON output contract)
 //! becomes a draft roster. Cancel kills the child.
@@ -12,7 +13,6 @@
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read};
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
@@ -192,29 +192,24 @@ fn run(job: &Job, storage: &dyn Storage, request: &SolveRequest, cancelled: &mps
     });
 }
 
-/// A team file in the temporary directory, removed on drop.
-struct TempFile(PathBuf);
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
-
 /// Runs the child; its JSON on success, `None` when cancelled.
 fn solve(job: &Job, request: &SolveRequest, cancelled: &mpsc::Receiver<()>) -> Result<Option<String>, String> {
     let exe = std::env::current_exe().map_err(|err| format!("cannot find the kefu binary: {err}"))?;
-    let file =
-        TempFile(std::env::temp_dir().join(format!("kefu-team-{}.toml", hex::encode(rand::random::<[u8; 8]>()))));
-    std::fs::write(&file.0, &request.toml).map_err(|err| format!("cannot write {}: {err}", file.0.display()))?;
+    // The team file goes through a pipe, not a temporary file: nothing naming the staff and their
+    // leave is left on disk, even when the server is killed mid-solve.
     let mut child = Command::new(exe)
-        .args(["roster", "solve", "--json", "--time-limit", &request.time_limit.to_string()])
-        .arg(&file.0)
-        .stdin(Stdio::null())
+        .args(["roster", "solve", "--json", "--time-limit", &request.time_limit.to_string(), "/dev/stdin"])
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|err| format!("cannot start the solver: {err}"))?;
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    let toml = request.toml.clone();
+    // A solver that stops before reading it all makes the write fail; its exit says why.
+    std::thread::spawn(move || {
+        let _ = std::io::Write::write_all(&mut stdin, toml.as_bytes());
+    });
     tracing::info!(team = request.team_id, pid = child.id(), limit = request.time_limit, "roster solve started");
     let stderr = child.stderr.take().expect("piped stderr");
     let mut stdout = child.stdout.take().expect("piped stdout");
