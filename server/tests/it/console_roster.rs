@@ -229,8 +229,16 @@ fn a_roster_is_generated_moved_rechecked_published_and_exported_within_its_team(
         assert!(matches!(refused.status, 400 | 404), "{form:?}: {}", refused.status);
         assert!(refused.body.contains(why), "{form:?}: {}", refused.body);
     }
-    let no_csrf = post_form(&server, "/console/roster/publish", Some(&cookie), None, &[("version", &version)]);
-    assert_eq!(no_csrf.status, 403);
+    for path in ["team", "team/import", "generate", "cancel", "move", "publish"] {
+        let form =
+            [("version", version.as_str()), ("from", worker), ("date", "2026-03-04"), ("to", ""), ("toml", SMALL_TEAM)];
+        let no_csrf = post_form(&server, &format!("/console/roster/{path}"), Some(&cookie), None, &form);
+        assert_eq!(no_csrf.status, 403, "{path} without its CSRF token");
+        let elsewhere = format!("http://evil.example{path}");
+        let forged = post_form(&server, &format!("/console/roster/{path}"), Some(&cookie), Some(&elsewhere), &form);
+        assert_eq!(forged.status, 403, "{path} from another origin");
+    }
+    assert!(get(&server, "/console/roster", Some(&cookie)).body.contains("id=\"roster-draft\""), "nothing published");
 
     // Publish: the version is frozen; a move on it starts a new draft.
     let published =
@@ -274,6 +282,28 @@ fn a_roster_is_generated_moved_rechecked_published_and_exported_within_its_team(
     let print = get(&server, &format!("/console/roster/print?version={next}"), Some(&cookie)).body;
     assert!(print.contains("size: A4 landscape"), "{print}");
     assert_eq!(get(&server, "/console/roster.ics?staff=../../etc", Some(&cookie)).status, 400);
+
+    // A shift given to nobody leaves the desk short, in words.
+    let emptied = post_with_csrf(
+        &server,
+        &cookie,
+        "/console/roster",
+        "/console/roster/move",
+        &[("version", &next.to_string()), ("from", worker), ("date", "2026-03-04"), ("to", "")],
+    );
+    assert_eq!(emptied.status, 303);
+    let page = get(&server, &format!("/console/roster?version={next}"), Some(&cookie)).body;
+    assert!(page.contains("data-rule=\"coverage\"") && page.contains("0 of 1 required at 前台"), "{page}");
+    assert!(page.contains(&format!("class=\"off\" data-staff=\"{worker}\" data-date=\"2026-03-04\"")), "{page}");
+    let back = post_with_csrf(
+        &server,
+        &cookie,
+        "/console/roster",
+        "/console/roster/move",
+        &[("version", &next.to_string()), ("from", "zhou"), ("date", "2026-03-04"), ("to", worker)],
+    );
+    assert_eq!(back.status, 400, "zhou has no shift that day: {}", back.body);
+    assert!(back.body.contains("from: zhou has no shift on 2026-03-04"), "{}", back.body);
 
     // Another team's supervisor reaches none of it; an admin reaches it by name.
     admin_ok(&db, &["team", "create", "north"]);
