@@ -11,7 +11,7 @@
 //!
 //! Leaves out: finding violations (`kefu_solver::check`) and the cell texts (`kefu_solver::export`).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDate;
 use kefu_solver::export::{self, Lang};
@@ -125,8 +125,15 @@ fn flags(problem: &RosterProblem, violations: &[ViolationJson]) -> Flags {
 pub fn weeks(problem: &RosterProblem, roster: &Roster, violations: &[ViolationJson], lang: Lang) -> Vec<Week> {
     let cells = export::cells(problem, roster, lang);
     let flags = flags(problem, violations);
-    let off_kinds: std::collections::HashMap<(usize, usize), kefu_solver::model::LeaveKind> =
+    let off_kinds: HashMap<(usize, usize), kefu_solver::model::LeaveKind> =
         roster.days_off.iter().map(|off| ((off.staff, off.day), off.kind)).collect();
+    // The export's cell holds one shift a day; a hand move may have given someone two, and
+    // both are shown (the checker flags the day).
+    let mut shifts: HashMap<(usize, usize), Vec<String>> = HashMap::new();
+    for a in &roster.assignments {
+        let work = format!("{} {}", problem.shifts[a.shift].id, problem.posts[a.post].id);
+        shifts.entry((a.staff, a.day)).or_default().push(work);
+    }
     export::weeks(problem)
         .into_iter()
         .enumerate()
@@ -157,7 +164,10 @@ pub fn weeks(problem: &RosterProblem, roster: &Roster, violations: &[ViolationJs
                                 Some(_) => "leave",
                             };
                             PersonCell {
-                                work: cell.map(|cell| cell.work.clone()).unwrap_or_default(),
+                                work: match shifts.get(&(staff_idx, day)) {
+                                    Some(works) if works.len() > 1 => works.join(" + "),
+                                    _ => cell.map(|cell| cell.work.clone()).unwrap_or_default(),
+                                },
                                 lunch: cell.and_then(|cell| cell.lunch.clone()),
                                 kind,
                                 flagged: flags.staff_days.contains(&(staff_idx, day)),
@@ -237,6 +247,7 @@ mod tests {
         let row = &weeks[0].people[1];
         assert!(row.flagged);
         assert!(row.cells[2].flagged, "the day the words name");
+        assert!(row.cells[2].work.contains(" + "), "both shifts shown: {}", row.cells[2].work);
         assert!(!row.cells[3].flagged);
         assert!(weeks[0].days.iter().any(|day| day.flagged));
         assert!(weeks[0].posts.iter().any(|post| post.cells.iter().any(|cell| cell.flagged)), "short posts flagged");
