@@ -64,6 +64,7 @@ fn csrf(console: &Console, headers: &HeaderMap, token: Option<&str>) -> Result<(
     })
 }
 
+/// A 303 to `path` with the admin's `?team=` (if any) and `extra` query parameters.
 fn see_other(path: &str, team_query: &str, extra: &str) -> Response {
     let joiner = if team_query.is_empty() { "?" } else { "&" };
     let query = if extra.is_empty() { team_query.to_string() } else { format!("{team_query}{joiner}{extra}") };
@@ -109,45 +110,22 @@ async fn current_team(state: &AppState, team_id: i64) -> Result<(Option<TeamFile
     Ok((file, form))
 }
 
-fn team_page(
-    state: &AppState,
-    page: Page,
-    file: Option<TeamFileRecord>,
-    form: TeamForm,
-    status: StatusCode,
-) -> TeamPageParts {
-    let saved_at = file.as_ref().map(|file| time_text(file.saved_at, state)).unwrap_or_default();
-    let warnings = file
-        .as_ref()
-        .and_then(|file| kefu_solver::parse_team(&file.toml).ok())
-        .map(|problem| problem.warnings.iter().map(ToString::to_string).collect())
-        .unwrap_or_default();
-    TeamPageParts {
-        template: TeamPage {
-            page,
-            file,
-            form,
-            warnings,
-            import_error: None,
-            import_text: String::new(),
-            saved: false,
-            saved_at,
-        },
-        status,
+impl TeamPage {
+    /// The page of the team's newest file with `form` (the stored one, or a refused edit).
+    fn new(state: &AppState, page: Page, file: Option<TeamFileRecord>, form: TeamForm) -> TeamPage {
+        let saved_at = file.as_ref().map(|file| time_text(file.saved_at, state)).unwrap_or_default();
+        let warnings = file
+            .as_ref()
+            .and_then(|file| kefu_solver::parse_team(&file.toml).ok())
+            .map(|problem| problem.warnings.iter().map(ToString::to_string).collect())
+            .unwrap_or_default();
+        TeamPage { page, file, form, warnings, import_error: None, import_text: String::new(), saved: false, saved_at }
     }
-}
 
-struct TeamPageParts {
-    template: TeamPage,
-    status: StatusCode,
-}
-
-impl TeamPageParts {
-    fn respond(self) -> Response {
-        let lang = self.template.page.lang;
-        let mut response = render(&self.template, lang);
+    fn respond(&self, status: StatusCode) -> Response {
+        let mut response = render(self, self.page.lang);
         if response.status().is_success() {
-            *response.status_mut() = self.status;
+            *response.status_mut() = status;
         }
         response
     }
@@ -164,9 +142,9 @@ pub async fn team(
         Ok(found) => found,
         Err(err) => return error_page(lang, &err),
     };
-    let mut parts = team_page(&state, console.page, file, form, StatusCode::OK);
-    parts.template.saved = query.is_ok_and(|Query(param)| param.saved.is_some());
-    parts.respond()
+    let mut template = TeamPage::new(&state, console.page, file, form);
+    template.saved = query.is_ok_and(|Query(param)| param.saved.is_some());
+    template.respond(StatusCode::OK)
 }
 
 /// `POST /console/roster/team`: the form, written as TOML and checked by the solver's parser;
@@ -197,17 +175,17 @@ pub async fn save_team(
         Ok(written) => written,
         Err(err) => {
             shown.attach_field(&err);
-            return team_page(&state, console.page, file, shown, StatusCode::UNPROCESSABLE_ENTITY).respond();
+            return TeamPage::new(&state, console.page, file, shown).respond(StatusCode::UNPROCESSABLE_ENTITY);
         }
     };
     if written.toml.len() > MAX_TEAM_BYTES {
         shown.error = Some(format!("the team file would be {} bytes; at most {MAX_TEAM_BYTES}", written.toml.len()));
-        return team_page(&state, console.page, file, shown, StatusCode::UNPROCESSABLE_ENTITY).respond();
+        return TeamPage::new(&state, console.page, file, shown).respond(StatusCode::UNPROCESSABLE_ENTITY);
     }
     if let Err(err) = kefu_solver::parse_team(&written.toml) {
         shown.attach(&written, &err);
         tracing::info!(team = %console.scope.team_name, error = %err, "team form refused");
-        return team_page(&state, console.page, file, shown, StatusCode::UNPROCESSABLE_ENTITY).respond();
+        return TeamPage::new(&state, console.page, file, shown).respond(StatusCode::UNPROCESSABLE_ENTITY);
     }
     store_team(&state, &console, written.toml).await
 }
@@ -256,10 +234,10 @@ pub async fn import_team(
         Ok(found) => found,
         Err(err) => return error_page(lang, &err),
     };
-    let mut parts = team_page(&state, console.page, file, form, StatusCode::UNPROCESSABLE_ENTITY);
-    parts.template.import_error = Some(message);
-    parts.template.import_text = import.toml.chars().take(MAX_TEAM_BYTES).collect();
-    parts.respond()
+    let mut template = TeamPage::new(&state, console.page, file, form);
+    template.import_error = Some(message);
+    template.import_text = import.toml.chars().take(MAX_TEAM_BYTES).collect();
+    template.respond(StatusCode::UNPROCESSABLE_ENTITY)
 }
 
 /// `GET /console/roster/team.toml`: the team's newest team file.
@@ -290,6 +268,7 @@ pub struct VersionParam {
     staff: Option<String>,
 }
 
+/// A `version` parameter: `None` (the newest) when absent or empty, else a positive number.
 fn version_of(param: Option<&str>) -> Result<Option<i64>, ApiError> {
     match param.filter(|text| !text.is_empty()) {
         None => Ok(None),
@@ -302,6 +281,8 @@ fn version_of(param: Option<&str>) -> Result<Option<i64>, ApiError> {
     }
 }
 
+/// Roster `version` (or the newest) of the team with its team file; `None` when the team has no
+/// roster, 404 when the version asked for does not exist in the team.
 async fn load(state: &AppState, team_id: i64, version: Option<i64>) -> Result<Option<Loaded>, ApiError> {
     let storage = Arc::clone(&state.storage);
     blocking(move || {
