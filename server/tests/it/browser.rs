@@ -391,27 +391,42 @@ fn set_value(browser: &Browser, css: &str, value: &str) {
     browser.execute("document.querySelector(arguments[0]).value = arguments[1];", vec![css.into(), value.into()]);
 }
 
-/// Starts a solve from the roster page with `time_limit` seconds, checks the page follows it
-/// while it runs, and waits for its roster.
-fn generate_and_watch(browser: &Browser, base: &str, time_limit: &str) -> String {
+/// Starts a solve from the roster page with `time_limit` seconds and waits for its roster.
+/// Returns its version, and whether the running page was seen to follow the solve live (its
+/// elapsed time counted up over server-sent events, without a reload) before the finished
+/// roster was loaded; a solve done within a second may not show that.
+fn generate_and_watch(browser: &Browser, base: &str, time_limit: &str) -> (String, bool) {
     browser.goto(&format!("{base}/console/roster"));
     set_value(browser, "#time-limit", time_limit);
     browser.click("#generate");
     browser.find("#progress[data-phase='running']");
     browser.find("#cancel");
     browser.execute("window.kefuWatching = true;", vec![]);
-    // The page follows the solve over server-sent events: the elapsed time moves without a
-    // reload, then the page loads the finished roster.
-    browser.wait_for_text("#progress", "the solve's progress", |text| {
-        !text.is_empty() && !text.contains("\n0\t") && !text.contains(" 0 ")
-    });
-    browser.find("#roster-meta");
-    browser.find("#progress[data-phase='done']");
+    let script = "const box = document.getElementById('progress');
+        const elapsed = document.getElementById('progress-elapsed');
+        return [window.kefuWatching === true, box ? box.dataset.phase : '', elapsed ? Number(elapsed.textContent) : 0,
+                document.getElementById('roster-meta') !== null];";
+    let deadline = Instant::now() + WAIT;
+    let mut live = false;
+    loop {
+        let request = browser.agent.post(&format!("{}/execute/sync", browser.session));
+        // A failure is the page navigating meanwhile: another look.
+        if let Ok(answer) = send(request, Some(json!({ "script": script, "args": [] }))) {
+            let state = &answer["value"];
+            let watching = state[0].as_bool() == Some(true);
+            live |= watching && state[1] == "running" && state[2].as_f64().unwrap_or(0.0) >= 1.0;
+            if !watching && state[1] == "done" && state[3] == true {
+                break;
+            }
+        }
+        assert!(Instant::now() < deadline, "the solve did not finish within {WAIT:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
     let lines = browser.text("#progress-lines");
     assert!(lines.contains("roster search ended at"), "best, bound and gap are reported: {lines}");
     let best = browser.text("#progress-best");
     assert!(best.parse::<f64>().is_ok(), "the best objective is shown: {best}");
-    browser.attribute("#roster-meta", "data-version")
+    (browser.attribute("#roster-meta", "data-version"), live)
 }
 
 #[test]
@@ -509,7 +524,8 @@ fn a_supervisor_builds_a_roster_in_headless_chromium() {
     set_value(&browser, "#import-toml", &centre_toml(&spec(60, 28)));
     browser.click("#import-button");
     browser.find("#team-saved");
-    generate_and_watch(&browser, &base, "4");
+    let (_, live) = generate_and_watch(&browser, &base, "4");
+    assert!(live, "the page followed a solve of several seconds live, without a reload");
     let mut loads = Vec::new();
     for _ in 0..5 {
         browser.goto(&format!("{base}/console/roster"));
