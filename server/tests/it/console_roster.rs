@@ -197,6 +197,10 @@ fn a_roster_is_generated_moved_rechecked_published_and_exported_within_its_team(
     let version = generate(&server, &cookie);
     let page = get(&server, "/console/roster", Some(&cookie)).body;
     assert!(page.contains("id=\"no-violations\""), "a week at one desk meets every rule:\n{page}");
+    let english = get(&server, "/console/roster", Some(&format!("{cookie}; kefu_lang=en"))).body;
+    for text in ["Every hard rule is met.", "Move a shift", "Mon 03-02", "Publish", "Export iCal"] {
+        assert!(english.contains(text), "{text} in English:\n{english}");
+    }
 
     // Give Wednesday's shift to zhou, who has a compensatory day then: the checker says so.
     let worker = ["lin", "wu"]
