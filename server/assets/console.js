@@ -1,6 +1,40 @@
 // The console's live updates: the page listens to /console/events (server-sent events on the
 // server's change feed) and, when its team's documents change, refetches what it shows from the
 // same /v1 JSON API that scripts use and redraws it in place, without reloading.
+// The roster page follows a running solve the same way, on /console/roster/progress.
+(function () {
+  "use strict";
+  var box = document.getElementById("progress");
+  if (box && box.dataset.phase === "running") {
+    var teamQuery = document.body.dataset.teamQuery || "";
+    var show = function (id, value) { document.getElementById(id).textContent = value === null || value === undefined ? "–" : value; };
+    var fixed = function (value) { return value === null || value === undefined ? null : value.toFixed(2); };
+    var source = new EventSource("/console/roster/progress" + teamQuery);
+    source.addEventListener("progress", function (event) {
+      var state = JSON.parse(event.data);
+      box.dataset.phase = state.phase;
+      show("progress-elapsed", state.elapsed.toFixed(0));
+      show("progress-best", fixed(state.best));
+      show("progress-bound", fixed(state.bound));
+      show("progress-gap", fixed(state.gap));
+      show("progress-lines", state.lines.join("\n") + (state.message ? "\n" + state.message : ""));
+      if (state.phase !== "running") {
+        source.close();
+        location.href = "/console/roster" + teamQuery;
+      }
+    });
+  }
+  var file = document.getElementById("import-file");
+  if (file) {
+    file.addEventListener("change", function () {
+      if (!file.files.length) { return; }
+      var reader = new FileReader();
+      reader.onload = function () { document.getElementById("import-toml").value = reader.result; };
+      reader.readAsText(file.files[0]);
+    });
+  }
+})();
+
 (function () {
   "use strict";
   var board = document.querySelector('[data-live="board"]');

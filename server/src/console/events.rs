@@ -40,7 +40,7 @@ pub async fn stream(State(state): State<AppState>, ApiScope(scope): ApiScope) ->
 }
 
 /// A stream fed by a task through a small channel; the task stops when the client goes away.
-fn async_stream<F, Fut>(produce: F) -> impl futures_core::Stream<Item = Result<Event, Infallible>>
+pub(super) fn async_stream<F, Fut>(produce: F) -> impl futures_core::Stream<Item = Result<Event, Infallible>>
 where
     F: FnOnce(tokio::sync::mpsc::Sender<Result<Event, Infallible>>) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,

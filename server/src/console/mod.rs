@@ -10,13 +10,16 @@
 //! (accounts, argon2), [`i18n`] (zh-CN and English), `pages` (the HTML handlers), `events` (SSE),
 //! `export` (CSV and XLSX), `openapi` (the API's description).
 //!
-//! Leaves out: the roster pages (not built yet) and the JSON API itself (`http/cases.rs`).
+//! [`roster`] holds the roster's pages: the team form, generate, the grid, moves, publish, exports.
+//!
+//! Leaves out: the JSON API itself (`http/cases.rs`).
 
 mod events;
 mod export;
 pub mod i18n;
 mod openapi;
 mod pages;
+pub mod roster;
 pub mod session;
 pub mod users;
 
@@ -42,6 +45,20 @@ pub fn routes() -> Router<AppState> {
         .route("/console/monthly.csv", get(export::csv))
         .route("/console/monthly.xlsx", get(export::xlsx))
         .route("/console/events", get(events::stream))
+        .route("/console/roster", get(roster::pages::roster))
+        .route("/console/roster/team", get(roster::pages::team).post(roster::pages::save_team))
+        .route("/console/roster/team/import", post(roster::pages::import_team))
+        .route("/console/roster/team.toml", get(roster::pages::team_toml))
+        .route("/console/roster/generate", post(roster::pages::generate))
+        .route("/console/roster/cancel", post(roster::pages::cancel))
+        .route("/console/roster/progress", get(roster::pages::progress))
+        .route("/console/roster/move", post(roster::pages::move_shift))
+        .route("/console/roster/publish", post(roster::pages::publish))
+        .route("/console/roster/print", get(roster::pages::print))
+        .route("/console/roster.csv", get(roster::pages::csv))
+        .route("/console/roster.xlsx", get(roster::pages::xlsx))
+        .route("/console/roster.ics", get(roster::pages::ical))
+        .route("/v1/roster", get(roster::pages::v1_roster))
         .route(
             "/console/assets/console.css",
             get(|| asset("text/css; charset=utf-8", include_str!("../../assets/console.css"))),

@@ -57,8 +57,8 @@ impl Page {
 
 /// A signed-in page request: its scope and frame. Without a session it redirects to sign-in.
 pub struct Console {
-    scope: Scope,
-    page: Page,
+    pub(super) scope: Scope,
+    pub(super) page: Page,
 }
 
 impl FromRequestParts<AppState> for Console {
@@ -103,7 +103,7 @@ impl FromRequestParts<AppState> for Console {
 }
 
 /// Percent-encodes a query value.
-fn url_encode(value: &str) -> String {
+pub(super) fn url_encode(value: &str) -> String {
     value
         .bytes()
         .map(|byte| match byte {
@@ -114,7 +114,7 @@ fn url_encode(value: &str) -> String {
 }
 
 /// A failed page: the error's status with its message as a small HTML page.
-fn error_page(lang: Lang, err: &ApiError) -> Response {
+pub(super) fn error_page(lang: Lang, err: &ApiError) -> Response {
     let (status, code) = err.status_and_code();
     if status.is_server_error() {
         tracing::error!(error = %err, "page failed");
@@ -135,7 +135,7 @@ fn escape(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
-fn render(template: &impl Template, lang: Lang) -> Response {
+pub(super) fn render(template: &impl Template, lang: Lang) -> Response {
     match template.render() {
         Ok(html) => Html(html).into_response(),
         Err(err) => error_page(lang, &ApiError::Internal(format!("template: {err}"))),
@@ -263,7 +263,7 @@ static DUMMY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
 /// The sign-out form's field.
 #[derive(Deserialize)]
 pub struct CsrfForm {
-    csrf: Option<String>,
+    pub(super) csrf: Option<String>,
 }
 
 /// `POST /console/sign-out`: ends the session (CSRF-checked) and clears the cookie.

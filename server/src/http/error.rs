@@ -53,6 +53,14 @@ pub enum ApiError {
         /// What was not found.
         message: String,
     },
+    /// The request clashes with work under way (a roster already being generated).
+    #[error("{message}")]
+    Conflict {
+        /// Stable code, e.g. `roster.busy`.
+        code: &'static str,
+        /// What clashes, naming it.
+        message: String,
+    },
     /// A server fault; details are logged, not returned.
     #[error("internal error: {0}")]
     Internal(String),
@@ -84,6 +92,7 @@ impl ApiError {
             ApiError::Csrf { .. } => (StatusCode::FORBIDDEN, "auth.csrf"),
             ApiError::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, code),
             ApiError::NotFound { code, .. } => (StatusCode::NOT_FOUND, code),
+            ApiError::Conflict { code, .. } => (StatusCode::CONFLICT, code),
         }
     }
 }

@@ -66,6 +66,8 @@ pub struct AppState {
     pub sign_in: Arc<crate::console::session::SignInThrottle>,
     /// Session cookies carry `Secure` (the server speaks TLS).
     pub secure_cookies: bool,
+    /// The console's roster solves (child processes), the newest per team.
+    pub roster_jobs: Arc<crate::console::roster::jobs::Jobs>,
 }
 
 impl AppState {
@@ -85,6 +87,7 @@ impl AppState {
             report_offset,
             sign_in: Arc::default(),
             secure_cookies: false,
+            roster_jobs: Arc::default(),
         }
     }
 }

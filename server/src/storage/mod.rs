@@ -237,6 +237,36 @@ pub struct WebSessionRecord {
     pub expires_at: Timestamp,
 }
 
+/// One saved version of a team's team file (the solver's TOML).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TeamFileRecord {
+    /// 1, 2, ... per team.
+    pub version: i64,
+    /// The TOML text, as accepted by `kefu_solver::parse_team`.
+    pub toml: String,
+    /// Console user who saved it.
+    pub saved_by: String,
+    /// When.
+    pub saved_at: Timestamp,
+}
+
+/// One version of a team's roster.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RosterRecord {
+    /// 1, 2, ... per team.
+    pub version: i64,
+    /// The team file version it was made from.
+    pub team_version: i64,
+    /// The solver's JSON output contract (`kefu_solver::output::OutcomeJson`).
+    pub roster_json: String,
+    /// Who generated it or last moved a shift in it.
+    pub made_by: String,
+    /// When.
+    pub made_at: Timestamp,
+    /// Who published it and when; `None` for a draft.
+    pub published: Option<(String, Timestamp)>,
+}
+
 /// The result of a committed round.
 #[derive(Clone, Debug)]
 pub struct RoundOutcome {
@@ -324,6 +354,35 @@ pub trait Storage: Send + Sync + 'static {
         let _ = changed;
         Ok(())
     }
+    /// Stores a new version of the team's team file; returns its version number.
+    fn save_team_file(&self, team_id: i64, toml: &str, by: &str, now: Timestamp) -> Result<i64, StorageError>;
+    /// Version `version` of the team's team file, or the newest with `None`.
+    fn team_file(&self, team_id: i64, version: Option<i64>) -> Result<Option<TeamFileRecord>, StorageError>;
+    /// Stores a new draft roster made from team file `team_version`; returns its version number.
+    fn insert_roster(
+        &self,
+        team_id: i64,
+        team_version: i64,
+        roster_json: &str,
+        by: &str,
+        now: Timestamp,
+    ) -> Result<i64, StorageError>;
+    /// Replaces the JSON of draft `version` (a hand move); `false` if it is not a draft (published,
+    /// or no such version) and nothing changed.
+    fn update_draft_roster(
+        &self,
+        team_id: i64,
+        version: i64,
+        roster_json: &str,
+        by: &str,
+        now: Timestamp,
+    ) -> Result<bool, StorageError>;
+    /// Publishes draft `version`; `false` if it is not a draft and nothing changed.
+    fn publish_roster(&self, team_id: i64, version: i64, by: &str, now: Timestamp) -> Result<bool, StorageError>;
+    /// Roster `version` of the team, or the newest with `None`.
+    fn roster(&self, team_id: i64, version: Option<i64>) -> Result<Option<RosterRecord>, StorageError>;
+    /// Every roster version of the team, newest first, without their JSON (`roster_json` empty).
+    fn roster_versions(&self, team_id: i64) -> Result<Vec<RosterRecord>, StorageError>;
 }
 
 /// An empty in-memory database for unit tests.

@@ -85,6 +85,9 @@ pub(super) fn user_record(
     Ok(UserRecord { id, name, team_id, team_name, role, password })
 }
 
+/// A roster row's metadata columns, from `rosters`.
+pub(super) const ROSTER_COLUMNS: &str = "version, team_version, made_by, made_at, published_by, published_at";
+
 /// The columns of a case board row, from `case_index`, in `CaseRow` field order (the customer's
 /// name and phone last).
 pub(super) const CASE_COLUMNS: &str = "case_id, provisional, assigned, kind, channel, status, status_conflict, priority, \

@@ -29,12 +29,12 @@ use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use super::group_commit::{self, Job};
 use super::health::{self, DbFile};
 use super::rows::{
-    self, CASE_INDEX_INSERT_COLUMNS, CaseIndexValues, DEVICE_COLUMNS, DeviceColumns, QueryValue, USER_COLUMNS,
-    UserColumns, decode_heads, encode_heads, phone_digits, user_record,
+    self, CASE_INDEX_INSERT_COLUMNS, CaseIndexValues, DEVICE_COLUMNS, DeviceColumns, QueryValue, ROSTER_COLUMNS,
+    USER_COLUMNS, UserColumns, decode_heads, encode_heads, phone_digits, user_record,
 };
 use super::{
-    CaseQuery, CaseRow, DeviceRecord, NewDevice, RoundOutcome, Storage, StorageError, TeamRecord, UserRecord,
-    WebSessionRecord,
+    CaseQuery, CaseRow, DeviceRecord, NewDevice, RosterRecord, RoundOutcome, Storage, StorageError, TeamFileRecord,
+    TeamRecord, UserRecord, WebSessionRecord,
 };
 use crate::auth::Role;
 
@@ -43,6 +43,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_confirmed_sync.sql"),
     include_str!("migrations/0003_console.sql"),
+    include_str!("migrations/0004_roster.sql"),
 ];
 
 /// The migration that added the customer columns to `case_index`, which SQL alone cannot fill.
@@ -541,6 +542,126 @@ impl Storage for SqliteStorage {
         self.writer().execute("DELETE FROM web_sessions WHERE token_hash = ?1", [&token_hash[..]])?;
         Ok(())
     }
+
+    fn save_team_file(&self, team_id: i64, toml: &str, by: &str, now: Timestamp) -> Result<i64, StorageError> {
+        let mut conn = self.writer();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let version: i64 = tx.query_row(
+            "SELECT COALESCE(MAX(version), 0) + 1 FROM team_files WHERE team_id = ?1",
+            [team_id],
+            |row| row.get(0),
+        )?;
+        tx.execute(
+            "INSERT INTO team_files (team_id, version, toml, saved_by, saved_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![team_id, version, toml, by, now.0],
+        )?;
+        tx.commit()?;
+        Ok(version)
+    }
+
+    fn team_file(&self, team_id: i64, version: Option<i64>) -> Result<Option<TeamFileRecord>, StorageError> {
+        let conn = self.reader();
+        Ok(conn
+            .query_row(
+                "SELECT version, toml, saved_by, saved_at FROM team_files
+                 WHERE team_id = ?1 AND (?2 IS NULL OR version = ?2) ORDER BY version DESC LIMIT 1",
+                params![team_id, version],
+                |row| {
+                    Ok(TeamFileRecord {
+                        version: row.get(0)?,
+                        toml: row.get(1)?,
+                        saved_by: row.get(2)?,
+                        saved_at: Timestamp(row.get(3)?),
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    fn insert_roster(
+        &self,
+        team_id: i64,
+        team_version: i64,
+        roster_json: &str,
+        by: &str,
+        now: Timestamp,
+    ) -> Result<i64, StorageError> {
+        let mut conn = self.writer();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let version: i64 =
+            tx.query_row("SELECT COALESCE(MAX(version), 0) + 1 FROM rosters WHERE team_id = ?1", [team_id], |row| {
+                row.get(0)
+            })?;
+        tx.execute(
+            "INSERT INTO rosters (team_id, version, team_version, roster_json, made_by, made_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![team_id, version, team_version, roster_json, by, now.0],
+        )?;
+        tx.commit()?;
+        Ok(version)
+    }
+
+    fn update_draft_roster(
+        &self,
+        team_id: i64,
+        version: i64,
+        roster_json: &str,
+        by: &str,
+        now: Timestamp,
+    ) -> Result<bool, StorageError> {
+        let changed = self.writer().execute(
+            "UPDATE rosters SET roster_json = ?3, made_by = ?4, made_at = ?5
+             WHERE team_id = ?1 AND version = ?2 AND published_at IS NULL",
+            params![team_id, version, roster_json, by, now.0],
+        )?;
+        Ok(changed == 1)
+    }
+
+    fn publish_roster(&self, team_id: i64, version: i64, by: &str, now: Timestamp) -> Result<bool, StorageError> {
+        let changed = self.writer().execute(
+            "UPDATE rosters SET published_by = ?3, published_at = ?4
+             WHERE team_id = ?1 AND version = ?2 AND published_at IS NULL",
+            params![team_id, version, by, now.0],
+        )?;
+        Ok(changed == 1)
+    }
+
+    fn roster(&self, team_id: i64, version: Option<i64>) -> Result<Option<RosterRecord>, StorageError> {
+        let conn = self.reader();
+        Ok(conn
+            .query_row(
+                &format!(
+                    "SELECT {ROSTER_COLUMNS}, roster_json FROM rosters
+                     WHERE team_id = ?1 AND (?2 IS NULL OR version = ?2) ORDER BY version DESC LIMIT 1"
+                ),
+                params![team_id, version],
+                |row| Ok(RosterRecord { roster_json: row.get(6)?, ..roster_row(row)? }),
+            )
+            .optional()?)
+    }
+
+    fn roster_versions(&self, team_id: i64) -> Result<Vec<RosterRecord>, StorageError> {
+        let conn = self.reader();
+        let mut statement = conn.prepare_cached(&format!(
+            "SELECT {ROSTER_COLUMNS} FROM rosters WHERE team_id = ?1 ORDER BY version DESC"
+        ))?;
+        let rows = statement.query_map([team_id], roster_row)?.collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+}
+
+/// A roster row's metadata (the JSON left empty).
+fn roster_row(row: &Row<'_>) -> rusqlite::Result<RosterRecord> {
+    let published_by: Option<String> = row.get(4)?;
+    let published_at: Option<i64> = row.get(5)?;
+    Ok(RosterRecord {
+        version: row.get(0)?,
+        team_version: row.get(1)?,
+        roster_json: String::new(),
+        made_by: row.get(2)?,
+        made_at: Timestamp(row.get(3)?),
+        published: published_by.zip(published_at.map(Timestamp)),
+    })
 }
 
 fn user_row(row: &Row<'_>) -> rusqlite::Result<UserColumns> {
@@ -802,5 +923,37 @@ mod tests {
         }
         assert_eq!(search("王女士"), 1);
         assert_eq!(search("13800000000"), 6, "phone digits too");
+    }
+
+    /// Team files and rosters are versioned per team; a published roster never changes again.
+    #[test]
+    fn rosters_are_versioned_and_published_ones_are_frozen() {
+        let storage = SqliteStorage::open_in_memory().unwrap();
+        let north = storage.create_team("north", Timestamp(0)).unwrap();
+        let south = storage.create_team("south", Timestamp(0)).unwrap();
+        assert_eq!(storage.team_file(north.id, None).unwrap(), None);
+        assert_eq!(storage.save_team_file(north.id, "v1", "wang", Timestamp(1)).unwrap(), 1);
+        assert_eq!(storage.save_team_file(north.id, "v2", "li", Timestamp(2)).unwrap(), 2);
+        assert_eq!(storage.save_team_file(south.id, "s1", "zhao", Timestamp(3)).unwrap(), 1, "per team");
+        let newest = storage.team_file(north.id, None).unwrap().unwrap();
+        assert_eq!((newest.version, newest.toml.as_str(), newest.saved_by.as_str()), (2, "v2", "li"));
+        assert_eq!(storage.team_file(north.id, Some(1)).unwrap().unwrap().toml, "v1");
+        assert_eq!(storage.team_file(north.id, Some(9)).unwrap(), None);
+
+        let draft = storage.insert_roster(north.id, 2, "{}", "wang", Timestamp(4)).unwrap();
+        assert!(storage.update_draft_roster(north.id, draft, "{\"moved\":1}", "li", Timestamp(5)).unwrap());
+        assert!(storage.publish_roster(north.id, draft, "li", Timestamp(6)).unwrap());
+        assert!(!storage.publish_roster(north.id, draft, "wang", Timestamp(7)).unwrap(), "published once");
+        assert!(!storage.update_draft_roster(north.id, draft, "{}", "wang", Timestamp(8)).unwrap(), "frozen");
+        assert!(!storage.update_draft_roster(south.id, draft, "{}", "wang", Timestamp(8)).unwrap(), "other team");
+        let stored = storage.roster(north.id, None).unwrap().unwrap();
+        assert_eq!(stored.roster_json, "{\"moved\":1}");
+        assert_eq!(stored.published, Some(("li".to_string(), Timestamp(6))));
+        assert_eq!(storage.insert_roster(north.id, 2, "{}", "wang", Timestamp(9)).unwrap(), 2);
+        let versions = storage.roster_versions(north.id).unwrap();
+        assert_eq!(versions.iter().map(|r| r.version).collect::<Vec<_>>(), [2, 1]);
+        assert!(versions.iter().all(|r| r.roster_json.is_empty()));
+        assert_eq!(storage.roster(south.id, None).unwrap(), None);
+        assert!(storage.insert_roster(south.id, 5, "{}", "x", Timestamp(9)).is_err(), "no such team file");
     }
 }

@@ -1,7 +1,9 @@
 //! The supervisor console in a real headless Chromium (Debian's `chromium` and `chromium-driver`,
 //! installed by scripts/install-deps.sh), driven over W3C WebDriver by chromedriver: sign in, filter and
 //! search the board, open a case, see a phone's new case appear without a reload, read the
-//! monthly figures, export CSV and XLSX, switch the language. A screenshot of each main page goes
+//! monthly figures, export CSV and XLSX, switch the language; and the roster: edit the team and
+//! see a field's error, generate and watch the progress, move a shift and see the breach flagged,
+//! export CSV and XLSX, and time the page of a 60-person, four-week roster. A screenshot of each main page goes
 //! to `$KEFU_SCREENSHOTS`, else `<target>/screenshots`.
 //!
 //! Without chromedriver the test is skipped with a loud message, except under CI (`CI` set),
@@ -16,6 +18,7 @@ use kefu_client::{ClientConfig, SyncClient};
 use kefu_core::case::{CaseKind, Channel, Customer, NewCase, Priority};
 use kefu_core::ids::Timestamp;
 use kefu_core::store::{CaseStore, StoreConfig};
+use kefu_solver::generate::{CentreSpec, centre_toml};
 use serde_json::{Value, json};
 
 use crate::console::{PASSWORD, add_user};
@@ -246,9 +249,11 @@ fn base64_decode(text: &str) -> Vec<u8> {
     out
 }
 
-#[test]
-fn a_supervisor_works_the_console_in_headless_chromium() {
-    let Some(driver_path) = chromedriver() else {
+/// chromedriver's path; `None` (after a loud message) when it is missing outside CI, where the
+/// test is skipped. Under CI a missing driver fails the test.
+fn chromedriver_or_skip() -> Option<PathBuf> {
+    let found = chromedriver();
+    if found.is_none() {
         assert!(
             std::env::var_os("CI").is_none(),
             "chromedriver is not installed, and CI must run the browser tests: run scripts/install-deps.sh"
@@ -257,8 +262,23 @@ fn a_supervisor_works_the_console_in_headless_chromium() {
             "\n!!!!!!!! SKIPPED the browser test: chromedriver is not installed (apt-get install chromium chromium-driver, \
              or run scripts/install-deps.sh as root) !!!!!!!!\n"
         );
-        return;
-    };
+    }
+    found
+}
+
+/// Signs `wang.li` in through the form.
+fn sign_in(browser: &Browser, base: &str) {
+    browser.goto(&format!("{base}/console/cases"));
+    assert!(browser.url().ends_with("/console/sign-in"), "pages ask for a session: {}", browser.url());
+    browser.type_into("#name", "wang.li");
+    browser.type_into("#password", PASSWORD);
+    browser.click("#sign-in");
+    browser.find("#cases");
+}
+
+#[test]
+fn a_supervisor_works_the_console_in_headless_chromium() {
+    let Some(driver_path) = chromedriver_or_skip() else { return };
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("kefu.sqlite3");
     let server = Server::start(&db, &["--sample"]);
@@ -361,6 +381,169 @@ fn a_supervisor_works_the_console_in_headless_chromium() {
     browser.screenshot("monthly-en");
     browser.click("#lang-switch");
     browser.find("html[lang='zh-CN']");
+    drop(browser);
+    drop(driver);
+}
+
+/// Sets a form control's value by script (a whole team file is too long to type key by key).
+fn set_value(browser: &Browser, css: &str, value: &str) {
+    browser.find(css);
+    browser.execute("document.querySelector(arguments[0]).value = arguments[1];", vec![css.into(), value.into()]);
+}
+
+/// Starts a solve from the roster page with `time_limit` seconds and waits for its roster.
+/// Returns its version, and whether the running page was seen to follow the solve live (its
+/// elapsed time counted up over server-sent events, without a reload) before the finished
+/// roster was loaded; a solve done within a second may not show that.
+fn generate_and_watch(browser: &Browser, base: &str, time_limit: &str) -> (String, bool) {
+    browser.goto(&format!("{base}/console/roster"));
+    set_value(browser, "#time-limit", time_limit);
+    browser.click("#generate");
+    browser.find("#progress[data-phase='running']");
+    browser.find("#cancel");
+    browser.execute("window.kefuWatching = true;", vec![]);
+    let script = "const box = document.getElementById('progress');
+        const elapsed = document.getElementById('progress-elapsed');
+        return [window.kefuWatching === true, box ? box.dataset.phase : '', elapsed ? Number(elapsed.textContent) : 0,
+                document.getElementById('roster-meta') !== null];";
+    let deadline = Instant::now() + WAIT;
+    let mut live = false;
+    loop {
+        let request = browser.agent.post(&format!("{}/execute/sync", browser.session));
+        // A failure is the page navigating meanwhile: another look.
+        if let Ok(answer) = send(request, Some(json!({ "script": script, "args": [] }))) {
+            let state = &answer["value"];
+            let watching = state[0].as_bool() == Some(true);
+            live |= watching && state[1] == "running" && state[2].as_f64().unwrap_or(0.0) >= 1.0;
+            if !watching && state[1] == "done" && state[3] == true {
+                break;
+            }
+        }
+        assert!(Instant::now() < deadline, "the solve did not finish within {WAIT:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let lines = browser.text("#progress-lines");
+    assert!(lines.contains("roster search ended at"), "best, bound and gap are reported: {lines}");
+    let best = browser.text("#progress-best");
+    assert!(best.parse::<f64>().is_ok(), "the best objective is shown: {best}");
+    (browser.attribute("#roster-meta", "data-version"), live)
+}
+
+#[test]
+fn a_supervisor_builds_a_roster_in_headless_chromium() {
+    let Some(driver_path) = chromedriver_or_skip() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("kefu.sqlite3");
+    let server = Server::start(&db, &["--sample"]);
+    assert!(add_user(&db, "wang.li", "sample", "supervisor").status.success());
+    let driver = Driver::start(&driver_path);
+    let browser = Browser::open(&driver);
+    let base = server.url();
+    sign_in(&browser, &base);
+
+    // Import a small centre, then edit it: a post that does not exist is flagged at its field.
+    let spec = |n_staff, n_days| CentreSpec {
+        n_staff,
+        n_days,
+        start: chrono::NaiveDate::from_ymd_opt(2026, 3, 2).unwrap(),
+        slot_minutes: 30,
+        seed: 7,
+        extra_demand: 0,
+    };
+    browser.goto(&format!("{base}/console/roster/team"));
+    browser.find("#team-none");
+    set_value(&browser, "#import-toml", &centre_toml(&spec(12, 7)));
+    browser.click("#import-button");
+    browser.find("#team-saved");
+    set_value(&browser, "input[name='f.staff.0.posts']", "[\"garage\"]");
+    browser.click("#team-save");
+    let message = browser.text("label.invalid small.field-error[data-field='f.staff.0.posts']");
+    assert!(message.contains("unknown post `garage`"), "{message}");
+    assert_eq!(browser.attribute("input[name='f.staff.0.posts']", "aria-invalid"), "true");
+    browser.execute("document.querySelector('label.invalid').scrollIntoView({ block: 'center' });", vec![]);
+    browser.screenshot("roster-team-error");
+    browser.goto(&format!("{base}/console/roster/team"));
+    assert!(browser.text("#team-version").contains("版本 1"), "the refused edit changed nothing");
+
+    // Generate, watching the progress; the grid shows lunch turns.
+    generate_and_watch(&browser, &base, "5");
+    assert!(browser.try_find("table.by-person .lunch").is_some(), "lunch turns are marked");
+    browser.execute("document.getElementById('grid').scrollIntoView();", vec![]);
+    browser.screenshot("roster");
+    browser.click("#view-post");
+    browser.find("table.by-post");
+    browser.execute("document.getElementById('grid').scrollIntoView();", vec![]);
+    browser.screenshot("roster-by-post");
+    browser.click("#view-person");
+
+    // Move a shift by hand onto someone who already works that day: the checker flags it.
+    let pick = browser.execute(
+        "const seen = {};
+         for (const cell of document.querySelectorAll('table.by-person td.work')) {
+           const date = cell.dataset.date, staff = cell.dataset.staff;
+           if (seen[date] && seen[date] !== staff) { return [seen[date], staff, date]; }
+           seen[date] = staff;
+         }
+         return null;",
+        vec![],
+    );
+    let pick: Vec<String> = serde_json::from_value(pick).expect("two people work the same day");
+    let (from, to, date) = (&pick[0], &pick[1], &pick[2]);
+    set_value(&browser, "#move-from", from);
+    set_value(&browser, "#move-date", date);
+    set_value(&browser, "#move-to", to);
+    browser.click("#move");
+    let violations = browser.wait_for_text("#violations", "the breach", |text| {
+        text.contains(&format!("{to} has 2 shifts starting on {date}"))
+    });
+    assert!(violations.contains("每天一班"), "the rule is named in the page's language: {violations}");
+    browser.find(&format!("table.by-person td.flagged[data-staff='{to}'][data-date='{date}']"));
+    browser.execute(
+        "document.querySelector('td.flagged[data-staff=\"' + arguments[0] + '\"]').scrollIntoView({ block: 'center' });",
+        vec![to.as_str().into()],
+    );
+    browser.screenshot("roster-breach");
+
+    // Exports of the moved roster, fetched by the signed-in page.
+    let csv = browser.fetch_bytes(&browser.attribute("#export-csv", "href"));
+    assert_eq!(&csv[..3], b"\xEF\xBB\xBF", "UTF-8 with BOM");
+    let text = String::from_utf8(csv[3..].to_vec()).unwrap();
+    let mut lines = text.lines();
+    assert!(lines.next().unwrap().starts_with("员工,姓名,2026-03-02 周一,"), "{text}");
+    assert_eq!(lines.clone().count(), 12, "a row per person: {text}");
+    assert!(lines.any(|line| line.starts_with(&format!("{to},"))), "{text}");
+    let xlsx = browser.fetch_bytes(&browser.attribute("#export-xlsx", "href"));
+    assert_eq!(&xlsx[..4], b"PK\x03\x04", "an XLSX is a zip archive");
+    assert!(String::from_utf8_lossy(&xlsx).contains("xl/worksheets/sheet1.xml"), "a sheet per week");
+    browser.goto(&format!("{base}{}", browser.attribute("#print", "href")));
+    browser.find("body.print table.by-person");
+    browser.screenshot("roster-print");
+
+    // Speed: the roster page of a 60-person, four-week centre, as the browser times it.
+    browser.goto(&format!("{base}/console/roster/team"));
+    set_value(&browser, "#import-toml", &centre_toml(&spec(60, 28)));
+    browser.click("#import-button");
+    browser.find("#team-saved");
+    let (_, live) = generate_and_watch(&browser, &base, "4");
+    assert!(live, "the page followed a solve of several seconds live, without a reload");
+    let mut loads = Vec::new();
+    for _ in 0..5 {
+        browser.goto(&format!("{base}/console/roster"));
+        browser.find("#grid");
+        let timing = browser.execute(
+            "const t = performance.getEntriesByType('navigation')[0];
+             return [t.responseStart - t.requestStart, t.loadEventEnd > 0 ? t.loadEventEnd : performance.now(), t.transferSize];",
+            vec![],
+        );
+        loads.push((timing[0].as_f64().unwrap(), timing[1].as_f64().unwrap(), timing[2].as_f64().unwrap_or(0.0)));
+    }
+    let cells = browser.execute("return document.querySelectorAll('table.by-person td').length;", vec![]);
+    assert_eq!(cells.as_u64(), Some(60 * 28), "the whole roster is on the page");
+    eprintln!("roster page of 60 staff × 28 days (server ms, loaded ms, bytes): {loads:?}");
+    let mut loaded: Vec<f64> = loads.iter().map(|(_, loaded, _)| *loaded).collect();
+    loaded.sort_by(f64::total_cmp);
+    assert!(loaded[2] < 1000.0, "the roster page renders within 1 s (median of 5): {loads:?}");
+    browser.screenshot("roster-60");
     drop(browser);
     drop(driver);
 }

@@ -34,11 +34,11 @@ fn agent() -> ureq::Agent {
 }
 
 /// (status, headers we look at, body) of a request.
-struct Answer {
-    status: u16,
-    location: Option<String>,
-    set_cookie: Option<String>,
-    body: String,
+pub struct Answer {
+    pub status: u16,
+    pub location: Option<String>,
+    pub set_cookie: Option<String>,
+    pub body: String,
 }
 
 fn answer(result: Result<ureq::Response, ureq::Error>) -> Answer {
@@ -55,7 +55,7 @@ fn answer(result: Result<ureq::Response, ureq::Error>) -> Answer {
     }
 }
 
-fn get(server: &Server, path: &str, cookie: Option<&str>) -> Answer {
+pub fn get(server: &Server, path: &str, cookie: Option<&str>) -> Answer {
     let mut request = agent().get(&format!("{}{path}", server.url()));
     if let Some(cookie) = cookie {
         request = request.set("Cookie", cookie);
@@ -63,7 +63,13 @@ fn get(server: &Server, path: &str, cookie: Option<&str>) -> Answer {
     answer(request.call())
 }
 
-fn post_form(server: &Server, path: &str, cookie: Option<&str>, origin: Option<&str>, form: &[(&str, &str)]) -> Answer {
+pub fn post_form(
+    server: &Server,
+    path: &str,
+    cookie: Option<&str>,
+    origin: Option<&str>,
+    form: &[(&str, &str)],
+) -> Answer {
     let mut request = agent().post(&format!("{}{path}", server.url()));
     if let Some(cookie) = cookie {
         request = request.set("Cookie", cookie);
@@ -83,12 +89,12 @@ pub fn sign_in(server: &Server, name: &str, password: &str) -> String {
 }
 
 /// The CSRF token a page carries in its sign-out form.
-fn csrf_of(page: &str) -> String {
+pub fn csrf_of(page: &str) -> String {
     let (_, rest) = page.split_once("name=\"csrf\" value=\"").expect("a CSRF field");
     rest.split('"').next().unwrap().to_string()
 }
 
-fn sample_server(dir: &Path) -> (Server, std::path::PathBuf) {
+pub fn sample_server(dir: &Path) -> (Server, std::path::PathBuf) {
     let db = dir.join("kefu.sqlite3");
     let server = Server::start(&db, &["--sample"]);
     let added = add_user(&db, "wang.li", "sample", "supervisor");
@@ -293,7 +299,9 @@ fn the_openapi_description_covers_every_v1_route() {
     let (status, document) = get_json(&server, "/v1/openapi.json", None);
     assert_eq!(status, 200);
     assert_eq!(document["openapi"], "3.1.0");
-    let source = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/http/mod.rs")).unwrap();
+    let source = ["/src/http/mod.rs", "/src/console/mod.rs"]
+        .map(|file| std::fs::read_to_string(format!("{}{file}", env!("CARGO_MANIFEST_DIR"))).unwrap())
+        .concat();
     let routes: Vec<&str> =
         source.match_indices(".route(\"/v1/").map(|(at, _)| source[at + 8..].split('"').next().unwrap()).collect();
     assert!(routes.len() >= 4, "{routes:?}");

@@ -6,6 +6,7 @@
 mod admin;
 mod browser;
 mod console;
+mod console_roster;
 mod crash;
 mod demo;
 mod hardening;

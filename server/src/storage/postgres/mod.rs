@@ -33,16 +33,18 @@ use postgres::{IsolationLevel, Row};
 
 use self::pool::{Pool, reason};
 use self::round::PgRound;
-use super::rows::{self, DEVICE_COLUMNS, DeviceColumns, QueryValue, USER_COLUMNS, UserColumns, user_record};
+use super::rows::{
+    self, DEVICE_COLUMNS, DeviceColumns, QueryValue, ROSTER_COLUMNS, USER_COLUMNS, UserColumns, user_record,
+};
 use super::{
-    CaseQuery, CaseRow, DeviceRecord, NewDevice, RoundOutcome, Storage, StorageError, TeamRecord, UserRecord,
-    WebSessionRecord,
+    CaseQuery, CaseRow, DeviceRecord, NewDevice, RosterRecord, RoundOutcome, Storage, StorageError, TeamFileRecord,
+    TeamRecord, UserRecord, WebSessionRecord,
 };
 use crate::auth::Role;
 
 /// Migrations in order; `meta.schema_version` is the number applied. Version 1 holds what
-/// SQLite's versions 1 to 3 built.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql")];
+/// SQLite's versions 1 to 3 built, version 2 its version 4.
+const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql"), include_str!("migrations/0002_roster.sql")];
 
 /// The advisory lock that makes processes starting together migrate one at a time.
 const MIGRATION_LOCK: i64 = 0x6b65_6675_6d69_6772;
@@ -118,6 +120,25 @@ impl PgStorage {
         tx.commit().map_err(|err| round_error(err.into()))?;
         session.record(&reply);
         Ok(Some(RoundOutcome { reply, stored_any: false }))
+    }
+
+    /// Inserts the team's next version into `table` (`team_files` or `rosters`) with `insert`,
+    /// under the team's lock, so two processes saving at once get two versions, not a conflict.
+    fn next_version(
+        &self,
+        team_id: i64,
+        table: &'static str,
+        insert: impl FnOnce(&mut postgres::Transaction<'_>, i64) -> Result<u64, postgres::Error>,
+    ) -> Result<i64, StorageError> {
+        let mut conn = self.pool.get()?;
+        let mut tx = conn.client.transaction()?;
+        tx.execute("SELECT 1 FROM teams WHERE id = $1 FOR UPDATE", &[&team_id])?;
+        let version: i64 = tx
+            .query_one(&format!("SELECT COALESCE(MAX(version), 0) + 1 FROM {table} WHERE team_id = $1"), &[&team_id])?
+            .get(0);
+        insert(&mut tx, version)?;
+        tx.commit()?;
+        Ok(version)
     }
 
     fn write_round(
@@ -230,6 +251,20 @@ fn server_identity(client: &mut postgres::Client) -> Result<(DeviceId, [u8; 32])
         .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
         .ok_or_else(|| StorageError::Corrupt("seal key".into()))?;
     Ok((device, key))
+}
+
+/// A roster row's metadata (the JSON left empty), from [`ROSTER_COLUMNS`].
+fn roster_record(row: &Row) -> RosterRecord {
+    let published_by: Option<String> = row.get(4);
+    let published_at: Option<i64> = row.get(5);
+    RosterRecord {
+        version: row.get(0),
+        team_version: row.get(1),
+        roster_json: String::new(),
+        made_by: row.get(2),
+        made_at: Timestamp(row.get(3)),
+        published: published_by.zip(published_at.map(Timestamp)),
+    }
 }
 
 fn device_columns(row: &Row) -> DeviceColumns {
@@ -495,6 +530,86 @@ impl Storage for PgStorage {
     fn delete_web_session(&self, token_hash: &[u8; 32]) -> Result<(), StorageError> {
         self.execute("DELETE FROM web_sessions WHERE token_hash = $1", &[&token_hash.as_slice()])?;
         Ok(())
+    }
+
+    fn save_team_file(&self, team_id: i64, toml: &str, by: &str, now: Timestamp) -> Result<i64, StorageError> {
+        self.next_version(team_id, "team_files", |tx, version| {
+            tx.execute(
+                "INSERT INTO team_files (team_id, version, toml, saved_by, saved_at) VALUES ($1, $2, $3, $4, $5)",
+                &[&team_id, &version, &toml, &by, &now.0],
+            )
+        })
+    }
+
+    fn team_file(&self, team_id: i64, version: Option<i64>) -> Result<Option<TeamFileRecord>, StorageError> {
+        let row = self.query_opt(
+            "SELECT version, toml, saved_by, saved_at FROM team_files
+             WHERE team_id = $1 AND ($2::BIGINT IS NULL OR version = $2) ORDER BY version DESC LIMIT 1",
+            &[&team_id, &version],
+        )?;
+        Ok(row.map(|row| TeamFileRecord {
+            version: row.get(0),
+            toml: row.get(1),
+            saved_by: row.get(2),
+            saved_at: Timestamp(row.get(3)),
+        }))
+    }
+
+    fn insert_roster(
+        &self,
+        team_id: i64,
+        team_version: i64,
+        roster_json: &str,
+        by: &str,
+        now: Timestamp,
+    ) -> Result<i64, StorageError> {
+        self.next_version(team_id, "rosters", |tx, version| {
+            tx.execute(
+                "INSERT INTO rosters (team_id, version, team_version, roster_json, made_by, made_at)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+                &[&team_id, &version, &team_version, &roster_json, &by, &now.0],
+            )
+        })
+    }
+
+    fn update_draft_roster(
+        &self,
+        team_id: i64,
+        version: i64,
+        roster_json: &str,
+        by: &str,
+        now: Timestamp,
+    ) -> Result<bool, StorageError> {
+        let changed = self.execute(
+            "UPDATE rosters SET roster_json = $3, made_by = $4, made_at = $5
+             WHERE team_id = $1 AND version = $2 AND published_at IS NULL",
+            &[&team_id, &version, &roster_json, &by, &now.0],
+        )?;
+        Ok(changed == 1)
+    }
+
+    fn publish_roster(&self, team_id: i64, version: i64, by: &str, now: Timestamp) -> Result<bool, StorageError> {
+        let changed = self.execute(
+            "UPDATE rosters SET published_by = $3, published_at = $4
+             WHERE team_id = $1 AND version = $2 AND published_at IS NULL",
+            &[&team_id, &version, &by, &now.0],
+        )?;
+        Ok(changed == 1)
+    }
+
+    fn roster(&self, team_id: i64, version: Option<i64>) -> Result<Option<RosterRecord>, StorageError> {
+        let sql = format!(
+            "SELECT {ROSTER_COLUMNS}, roster_json FROM rosters
+             WHERE team_id = $1 AND ($2::BIGINT IS NULL OR version = $2) ORDER BY version DESC LIMIT 1"
+        );
+        Ok(self
+            .query_opt(&sql, &[&team_id, &version])?
+            .map(|row| RosterRecord { roster_json: row.get(6), ..roster_record(&row) }))
+    }
+
+    fn roster_versions(&self, team_id: i64) -> Result<Vec<RosterRecord>, StorageError> {
+        let sql = format!("SELECT {ROSTER_COLUMNS} FROM rosters WHERE team_id = $1 ORDER BY version DESC");
+        Ok(self.query(&sql, &[&team_id])?.iter().map(roster_record).collect())
     }
 
     fn watch_other_processes(&self, changed: Arc<dyn Fn(Option<i64>) + Send + Sync>) -> Result<(), StorageError> {
