@@ -1,10 +1,11 @@
 //! The command tree of the `kefu` binary. Each top-level command is a variant of `Command` with
-//! its own module; `serve`, `admin` and `demo` slot in beside `roster`.
+//! its own module; `serve`, `admin`, `demo` and `import` slot in beside `roster`.
 //!
 //! Leaves out: parsing details of each command (in its module) and process exit (in `main`).
 
 pub mod admin;
 pub mod demo;
+pub mod import;
 pub mod nrp;
 pub mod roster;
 pub mod serve;
@@ -35,6 +36,8 @@ pub enum Command {
     /// Solve or check a duty roster.
     #[command(subcommand)]
     Roster(roster::RosterCommand),
+    /// Import cases from another system (JSON lines) into a team, through its sync server.
+    Import(import::ImportArgs),
 }
 
 /// Exit code when a roster breaks at least one hard rule.
@@ -47,5 +50,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Admin(args) => admin::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Roster(command) => roster::run(command),
+        Command::Import(args) => import::run(args),
     }
 }

@@ -11,6 +11,7 @@ mod crash;
 mod demo;
 mod hardening;
 mod http_api;
+mod import;
 mod live;
 mod pressure;
 mod scale_out;
