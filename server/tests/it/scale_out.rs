@@ -3,29 +3,22 @@
 //! both at once are unique and gap-free; and when one process is SIGKILLed under load, nothing it
 //! acknowledged is lost and the devices converge through the other.
 //!
+//! A process whose database connections are all cut (a network blip, a PostgreSQL failover) loses
+//! the rounds in flight, not its service: its pool opens new connections, and its listener comes
+//! back and still hears the other process.
+//!
 //! PostgreSQL only: runs when the test command started one (`support::postgres`); on SQLite there
 //! is one server process per database.
 
 use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use kefu_client::{ClientConfig, SharedStore, SyncClient};
-use kefu_core::ids::Timestamp;
-use kefu_core::store::{CaseStore, StoreConfig};
-use tokio::sync::mpsc::UnboundedReceiver;
 
-use crate::support::{Server, new_repair, postgres, spawn_live, staff, team_with_tokens};
-
-fn store(dir: &std::path::Path, config: &ClientConfig) -> SharedStore {
-    let mut store = CaseStore::open(dir, StoreConfig::default()).unwrap();
-    kefu_client::bind(&mut store, config).unwrap();
-    Arc::new(Mutex::new(store))
-}
-
-fn open_case(store: &SharedStore, subject: &str) -> String {
-    store.lock().unwrap().create_case(&new_repair(subject), &staff(), Timestamp::now()).unwrap().id.to_string()
-}
+use crate::support::{
+    Proxy, Server, client_store, db_arg, hears, open_shared_case, postgres, spawn_live, team_with_tokens,
+};
 
 /// Syncs until neither side has anything left to send.
 async fn settle(client: &SyncClient, store: &SharedStore) {
@@ -36,21 +29,6 @@ async fn settle(client: &SyncClient, store: &SharedStore) {
 fn numbers(store: &SharedStore) -> Vec<(String, Option<String>)> {
     let cases = store.lock().unwrap().all_cases().unwrap();
     cases.into_iter().map(|case| (case.id.to_string(), case.number.assigned)).collect()
-}
-
-/// Waits for the watching phone to hear of `id` (a generous bound: CI machines are loaded).
-async fn hears(changes: &mut UnboundedReceiver<Vec<String>>, id: &str, servers: &[&Server]) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        match tokio::time::timeout_at(deadline, changes.recv()).await {
-            Ok(Some(ids)) if ids.iter().any(|got| got == id) => return,
-            Ok(Some(_)) => continue,
-            _ => {
-                let logs: Vec<String> = servers.iter().map(|server| server.stderr()).collect();
-                panic!("the watching phone never heard of {id}; server logs:\n{}", logs.join("\n---\n"))
-            }
-        }
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -66,22 +44,22 @@ async fn processes_on_one_database_fan_out_number_cases_without_gaps_and_survive
 
     // A phone watching the second process hears a case stored through the first.
     let watch_config = ClientConfig::new(second.url(), tokens[2].clone());
-    let watcher = store(&dir.path().join("watcher"), &watch_config);
+    let watcher = client_store(&dir.path().join("watcher"), &watch_config);
     let (session, mut heard, stop) = spawn_live(watch_config, Arc::clone(&watcher));
     let desk_config = ClientConfig::new(first.url(), tokens[0].clone());
-    let desk = store(&dir.path().join("desk"), &desk_config);
+    let desk = client_store(&dir.path().join("desk"), &desk_config);
     let desk_client = SyncClient::new(desk_config).unwrap();
-    let opened = open_case(&desk, "through the first process");
+    let opened = open_shared_case(&desk, "through the first process");
     settle(&desk_client, &desk).await;
     hears(&mut heard, &opened, &[&first, &second]).await;
 
     // Two devices draw case numbers through both processes at once.
     let field_config = ClientConfig::new(second.url(), tokens[1].clone());
-    let field = store(&dir.path().join("field"), &field_config);
+    let field = client_store(&dir.path().join("field"), &field_config);
     let field_client = SyncClient::new(field_config).unwrap();
     for n in 0..12 {
-        open_case(&desk, &format!("desk case {n}"));
-        open_case(&field, &format!("field case {n}"));
+        open_shared_case(&desk, &format!("desk case {n}"));
+        open_shared_case(&field, &format!("field case {n}"));
     }
     tokio::join!(settle(&desk_client, &desk), settle(&field_client, &field));
     settle(&desk_client, &desk).await;
@@ -106,7 +84,7 @@ async fn processes_on_one_database_fan_out_number_cases_without_gaps_and_survive
     let load = async {
         // Until the process is gone: the loop ends on the first round it cannot answer.
         for n in 0..100_000 {
-            last_opened = open_case(&desk, &format!("under load {n}"));
+            last_opened = open_shared_case(&desk, &format!("under load {n}"));
             match desk_client.sync(&desk).await {
                 Ok(_) => acknowledged.push(last_opened.clone()),
                 Err(_) => return,
@@ -129,6 +107,62 @@ async fn processes_on_one_database_fan_out_number_cases_without_gaps_and_survive
     }
     assert_eq!(ids(&desk), on_field, "desk and field converged through the surviving process");
     assert_eq!(ids(&watcher), on_field, "the watcher converged too");
+
+    stop.send(()).unwrap();
+    session.await.unwrap().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_process_whose_database_link_is_cut_reconnects_and_still_hears_the_others() {
+    let Some(admin) = postgres() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("shared");
+    let tokens = team_with_tokens(&db, "north", &["staff", "staff", "staff"]);
+    // The first process reaches PostgreSQL through a proxy the test can cut.
+    let url = db_arg(&db).into_string().unwrap();
+    let authority = admin.split('@').nth(1).and_then(|rest| rest.split('/').next()).expect("host:port");
+    let upstream: std::net::SocketAddr = authority.parse().expect("the test server's loopback address");
+    let link = Proxy::start(upstream).await;
+    let cut_url = url.replace(authority, &link.addr.to_string());
+    let first = Server::start_on(&cut_url, &[]);
+    let second = Server::start(&db, &[]);
+
+    // A phone watches the first process; a desk works through the second.
+    let watch_config = ClientConfig::new(first.url(), tokens[2].clone());
+    let watcher = client_store(&dir.path().join("watcher"), &watch_config);
+    let (session, mut heard, stop) = spawn_live(watch_config, Arc::clone(&watcher));
+    let desk_config = ClientConfig::new(second.url(), tokens[0].clone());
+    let desk = client_store(&dir.path().join("desk"), &desk_config);
+    let desk_client = SyncClient::new(desk_config).unwrap();
+    let before = open_shared_case(&desk, "before the cut");
+    settle(&desk_client, &desk).await;
+    hears(&mut heard, &before, &[&first, &second]).await;
+
+    // Every connection of the first process to the database drops at once.
+    let opened_before_cut = link.n_connections();
+    link.cut();
+    let after = open_shared_case(&desk, "after the cut");
+    settle(&desk_client, &desk).await;
+    hears(&mut heard, &after, &[&first, &second]).await;
+    assert!(link.n_connections() > opened_before_cut, "the first process opened new connections");
+
+    // Its own rounds work again too: a case stored through it reaches the desk.
+    let field_config = ClientConfig::new(first.url(), tokens[1].clone());
+    let field = client_store(&dir.path().join("field"), &field_config);
+    let field_client = SyncClient::new(field_config).unwrap();
+    let through_first = open_shared_case(&field, "through the first process after the cut");
+    let mut synced = false;
+    for _ in 0..20 {
+        // A round on a connection that died with the cut fails once; the device retries, as phones do.
+        if field_client.sync(&field).await.is_ok() {
+            synced = true;
+            break;
+        }
+    }
+    assert!(synced, "the first process served rounds again; log:\n{}", first.stderr());
+    settle(&desk_client, &desk).await;
+    let on_desk: BTreeSet<String> = numbers(&desk).into_iter().map(|(id, _)| id).collect();
+    assert!(on_desk.contains(&through_first));
 
     stop.send(()).unwrap();
     session.await.unwrap().unwrap();

@@ -109,6 +109,13 @@ impl Server {
         Server::spawn(Command::new(kefu_bin()), db, extra)
     }
 
+    /// [`Server::start`] with `--db` given as is (a PostgreSQL URL through a proxy, say).
+    pub fn start_on(db: &str, extra: &[&str]) -> Server {
+        let mut command = Command::new(kefu_bin());
+        command.env("KEFU_DB", db);
+        Server::spawn_with(command, None, extra)
+    }
+
     /// [`Server::start`] with the soft and hard open-file limits set to `limit` (as a small
     /// deployment's default of 1,024 would be), through the shell's `ulimit`.
     pub fn start_with_open_file_limit(db: &Path, extra: &[&str], limit: u32) -> Server {
@@ -124,18 +131,21 @@ impl Server {
         Server::spawn(command, db, extra)
     }
 
-    fn spawn(mut command: Command, db: &Path, extra: &[&str]) -> Server {
+    fn spawn(command: Command, db: &Path, extra: &[&str]) -> Server {
+        Server::spawn_with(command, Some(db), extra)
+    }
+
+    /// Spawns `kefu serve` with `--db` for `db`, or with none (`KEFU_DB` set by the caller).
+    fn spawn_with(mut command: Command, db: Option<&Path>, extra: &[&str]) -> Server {
         if command.get_envs().all(|(name, _)| name != "RUST_LOG") {
             command.env("RUST_LOG", "kefu=debug,tower_http=info");
         }
-        let mut child = command
-            .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json", "--db"])
-            .arg(db_arg(db))
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("kefu serve starts");
+        command.args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"]);
+        if let Some(db) = db {
+            command.arg("--db").arg(db_arg(db));
+        }
+        let mut child =
+            command.args(extra).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("kefu serve starts");
         let stderr = Arc::new(Mutex::new(String::new()));
         let (listening_tx, listening_rx) = mpsc::channel();
         let reader = BufReader::new(child.stderr.take().expect("piped stderr"));
@@ -456,6 +466,76 @@ pub fn spawn_live(
         .await
     });
     (session, changed_rx, stop_tx)
+}
+
+/// A device store for kefu-client, bound to `config`'s token.
+pub fn client_store(dir: &Path, config: &kefu_client::ClientConfig) -> kefu_client::SharedStore {
+    let mut store = CaseStore::open(dir, StoreConfig::default()).expect("store");
+    kefu_client::bind(&mut store, config).expect("bind");
+    Arc::new(Mutex::new(store))
+}
+
+/// Opens a case on a kefu-client store (a repair, [`new_repair`]); returns its id.
+pub fn open_shared_case(store: &kefu_client::SharedStore, subject: &str) -> String {
+    let mut store = store.lock().expect("store lock");
+    store.create_case(&new_repair(subject), &staff(), Timestamp::now()).expect("case").id.to_string()
+}
+
+/// Waits for a watching phone to hear of `id` (a generous bound: CI machines are loaded); on
+/// failure prints the logs of `servers`.
+pub async fn hears(changes: &mut tokio::sync::mpsc::UnboundedReceiver<Vec<String>>, id: &str, servers: &[&Server]) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        match tokio::time::timeout_at(deadline, changes.recv()).await {
+            Ok(Some(ids)) if ids.iter().any(|got| got == id) => return,
+            Ok(Some(_)) => continue,
+            _ => {
+                let logs: Vec<String> = servers.iter().map(|server| server.stderr()).collect();
+                panic!("the watching phone never heard of {id}; server logs:\n{}", logs.join("\n---\n"))
+            }
+        }
+    }
+}
+
+/// A TCP proxy the test can cut: forwards every connection to `upstream`, counts them, and drops
+/// all open ones on demand (a phone losing signal, a NAT forgetting it, a database link failing).
+pub struct Proxy {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    connections: Arc<Mutex<Vec<tokio::task::AbortHandle>>>,
+}
+
+impl Proxy {
+    /// Starts forwarding, on the caller's tokio runtime.
+    pub async fn start(upstream: SocketAddr) -> Proxy {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("address");
+        let connections = Arc::new(Mutex::new(Vec::new()));
+        let accepted = Arc::clone(&connections);
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let task = tokio::spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(upstream).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+                accepted.lock().expect("proxy lock").push(task.abort_handle());
+            }
+        });
+        Proxy { addr, connections }
+    }
+
+    /// Connections accepted so far.
+    pub fn n_connections(&self) -> usize {
+        self.connections.lock().expect("proxy lock").len()
+    }
+
+    /// Drops every connection open now.
+    pub fn cut(&self) {
+        for connection in self.connections.lock().expect("proxy lock").iter() {
+            connection.abort();
+        }
+    }
 }
 
 /// The staff member the tests edit as.
