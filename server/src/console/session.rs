@@ -172,7 +172,9 @@ pub fn check_csrf(session: &WebSessionRecord, headers: &HeaderMap, form_token: O
     Ok(())
 }
 
-/// Failed sign-ins per user name, in this process (a restart forgets them; one server per site).
+/// Failed sign-ins per user name, in this process: a restart forgets them, and with several
+/// processes on PostgreSQL each counts its own, so a guesser spreading tries over N processes
+/// gets N times [`MAX_FAILURES`] per window (ARCHITECTURE.md, "PostgreSQL and several processes").
 /// A name with [`MAX_FAILURES`] failures in [`THROTTLE_WINDOW`] is refused, right password or
 /// not, until the window ends. That also lets anyone lock a known name for 15 minutes: the price
 /// of stopping password guessing without CAPTCHAs.

@@ -53,6 +53,9 @@ const MIGRATION_LOCK: i64 = 0x6b65_6675_6d69_6772;
 /// several processes stay under PostgreSQL's default of 100.
 const CONNECTIONS: usize = 16;
 
+/// How long opening a connection may take, unless the URL says (`connect_timeout=`).
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// The notification channel of committed changes; the payload is `<team id> <process>`.
 const CHANNEL: &str = "kefu_changes";
 
@@ -70,8 +73,12 @@ impl PgStorage {
     /// Connects to `url` and migrates the database. Errors say where the database is (never the
     /// password) and what it answered.
     pub fn open(url: &str) -> Result<Self, StorageError> {
-        let config: postgres::Config =
+        let mut config: postgres::Config =
             url.parse().map_err(|err| StorageError::Unavailable(format!("--db is not a PostgreSQL URL: {err}")))?;
+        // An unreachable host fails in seconds, not after the system's TCP timeout of minutes.
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
         let pool = Arc::new(Pool::new(config.clone(), describe(&config), CONNECTIONS));
         let (server_device, seal_key) = {
             let mut conn = pool.get()?;
