@@ -7,10 +7,9 @@
 //!    days before it as the earlier windows left them, the days after it empty, each on the
 //!    hard-rule penalties alone (`Goal::MeetRules`), so that HiGHS stops at the first roster of
 //!    the window that breaks no rule. A roster still breaking a rule is then repaired on the whole
-//!    model, again on the penalties alone, from it. Measured on the generated 60-staff centre
-//!    under load: the whole objective held no roster meeting every rule for 20 s or more, and
-//!    the penalties alone from scratch none in 15 s, while the same run from a roster with a few
-//!    breaches met every rule in about 5 s. The soft terms are left to the search after;
+//!    model, again on the penalties alone, from it: from scratch that run is slow to meet every
+//!    rule, from a roster with few breaches it is quick (figures in BENCHMARKS.md). The soft
+//!    terms are left to the search after;
 //! 2. large-neighbourhood search from that roster (the machinery shared with the NRP benchmark,
 //!    `lns`): either everyone over a window of days (around a shortfall while the roster has
 //!    one), or a few people who share posts over the whole period; HiGHS re-solves the free
