@@ -16,9 +16,10 @@
 //!    cells from the incumbent, and a roster at least as good replaces it. It ends after
 //!    [`STALL_ROUNDS`] rounds without a gain, or at [`LNS_END`] of the time limit.
 //!
-//! Every sub-problem ends on its gap, its node limit or its time limit; with one HiGHS thread and
-//! the same seed (`SolveConfig::seed` also drives the neighbourhood choice), a search whose
-//! sub-problems end on their gaps repeats itself exactly.
+//! Neighbourhoods end on their gap or [`NEIGHBOURHOOD_NODES`], and their shapes are chosen by
+//! gain per round, not per second; so with one HiGHS thread and the same seed
+//! (`SolveConfig::seed` also drives the neighbourhood choice), a search none of whose HiGHS runs
+//! reaches its time limit repeats itself exactly, however loaded the machine.
 
 use crate::SolveError;
 use crate::lns::{Clock, Neighbourhoods, Rng};
@@ -42,6 +43,9 @@ const STALL_ROUNDS: usize = 5;
 /// Relative gap of a neighbourhood: well below the final gap, or the neighbourhoods could not
 /// close it.
 const NEIGHBOURHOOD_GAP: f64 = 1e-4;
+/// Branch-and-bound nodes of a neighbourhood. Nodes, not seconds, end it, so that the search
+/// takes the same path on a loaded machine; the time left is only a backstop.
+const NEIGHBOURHOOD_NODES: u64 = 100;
 
 /// What the search has to say as it goes: each roster better than the last.
 pub(crate) enum Event<'a> {
@@ -68,7 +72,6 @@ pub(crate) fn search(
     let total = (n_staff * n_days) as f64;
     let mut shapes =
         Neighbourhoods::<2>::new((n_staff * WINDOW_DAYS) as f64, ((2 * n_staff).min(n_staff * n_days) as f64, total));
-    let sub_limit = (clock.limit / 20.0).clamp(0.5, 3.0);
     let mut stalled = 0;
     while stalled < STALL_ROUNDS && clock.left(LNS_END) > 0.2 {
         let Some(values) = best.values.clone() else { break };
@@ -78,22 +81,19 @@ pub(crate) fn search(
             0 => days_window(problem, &best, size, &mut rng),
             _ => related_staff(problem, size, &mut rng),
         };
-        let started = clock.elapsed();
         let ask = Ask {
             goal: Goal::Roster,
-            time_limit: sub_limit.min(clock.left(LNS_END)),
+            time_limit: clock.left(LNS_END),
             rel_gap: NEIGHBOURHOOD_GAP,
+            nodes: Some(NEIGHBOURHOOD_NODES),
             start: Some(&values),
             fix: Some(&Fix { values: &values, free: &free }),
         };
         let run = milp::run(problem, config, &ask)?;
-        let gain = if run.values.is_some() && run.objective <= best.objective + 1e-9 {
-            best.objective - run.objective
-        } else {
-            0.0
-        };
-        shapes.record(kind, size, gain.max(0.0), clock.elapsed() - started, run.proven);
-        if run.values.is_some() && run.objective <= best.objective + 1e-9 {
+        let kept = run.values.is_some() && run.objective <= best.objective + 1e-9;
+        let gain = if kept { (best.objective - run.objective).max(0.0) } else { 0.0 };
+        shapes.record(kind, size, gain, 1.0, run.proven);
+        if kept {
             // Equal rosters are taken too: moving on a plateau diversifies the search.
             best = Run { bound: f64::NEG_INFINITY, proven: false, ..run };
             if gain > 1e-6 {
@@ -120,6 +120,7 @@ fn construct(problem: &RosterProblem, config: &SolveConfig, clock: &Clock) -> Re
             goal: Goal::MeetRules,
             time_limit: (clock.left(CONSTRUCTION_END) / (n_windows - window) as f64).max(0.2),
             rel_gap: 0.0,
+            nodes: None,
             start: built.as_ref().and_then(|b| b.values.as_deref()),
             fix: Some(&Fix { values: &values, free: &free }),
         };

@@ -68,11 +68,12 @@ impl Clock {
 }
 
 /// The choice among `K` shapes of neighbourhood: each is picked in proportion to its recent gain
-/// per second, plus half the mean so that none falls below about a third of its share, and each
+/// per unit of effort (seconds for the NRP; rounds for the roster, whose search must repeat
+/// itself on a loaded machine), plus half the mean so that none falls below about a third of its share, and each
 /// has its own size (in whatever unit the search frees: cells, days, people), grown when HiGHS
 /// proved its last sub-problem (too easy) and shrunk when it did not (too hard).
 pub(crate) struct Neighbourhoods<const K: usize> {
-    /// Gain per second, a moving average per shape; equal to start with.
+    /// Gain per unit of effort, a moving average per shape; equal to start with.
     rate: [f64; K],
     /// Current size per shape.
     size: [f64; K],
@@ -104,10 +105,10 @@ impl<const K: usize> Neighbourhoods<K> {
         self.size[kind]
     }
 
-    /// Records a sub-problem of shape `kind` and size `size`: its gain in objective, the seconds
+    /// Records a sub-problem of shape `kind` and size `size`: its gain in objective, the effort
     /// it took, and whether HiGHS proved it.
-    pub(crate) fn record(&mut self, kind: usize, size: f64, gain: f64, seconds: f64, proven: bool) {
-        self.rate[kind] = 0.8 * self.rate[kind] + 0.2 * gain / seconds.max(1e-3);
+    pub(crate) fn record(&mut self, kind: usize, size: f64, gain: f64, effort: f64, proven: bool) {
+        self.rate[kind] = 0.8 * self.rate[kind] + 0.2 * gain / effort.max(1e-3);
         let factor = if proven { 1.15 } else { 0.85 };
         self.size[kind] = (size * factor).clamp(self.range.0, self.range.1);
     }

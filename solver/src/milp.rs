@@ -199,6 +199,8 @@ pub(crate) struct Ask<'a> {
     pub time_limit: f64,
     /// HiGHS's `mip_rel_gap`.
     pub rel_gap: f64,
+    /// Branch-and-bound nodes, besides `SolveConfig::node_limit` (the smaller holds).
+    pub nodes: Option<u64>,
     /// Column values to start from (a run of the same problem).
     pub start: Option<&'a [f64]>,
     /// The neighbourhood, when only part of the roster may change.
@@ -211,7 +213,7 @@ impl<'a> Ask<'a> {
     /// the rules can be met).
     pub fn full(config: &SolveConfig, goal: Goal, time_limit: f64, start: Option<&'a [f64]>) -> Self {
         let rel_gap = if goal == Goal::MeetRules { 0.0 } else { config.mip_gap };
-        Ask { goal, time_limit, rel_gap, start, fix: None }
+        Ask { goal, time_limit, rel_gap, nodes: None, start, fix: None }
     }
 }
 
@@ -237,7 +239,7 @@ pub(crate) struct Run {
 /// (column values of an earlier run of the same problem: the build is deterministic, so columns
 /// match), keeping the cells `ask.fix` fixes.
 pub(crate) fn run(problem: &RosterProblem, config: &SolveConfig, ask: &Ask) -> Result<Run, SolveError> {
-    let Ask { goal, time_limit, rel_gap, start, fix } = *ask;
+    let Ask { goal, time_limit, rel_gap, nodes, start, fix } = *ask;
     let mut model = Model::new(problem, fix);
     rules::leave::add(&mut model);
     rules::coverage::add(&mut model);
@@ -256,7 +258,7 @@ pub(crate) fn run(problem: &RosterProblem, config: &SolveConfig, ask: &Ask) -> R
     set(&mut highs_model, "time_limit", time_limit.max(0.0))?;
     set(&mut highs_model, "mip_rel_gap", rel_gap)?;
     let mut integers = vec![("threads", config.threads as i32), ("random_seed", config.seed)];
-    if let Some(nodes) = config.node_limit {
+    if let Some(nodes) = [config.node_limit, nodes].into_iter().flatten().min() {
         integers.push(("mip_max_nodes", i32::try_from(nodes).unwrap_or(i32::MAX)));
     }
     for (name, value) in integers {
