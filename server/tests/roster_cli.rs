@@ -88,9 +88,27 @@ fn progress_gives_best_bound_gap_and_time_of_each_search_and_quiet_silences_it()
     for line in lines {
         assert!(line.contains(" s: ") && line.contains(", bound ") && line.contains(", gap "), "{line}");
     }
+    // The search before the MILP reports its first roster, with its breaches, before any bound.
+    let first = text.lines().find(|l| l.starts_with("kefu: first roster built at ")).expect(&text);
+    assert!(first.contains("best objective") && first.contains("rules broken, breach penalty"), "{first}");
     let quiet = kefu(&["roster", "solve", team, "--quiet"]);
     assert_eq!((quiet.status.code(), stderr(&quiet)), (Some(3), String::new()));
     assert!(stdout(&quiet).contains("infeasible: no roster can meet every hard rule (proven)"), "quiet keeps stdout");
+}
+
+#[test]
+fn the_same_seed_gives_the_same_roster() {
+    let team = example("seed_rules.toml");
+    let team = team.to_str().expect("path");
+    let run = |seed: &str| kefu(&["roster", "solve", team, "--json", "--quiet", "--seed", seed]);
+    let (first, again) = (run("5"), run("5"));
+    assert_eq!(first.status.code(), again.status.code());
+    let solve_seconds = |text: String| -> String {
+        text.lines().filter(|l| !l.contains("\"solve_seconds\"")).collect::<Vec<_>>().join("\n")
+    };
+    assert_eq!(solve_seconds(stdout(&first)), solve_seconds(stdout(&again)));
+    let refused = kefu(&["roster", "solve", team, "--seed", "many"]);
+    assert_eq!(refused.status.code(), Some(2), "a seed is a number");
 }
 
 #[test]

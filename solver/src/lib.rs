@@ -5,6 +5,10 @@
 //! - `input`: a team file (TOML) → `model::RosterProblem`, errors with line and column.
 //! - `model`: the problem and its calendar (day types, seasons, demand per slot).
 //! - `milp` + `rules/`: the model (a file per DOMAIN.md rule family) and the HiGHS call.
+//! - `improve`: construction and large-neighbourhood search over that model, for a roster that
+//!   meets every rule in seconds, which the full MILP starts from.
+//! - `lns`: the search machinery the roster and the NRP share (seeded generator, clock,
+//!   adaptive neighbourhoods).
 //! - `roster`: a solution as plain data.
 //! - `validate`: recomputes every hard rule from a roster alone; `explain` words the breaches,
 //!   `cause` finds what keeps each person off a short post.
@@ -55,7 +59,9 @@ pub mod error;
 pub mod explain;
 pub mod export;
 pub mod generate;
+mod improve;
 pub mod input;
+mod lns;
 mod milp;
 pub mod model;
 pub mod nrp;
@@ -71,8 +77,8 @@ pub use milp::SolveConfig;
 pub use model::RosterProblem;
 pub use roster::Roster;
 
-use std::time::Instant;
-
+use lns::Clock;
+use milp::Ask;
 use rules::Goal;
 
 /// How a solve ended. A roster is printed in every case; only the first two meet every hard rule.
@@ -131,18 +137,22 @@ pub struct SolveOutcome {
 /// `time_limit` whenever the first search ran to the limit. The limit can so be exceeded by this share.
 pub const PROOF_SHARE: f64 = 0.1;
 
-/// Which search of a solve has ended (see [`solve`]).
+/// Which search of a solve has ended or improved (see [`solve`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Search {
+    /// The construction of a first roster, a week at a time; ended.
+    Construction,
+    /// The large-neighbourhood search from it; found a better roster (no bound is known yet).
+    Neighbourhood,
     /// The search for the best roster, on the whole objective.
     Roster,
     /// The search for a roster that meets every hard rule, on the hard-rule penalties alone.
     Rules,
 }
 
-/// Where a solve stands when one of its searches ends: for progress lines. HiGHS reports nothing
-/// while it runs through the safe binding (no callbacks without `unsafe`, and its `log_file`
-/// option has a known double free), so progress comes at these boundaries.
+/// Where a solve stands when one of its searches ends or improves its roster: for progress lines.
+/// HiGHS reports nothing while it runs through the safe binding (no callbacks without `unsafe`,
+/// and its `log_file` option has a known double free), so progress comes between its runs.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Progress {
     /// The search that ended.
@@ -150,7 +160,9 @@ pub struct Progress {
     /// Its best value (objective, or hard-rule penalty for `Search::Rules`); infinite when it
     /// found nothing.
     pub best: f64,
-    /// Its proven lower bound on that value.
+    /// The hard-rule penalty of that roster: 0 when it meets every hard rule.
+    pub breaches: f64,
+    /// Its proven lower bound on that value; minus infinity before the full MILP has run.
     pub bound: f64,
     /// Relative gap between the two.
     pub gap: f64,
@@ -158,36 +170,50 @@ pub struct Progress {
     pub seconds: f64,
 }
 
-/// Solves in up to two runs of the MILP, then judges the roster with the independent validator.
+/// Solves in three steps, then judges the roster with the independent validator.
 ///
-/// The first run minimises the whole objective. Its roster breaking no rule makes the outcome
-/// `optimal` or `feasible`. Otherwise a second run minimises the hard-rule penalties alone (with
-/// slack on every breakable rule, the MILP itself is never infeasible, so this is the only honest
-/// test): a positive bound proves every roster breaks a rule (`infeasible`); a roster without
-/// penalty that the validator passes is `feasible`; anything else is `time_limit`.
+/// First a construction and neighbourhood search (`improve`) finds a roster, meeting every rule
+/// when it can, in seconds. Then the full MILP minimises the whole objective from it, for the
+/// rest of the time: the better roster of the two is kept, and the MILP's bound states the gap.
+/// The kept roster breaking no rule makes the outcome `optimal` or `feasible`. Otherwise a last
+/// run minimises the hard-rule penalties alone (with slack on every breakable rule, the MILP
+/// itself is never infeasible, so this is the only honest test): a positive bound proves every
+/// roster breaks a rule (`infeasible`); a roster without penalty that the validator passes is
+/// `feasible`; anything else is `time_limit`.
 pub fn solve(problem: &RosterProblem, config: &SolveConfig) -> Result<SolveOutcome, SolveError> {
     solve_reporting(problem, config, &mut |_| {})
 }
 
-/// [`solve`], calling `report` as each search ends.
+/// [`solve`], calling `report` as each search ends, and at each better roster of the search
+/// before the full MILP.
 pub fn solve_reporting(
     problem: &RosterProblem,
     config: &SolveConfig,
     report: &mut dyn FnMut(&Progress),
 ) -> Result<SolveOutcome, SolveError> {
-    let started = Instant::now();
-    let mut ended = |search, best: f64, bound: f64| {
+    let clock = Clock::start(config.time_limit);
+    let mut ended = |search, best: f64, breaches: f64, bound: f64| {
         let gap = if best.is_finite() { milp::relative_gap(best, bound) } else { f64::INFINITY };
-        report(&Progress { search, best, bound, gap, seconds: started.elapsed().as_secs_f64() });
+        report(&Progress { search, best, breaches, bound, gap, seconds: clock.elapsed() });
     };
-    let first = milp::run(problem, config, Goal::Roster, config.time_limit, None)?;
-    ended(Search::Roster, if first.values.is_some() { first.objective } else { f64::INFINITY }, first.bound);
+    let searched = improve::search(problem, config, &clock, &mut |event| {
+        let (search, run) = match event {
+            improve::Event::Constructed(run) => (Search::Construction, run),
+            improve::Event::Improved(run) => (Search::Neighbourhood, run),
+        };
+        ended(search, run.objective, run.breaches, f64::NEG_INFINITY);
+    })?;
+    let start = searched.as_ref().and_then(|run| run.values.as_deref());
+    let full = milp::run(problem, config, &Ask::full(config, Goal::Roster, clock.left(1.0), start))?;
+    let first = keep_better(full, searched, config.mip_gap);
+    let best = if first.values.is_some() { first.objective } else { f64::INFINITY };
+    ended(Search::Roster, best, first.breaches, first.bound);
     let outcome = |status, run: &milp::Run, roster: Roster, violations| SolveOutcome {
         status,
         objective: run.objective,
         bound: first.bound,
         gap: if run.objective.is_finite() { milp::relative_gap(run.objective, first.bound) } else { f64::INFINITY },
-        solve_seconds: started.elapsed().as_secs_f64(),
+        solve_seconds: clock.elapsed(),
         roster,
         violations,
         model_size: first.size,
@@ -199,15 +225,17 @@ pub fn solve_reporting(
         let status = if first.proven { Status::Optimal } else { Status::Feasible };
         return Ok(outcome(status, &first, roster, violations));
     }
-    let remaining = config.time_limit - started.elapsed().as_secs_f64();
     let second = milp::run(
         problem,
         config,
-        Goal::MeetRules,
-        remaining.max(config.time_limit * PROOF_SHARE),
-        first.values.as_deref(),
+        &Ask::full(
+            config,
+            Goal::MeetRules,
+            clock.left(1.0).max(config.time_limit * PROOF_SHARE),
+            first.values.as_deref(),
+        ),
     )?;
-    ended(Search::Rules, second.breaches, second.bound);
+    ended(Search::Rules, second.breaches, second.breaches, second.bound);
     let tolerance = 1e-6 * problem.rules.weights.coverage.max(problem.rules.weights.hours);
     if second.breaches <= tolerance
         && let Some(roster) = second.roster.clone()
@@ -225,6 +253,19 @@ pub fn solve_reporting(
             Ok(outcome(status, &second, fewer, violations))
         }
         _ => Ok(outcome(status, &first, roster, violations)),
+    }
+}
+
+/// The full MILP's run with the search's roster when that is better (HiGHS may have refused it
+/// as a start, or not matched it in time): the bound is the MILP's either way, and the roster is
+/// proven when it is within `mip_gap` of it.
+fn keep_better(full: milp::Run, searched: Option<milp::Run>, mip_gap: f64) -> milp::Run {
+    match searched {
+        Some(found) if found.values.is_some() && (full.values.is_none() || found.objective < full.objective - 1e-9) => {
+            let proven = milp::relative_gap(found.objective, full.bound) <= mip_gap;
+            milp::Run { bound: full.bound, proven, size: full.size, ..found }
+        }
+        _ => full,
     }
 }
 

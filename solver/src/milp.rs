@@ -23,10 +23,11 @@ pub struct SolveConfig {
     pub mip_gap: f64,
     /// HiGHS threads (default 1: with one thread the search, and so the roster, is reproducible).
     pub threads: u32,
-    /// HiGHS random seed (default 0).
+    /// Seed of the search: HiGHS's random seed and the neighbourhoods of `improve` (default 0).
     pub seed: i32,
-    /// Branch-and-bound nodes each HiGHS run may explore (default: no limit). Unlike the time
-    /// limit it stops the search at the same place on every machine, which is what tests need.
+    /// Branch-and-bound nodes each HiGHS run may explore, the neighbourhoods of `improve`
+    /// included (default: no limit). Unlike the time limit it stops the search at the same place
+    /// on every machine, which is what tests need.
     pub node_limit: Option<u64>,
 }
 
@@ -63,6 +64,30 @@ pub(crate) struct LunchGroup {
     pub counts: Vec<Col>,
 }
 
+/// A neighbourhood of a roster, for the search before the full MILP (`improve`): the (staff,
+/// day) cells outside it keep their values, so HiGHS re-solves only the free part. Fixing is by
+/// column bounds, so the columns, and their order, are those of the full model: values pass
+/// between runs unchanged.
+pub(crate) struct Fix<'a> {
+    /// Column values of a roster (from a run of the same problem); a fixed column past its end is
+    /// fixed at 0 (nobody works where nothing was decided yet).
+    pub values: &'a [f64],
+    /// `free[staff][day]`: the cells HiGHS may change.
+    pub free: &'a [Vec<bool>],
+}
+
+impl Fix<'_> {
+    /// A new 0/1 column for cell (staff, day): free, or fixed at its value.
+    fn binary(&self, lp: &mut Lp, staff: usize, day: usize) -> Col {
+        if self.free[staff][day] {
+            lp.binary()
+        } else {
+            let idx = lp.size().0;
+            lp.fixed(self.values.get(idx).map_or(0.0, |v| v.round()))
+        }
+    }
+}
+
 /// The model under construction: the problem, the columns, and indexes the rule files share.
 pub(crate) struct Model<'p> {
     pub problem: &'p RosterProblem,
@@ -80,8 +105,12 @@ pub(crate) struct Model<'p> {
 }
 
 impl<'p> Model<'p> {
-    /// Creates every allowed work column and its lunch columns.
-    fn new(problem: &'p RosterProblem) -> Self {
+    /// Creates every allowed work column and its lunch columns; those of cells `fix` keeps, fixed.
+    fn new(problem: &'p RosterProblem, fix: Option<&Fix>) -> Self {
+        let binary = |lp: &mut Lp, staff: usize, day: usize| match fix {
+            Some(fix) => fix.binary(lp, staff, day),
+            None => lp.binary(),
+        };
         let mut lp = Lp::default();
         let mut works = Vec::new();
         let mut by_staff_day = vec![vec![Vec::new(); problem.days.len()]; problem.staff.len()];
@@ -106,7 +135,7 @@ impl<'p> Model<'p> {
                         staff.posts.contains(&p)
                             && !rules::rotation::forbids(problem, &rotation_starts, staff_idx, day_idx, p)
                     }) {
-                        let col = lp.binary();
+                        let col = binary(&mut lp, staff_idx, day_idx);
                         if shift.lunch {
                             let starts = lunch_starts.iter().map(|s| origin + s).collect();
                             lunch_keys.entry((day_idx, post_idx, starts)).or_default().push(works.len());
@@ -129,7 +158,7 @@ impl<'p> Model<'p> {
         for (staff_idx, staff) in problem.staff.iter().enumerate() {
             for date in &staff.requests {
                 if let Some(day_idx) = problem.day_index(*date).filter(|_| staff.available_on(*date)) {
-                    requests.insert((staff_idx, day_idx), lp.binary());
+                    requests.insert((staff_idx, day_idx), binary(&mut lp, staff_idx, day_idx));
                 }
             }
         }
@@ -162,6 +191,32 @@ pub(crate) fn lunch_starts(problem: &RosterProblem, day_idx: usize, shift_idx: u
     (first..).step_by(problem.slot_minutes as usize).take_while(|s| s + length <= last).collect()
 }
 
+/// What one HiGHS run is asked.
+pub(crate) struct Ask<'a> {
+    /// What to minimise.
+    pub goal: Goal,
+    /// Seconds.
+    pub time_limit: f64,
+    /// HiGHS's `mip_rel_gap`.
+    pub rel_gap: f64,
+    /// Branch-and-bound nodes, besides `SolveConfig::node_limit` (the smaller holds).
+    pub nodes: Option<u64>,
+    /// Column values to start from (a run of the same problem).
+    pub start: Option<&'a [f64]>,
+    /// The neighbourhood, when only part of the roster may change.
+    pub fix: Option<&'a Fix<'a>>,
+}
+
+impl<'a> Ask<'a> {
+    /// The whole model: `goal` within `time_limit` from `start`, to the configured gap
+    /// (`Goal::MeetRules` to no gap, since only a closed gap or a positive bound answers whether
+    /// the rules can be met).
+    pub fn full(config: &SolveConfig, goal: Goal, time_limit: f64, start: Option<&'a [f64]>) -> Self {
+        let rel_gap = if goal == Goal::MeetRules { 0.0 } else { config.mip_gap };
+        Ask { goal, time_limit, rel_gap, nodes: None, start, fix: None }
+    }
+}
+
 /// One HiGHS run, before the validator judges its roster.
 pub(crate) struct Run {
     /// Column values of the best solution, when HiGHS found any.
@@ -180,18 +235,12 @@ pub(crate) struct Run {
     pub size: (usize, usize),
 }
 
-/// Builds the model with every rule family and minimises `goal`, from `start` when given (column
-/// values of an earlier run of the same problem: the build is deterministic, so columns match).
-/// `Goal::MeetRules` runs with no gap, since only a closed gap or a positive bound answers
-/// whether the rules can be met.
-pub(crate) fn run(
-    problem: &RosterProblem,
-    config: &SolveConfig,
-    goal: Goal,
-    time_limit: f64,
-    start: Option<&[f64]>,
-) -> Result<Run, SolveError> {
-    let mut model = Model::new(problem);
+/// Builds the model with every rule family and minimises `ask.goal`, from `ask.start` when given
+/// (column values of an earlier run of the same problem: the build is deterministic, so columns
+/// match), keeping the cells `ask.fix` fixes.
+pub(crate) fn run(problem: &RosterProblem, config: &SolveConfig, ask: &Ask) -> Result<Run, SolveError> {
+    let Ask { goal, time_limit, rel_gap, nodes, start, fix } = *ask;
+    let mut model = Model::new(problem, fix);
     rules::leave::add(&mut model);
     rules::coverage::add(&mut model);
     rules::lunch::add(&mut model);
@@ -203,14 +252,13 @@ pub(crate) fn run(
     let Model { lp, works, requests, lunch_groups, .. } = model;
     let size = lp.size();
     let (mut highs_model, prices) = lp.into_highs_for(goal)?;
-    let gap = if goal == Goal::MeetRules { 0.0 } else { config.mip_gap };
     let set = |model: &mut highs::Model, name: &str, value: f64| {
         model.try_set_option(name, value).map_err(|_| SolveError::Solver(format!("cannot set {name}")))
     };
     set(&mut highs_model, "time_limit", time_limit.max(0.0))?;
-    set(&mut highs_model, "mip_rel_gap", gap)?;
+    set(&mut highs_model, "mip_rel_gap", rel_gap)?;
     let mut integers = vec![("threads", config.threads as i32), ("random_seed", config.seed)];
-    if let Some(nodes) = config.node_limit {
+    if let Some(nodes) = [config.node_limit, nodes].into_iter().flatten().min() {
         integers.push(("mip_max_nodes", i32::try_from(nodes).unwrap_or(i32::MAX)));
     }
     for (name, value) in integers {
@@ -224,8 +272,21 @@ pub(crate) fn run(
     let solved = highs_model.try_solve().map_err(|e| SolveError::Solver(format!("{e:?}")))?;
     let status = solved.status();
     if matches!(status, HighsModelStatus::Infeasible | HighsModelStatus::UnboundedOrInfeasible) {
-        // Every hard rule carries slack or can be met by rostering nobody, so this is a bug.
-        return Err(SolveError::Solver("HiGHS reports the slack model infeasible".to_owned()));
+        // Every hard rule carries slack or can be met by rostering nobody, so on the whole model
+        // this is a bug. A neighbourhood keeps a roster that met the rules without slack, so it
+        // should not happen there either, but then the search simply has nothing new.
+        if fix.is_none() {
+            return Err(SolveError::Solver("HiGHS reports the slack model infeasible".to_owned()));
+        }
+        return Ok(Run {
+            values: None,
+            roster: None,
+            proven: false,
+            objective: f64::NAN,
+            breaches: f64::INFINITY,
+            bound: f64::NEG_INFINITY,
+            size,
+        });
     }
     let bound = solved.double_info_value(c"mip_dual_bound").unwrap_or(f64::NEG_INFINITY) + prices.constant(goal);
     let values = (solved.primal_solution_status() == highs::HighsSolutionStatus::Feasible)

@@ -97,6 +97,10 @@ pub struct SolveArgs {
     /// run that ends on the gap; more threads may search faster but not repeatably.
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub threads: u32,
+    /// Seed of the search (its neighbourhoods and HiGHS): with one thread, the same seed gives
+    /// the same roster on every run whose searches end on their gaps.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub seed: i32,
     /// Print nothing on stderr but warnings and errors: no start line, no progress, no verdict.
     #[arg(long)]
     pub quiet: bool,
@@ -146,8 +150,13 @@ fn read_team(path: &Path) -> anyhow::Result<RosterProblem> {
 
 fn solve(args: &SolveArgs) -> anyhow::Result<ExitCode> {
     let problem = read_team(&args.team)?;
-    let config =
-        SolveConfig { time_limit: args.time_limit, mip_gap: args.gap, threads: args.threads, ..SolveConfig::default() };
+    let config = SolveConfig {
+        time_limit: args.time_limit,
+        mip_gap: args.gap,
+        threads: args.threads,
+        seed: args.seed,
+        ..SolveConfig::default()
+    };
     let outcome = if args.quiet {
         kefu_solver::solve(&problem, &config)
     } else {
@@ -226,9 +235,26 @@ fn relative_gap(text: &str) -> Result<f64, String> {
     if (0.0..1.0).contains(&gap) { Ok(gap) } else { Err(format!("{text} is not a fraction in [0, 1)")) }
 }
 
-/// One search's end in words: best, bound, gap and elapsed time.
+/// One search's end, or a better roster of the search before the MILP, in words: best, bound,
+/// gap and elapsed time.
 fn progress_line(progress: &Progress) -> String {
     let (search, best) = match progress.search {
+        Search::Construction | Search::Neighbourhood => {
+            let (search, event) = if progress.search == Search::Construction {
+                ("first roster", "built")
+            } else {
+                ("neighbourhood search", "improved")
+            };
+            let rules = if progress.breaches > 0.0 {
+                format!("rules broken, breach penalty {:.2}", progress.breaches)
+            } else {
+                "every rule met".to_owned()
+            };
+            return format!(
+                "{search} {event} at {:.1} s: best objective {:.2}, {rules}, no bound yet",
+                progress.seconds, progress.best
+            );
+        }
         Search::Roster => ("roster search", "best objective"),
         Search::Rules => ("search for a roster meeting every rule", "least breach penalty"),
     };

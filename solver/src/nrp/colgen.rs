@@ -25,9 +25,9 @@ use std::time::Instant;
 use highs::{ColProblem, HighsModelStatus, HighsSolutionStatus, Model, Row, Sense};
 
 use crate::SolveError;
+use crate::lns::Rng;
 use crate::nrp::best_row::{Budgets, Priced, RowCosts, price_row};
 use crate::nrp::model;
-use crate::nrp::rng::Rng;
 use crate::nrp::{Instance, Schedule};
 
 /// One employee's row: the shift worked on each day, or `None` for a day off.

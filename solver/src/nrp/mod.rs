@@ -9,7 +9,6 @@
 //! - `branch`: branch and price over that master, to close the gap its bound leaves.
 //! - `solve`: construction and descent, column generation, full MILP, then a large-neighbourhood
 //!   search with warm starts, then a final warm-started full solve for the bound.
-//! - `rng`: the seeded random numbers of the search.
 //! - `evaluate`: the independent judge every reported objective comes from.
 //! - `schedule_json`: reading and writing the `{ "schedule": { "<staff>": [...] } }` contract.
 
@@ -19,7 +18,6 @@ mod colgen;
 pub mod evaluate;
 mod model;
 pub mod reader;
-mod rng;
 pub mod schedule_json;
 mod solve;
 

@@ -30,16 +30,16 @@
 //! Every phase stops as soon as the incumbent meets the bound. Every objective reported comes
 //! from `evaluate`, never from HiGHS.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use highs::{HighsModelStatus, HighsSolutionStatus};
 
 use crate::SolveError;
+use crate::lns::{Clock, Neighbourhoods, Rng};
 use crate::nrp::best_row::{RowCosts, best_row, count_row, on_shift_counts};
 use crate::nrp::branch;
 use crate::nrp::colgen::{ColumnGeneration, Dive};
 use crate::nrp::model::{self, Fix};
-use crate::nrp::rng::Rng;
 use crate::nrp::{Instance, Schedule, evaluate};
 
 /// Share of the time limit at which the column generation stops if it has not converged.
@@ -252,7 +252,7 @@ fn short_cover_staff(instance: &Instance, schedule: &Schedule, rng: &mut Rng, k:
 struct Search<'a> {
     instance: &'a Instance,
     config: &'a NrpConfig,
-    started: Instant,
+    clock: Clock,
     best: Option<(i64, Schedule)>,
     bound: f64,
     proven: bool,
@@ -267,12 +267,12 @@ struct Search<'a> {
 impl<'a> Search<'a> {
     /// Share of the time limit spent so far.
     fn spent(&self) -> f64 {
-        self.started.elapsed().as_secs_f64() / self.config.time_limit
+        self.clock.spent()
     }
 
     /// Seconds left until `share` of the time limit.
     fn left(&self, share: f64) -> f64 {
-        self.config.time_limit * share - self.started.elapsed().as_secs_f64()
+        self.clock.left(share)
     }
 
     /// Keeps `schedule` if it is feasible and at least as good as the incumbent; equal objectives
@@ -368,7 +368,7 @@ impl<'a> Search<'a> {
 
     /// The instant at which `share` of the time limit is spent.
     fn deadline(&self, share: f64) -> Instant {
-        self.started + Duration::from_secs_f64((self.config.time_limit * share).max(0.0))
+        self.clock.deadline(share)
     }
 
     /// Phase 2: column generation until it converges, stalls or `share` of the time is spent,
@@ -454,26 +454,17 @@ impl<'a> Search<'a> {
         let (n_staff, n_days) = (self.instance.staff.len(), self.instance.n_days);
         let total_cells = (n_staff * n_days) as f64;
         let mut rng = Rng(self.config.seed ^ 0x5EED);
-        let mut cells = [FIRST_NEIGHBOURHOOD_CELLS.min(total_cells); 3];
-        // Objective gained per second, a moving average per kind; equal to start with.
-        let mut rate = [1.0_f64; 3];
-        let sub_limit = (self.config.time_limit / 120.0).clamp(0.25, 1.0);
+        let mut shapes = Neighbourhoods::<3>::new(
+            FIRST_NEIGHBOURHOOD_CELLS.min(total_cells),
+            (4.0_f64.min(total_cells), total_cells),
+        );
+        let sub_limit = (self.clock.limit / 120.0).clamp(0.25, 1.0);
         while !self.closed() && self.left(share) > 0.2 {
             let Some((_, incumbent)) = self.best.as_ref() else { return Ok(()) };
-            // Each kind is chosen in proportion to its recent gain per second, plus half the
-            // mean so that none falls below about a ninth.
-            let floor = 0.5 * rate.iter().sum::<f64>() / 3.0 + 1e-9;
-            let mut pick = rng.unit() * (rate.iter().sum::<f64>() + 3.0 * floor);
-            let mut kind = Neighbourhood::ALL
-                .into_iter()
-                .find(|&k| {
-                    pick -= rate[k as usize] + floor;
-                    pick < 0.0
-                })
-                .unwrap_or(Neighbourhood::Cover);
+            let mut kind = Neighbourhood::ALL[shapes.pick(&mut rng)];
             let (round_started, objective_before) = (Instant::now(), self.best.as_ref().map_or(0, |b| b.0));
             let long_window = n_days.min(56);
-            let mut size = cells[kind as usize];
+            let mut size = shapes.size(kind as usize);
             let k = |size: f64, window: usize| ((size / window as f64).round() as usize).clamp(2.min(n_staff), n_staff);
             let short = match kind {
                 Neighbourhood::Cover => short_cover_staff(self.instance, incumbent, &mut rng, k(size, long_window)),
@@ -481,7 +472,7 @@ impl<'a> Search<'a> {
             };
             if matches!(kind, Neighbourhood::Cover) && short.is_none() {
                 kind = Neighbourhood::Staff;
-                size = cells[kind as usize];
+                size = shapes.size(kind as usize);
             }
             let (staff, window, first_day) = match (kind, short) {
                 (Neighbourhood::Cover, Some((staff, day))) => {
@@ -512,11 +503,7 @@ impl<'a> Search<'a> {
                 self.descend(share);
             }
             let gain = objective_before - self.best.as_ref().map_or(0, |b| b.0);
-            let rate_now = gain as f64 / round_started.elapsed().as_secs_f64().max(1e-3);
-            rate[kind as usize] = 0.8 * rate[kind as usize] + 0.2 * rate_now;
-            // Proven sub-problems are too easy: grow; unproven ones too hard: shrink.
-            let factor = if run.proven { 1.15 } else { 0.85 };
-            cells[kind as usize] = (size * factor).clamp(4.0_f64.min(total_cells), total_cells);
+            shapes.record(kind as usize, size, gain as f64, round_started.elapsed().as_secs_f64(), run.proven);
         }
         Ok(())
     }
@@ -527,7 +514,7 @@ pub fn solve(instance: &Instance, config: &NrpConfig) -> Result<NrpOutcome, Solv
     let mut search = Search {
         instance,
         config,
-        started: Instant::now(),
+        clock: Clock::start(config.time_limit),
         best: None,
         bound: f64::NEG_INFINITY,
         proven: false,
@@ -565,7 +552,7 @@ pub fn solve(instance: &Instance, config: &NrpConfig) -> Result<NrpOutcome, Solv
         }
     }
 
-    let Search { best, bound, proven, infeasible, rounds, improvements, nodes, started, .. } = search;
+    let Search { best, bound, proven, infeasible, rounds, improvements, nodes, clock, .. } = search;
     let bound = if bound.is_finite() { (bound - 1e-6).ceil().max(0.0) } else { 0.0 };
     let objective = best.as_ref().map(|(o, _)| *o);
     let status = match objective {
@@ -580,7 +567,7 @@ pub fn solve(instance: &Instance, config: &NrpConfig) -> Result<NrpOutcome, Solv
         objective,
         bound: if status == NrpStatus::Optimal { objective.map_or(bound, |o| o as f64) } else { bound },
         gap: if status == NrpStatus::Optimal { Some(0.0) } else { gap },
-        solve_seconds: started.elapsed().as_secs_f64(),
+        solve_seconds: clock.elapsed(),
         schedule: best.map(|(_, s)| s),
         lns_rounds: (rounds, improvements),
         branch_nodes: nodes,

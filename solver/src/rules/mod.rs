@@ -109,6 +109,11 @@ impl Lp {
         self.push(variable().binary())
     }
 
+    /// A new column fixed at `value` (a cell a neighbourhood keeps; see `milp::Fix`).
+    pub fn fixed(&mut self, value: f64) -> Col {
+        self.push(variable().min(value).max(value))
+    }
+
     /// A new integer column in `[0, max]`.
     pub fn integer(&mut self, max: f64) -> Col {
         self.push(variable().integer().min(0.0).max(max))
