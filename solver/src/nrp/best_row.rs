@@ -400,8 +400,9 @@ fn cheapest(
 /// Nudging rounds of [`keeping_tie`] before it gives up.
 const TIE_ROUNDS: usize = 4;
 
-/// Among the rows as cheap under `costs` (no budget priced) as the program's choice `row`,
-/// whose cost `value` is then the optimum, one that keeps the budgets, when nudging finds it.
+/// Among the rows as cheap under `costs` (no budget priced; `scale` at least its largest finite
+/// cost) as the program's choice `row`, whose cost `value` is then the optimum, one that keeps
+/// the budgets, when nudging finds it.
 /// The program picks one of several equally cheap rows arbitrarily, and one breaking a budget
 /// would set the prices rising although an optimal row keeps every budget (the integer weights
 /// of the benchmark make such ties common). Each budget the last row broke gets a price too
@@ -412,14 +413,13 @@ fn keeping_tie(
     instance: &Instance,
     staff: &Staff,
     costs: &RowCosts,
+    scale: f64,
     value: f64,
     mut row: Vec<Option<usize>>,
     tracked: &Tracked,
 ) -> Option<Vec<Option<usize>>> {
     let (n_days, n_shifts) = (instance.n_days, instance.shifts.len());
     let n_weeks = (n_days / 7) as u32;
-    let scale =
-        costs.work.iter().flatten().chain(&costs.off).filter(|c| c.is_finite()).fold(1.0_f64, |m, c| m.max(c.abs()));
     let tie = scale * 1e-9;
     // Units such that TIE_ROUNDS of each, on the most a row can spend, stay within `tie`.
     let share = tie / (TIE_ROUNDS * (n_shifts + 2)) as f64;
@@ -575,7 +575,7 @@ pub(crate) fn price_row(instance: &Instance, staff_idx: usize, costs: &RowCosts,
         // the equally cheap rows for one before pricing.
         if round == 0
             && !usage(instance, &row).kept(staff, n_weeks)
-            && let Some(kept) = keeping_tie(instance, staff, &priced, value, row.clone(), &tracked)
+            && let Some(kept) = keeping_tie(instance, staff, &priced, scale, value, row.clone(), &tracked)
         {
             row = kept;
         }
