@@ -573,6 +573,9 @@ mod tests {
     }
 
     proptest! {
+        // A failure is reported, never written into the source tree.
+        #![proptest_config(ProptestConfig { failure_persistence: None, ..ProptestConfig::default() })]
+
         #[test]
         fn encode_decode_round_trips(message in message()) {
             prop_assert_eq!(decode(&encode(&message), usize::MAX), Ok(message));

@@ -312,7 +312,7 @@ fn a_change_that_reuses_op_numbers_is_refused_not_adopted() {
 }
 
 proptest! {
-    #![proptest_config(Config { cases: QUICK_CASES, ..Config::default() })]
+    #![proptest_config(Config { cases: QUICK_CASES, failure_persistence: None, ..Config::default() })]
 
     #[test]
     fn documents_never_panic_admission_or_validation(bytes in documents()) {

@@ -112,7 +112,7 @@ fn sync(docs: &mut [CaseDoc], from: usize, to: usize) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 96, failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn replicas_converge_and_lose_nothing((n_replicas, ops) in scenario()) {

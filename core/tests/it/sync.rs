@@ -436,7 +436,7 @@ mod property {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig { cases: 16, ..ProptestConfig::default() })]
+        #![proptest_config(ProptestConfig { cases: 16, failure_persistence: None, ..ProptestConfig::default() })]
 
         #[test]
         fn devices_converge_under_any_interleaving(steps in proptest::collection::vec(step(), 1..30)) {

@@ -536,7 +536,7 @@ fn the_layout_oracle_sees_what_it_must() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
 
     /// Two rogue replicas tamper concurrently with a case and merge; whatever the
     /// validator accepts holds no object or key the layout does not name.

@@ -181,6 +181,15 @@ fn usage(instance: &Instance, row: &[Option<usize>]) -> Usage {
     Usage { minutes, per_shift, weekends }
 }
 
+impl Usage {
+    /// Whether a row spending this keeps every budget of `staff` over `n_weeks` weeks.
+    fn kept(&self, staff: &Staff, n_weeks: u32) -> bool {
+        minutes_off(staff, self.minutes) == 0
+            && self.per_shift.iter().zip(&staff.max_shifts).all(|(used, most)| used <= most)
+            && self.weekends <= staff.max_weekends.min(n_weeks)
+    }
+}
+
 /// One budget carried in the program's state: what working each shift type, and starting a
 /// weekend, spends of it, and the most a row may spend.
 struct Dim {
@@ -388,6 +397,66 @@ fn cheapest(
     Some((cost, row))
 }
 
+/// Nudging rounds of [`keeping_tie`] before it gives up.
+const TIE_ROUNDS: usize = 4;
+
+/// Among the rows as cheap under `costs` (no budget priced; `scale` at least its largest finite
+/// cost) as the program's choice `row`, whose cost `value` is then the optimum, one that keeps
+/// the budgets, when nudging finds it.
+/// The program picks one of several equally cheap rows arbitrarily, and one breaking a budget
+/// would set the prices rising although an optimal row keeps every budget (the integer weights
+/// of the benchmark make such ties common). Each budget the last row broke gets a price too
+/// small to reorder rows of different costs (all of them together move a row's cost by at most
+/// a billionth of the largest cost), raised while it stays broken, so the choice among equals
+/// moves towards rows that keep it. `None` when a nudge no longer changes the row.
+fn keeping_tie(
+    instance: &Instance,
+    staff: &Staff,
+    costs: &RowCosts,
+    scale: f64,
+    value: f64,
+    mut row: Vec<Option<usize>>,
+    tracked: &Tracked,
+) -> Option<Vec<Option<usize>>> {
+    let (n_days, n_shifts) = (instance.n_days, instance.shifts.len());
+    let n_weeks = (n_days / 7) as u32;
+    let tie = scale * 1e-9;
+    // Units such that TIE_ROUNDS of each, on the most a row can spend, stay within `tie`.
+    let share = tie / (TIE_ROUNDS * (n_shifts + 2)) as f64;
+    let longest = instance.shifts.iter().map(|s| s.minutes).max().unwrap_or(1).max(1);
+    let minute_unit = share / (n_days as f64 * f64::from(longest));
+    let (shift_unit, weekend_unit) = (share / n_days as f64, share / f64::from(n_weeks.max(1)));
+    let (mut per_minute, mut per_shift, mut per_weekend) = (0.0, vec![0.0; n_shifts], 0.0);
+    let mut used = usage(instance, &row);
+    for _ in 0..TIE_ROUNDS {
+        if used.minutes > staff.max_minutes {
+            per_minute += minute_unit;
+        } else if used.minutes < staff.min_minutes {
+            per_minute -= minute_unit;
+        }
+        for (s, price) in per_shift.iter_mut().enumerate() {
+            if used.per_shift[s] > staff.max_shifts[s] {
+                *price += shift_unit;
+            }
+        }
+        if used.weekends > staff.max_weekends.min(n_weeks) {
+            per_weekend += weekend_unit;
+        }
+        let nudged =
+            costs.mapped(|_, s, c| c + per_minute * f64::from(instance.shifts[s].minutes) + per_shift[s], |_, c| c);
+        let (_, candidate) = cheapest(instance, staff, &nudged, per_weekend, tracked)?;
+        if candidate == row || costs.of(&candidate) > value + 2.0 * tie {
+            return None;
+        }
+        used = usage(instance, &candidate);
+        if used.kept(staff, n_weeks) {
+            return Some(candidate);
+        }
+        row = candidate;
+    }
+    None
+}
+
 /// How far `minutes` lies outside the employee's range.
 fn minutes_off(staff: &Staff, minutes: u32) -> u32 {
     staff.min_minutes.saturating_sub(minutes) + minutes.saturating_sub(staff.max_minutes)
@@ -488,7 +557,7 @@ pub(crate) fn price_row(instance: &Instance, staff_idx: usize, costs: &RowCosts,
     };
     // No weekends at all is a per-day rule, not a budget: Saturdays and Sundays are closed.
     let closed = |day: usize| staff.max_weekends == 0 && day % 7 >= 5;
-    for _ in 0..PRICE_ROUNDS {
+    for round in 0..PRICE_ROUNDS {
         let priced = costs.mapped(
             |day, s, c| {
                 if closed(day) {
@@ -499,9 +568,17 @@ pub(crate) fn price_row(instance: &Instance, staff_idx: usize, costs: &RowCosts,
             },
             |_, c| c,
         );
-        let Some((value, row)) = cheapest(instance, staff, &priced, per_weekend, &tracked) else {
+        let Some((value, mut row)) = cheapest(instance, staff, &priced, per_weekend, &tracked) else {
             return Priced { row: None, lower: f64::INFINITY };
         };
+        // Unpriced, a row of the optimum's cost that keeps the budgets is optimal: look among
+        // the equally cheap rows for one before pricing.
+        if round == 0
+            && !usage(instance, &row).kept(staff, n_weeks)
+            && let Some(kept) = keeping_tie(instance, staff, &priced, scale, value, row.clone(), &tracked)
+        {
+            row = kept;
+        }
         // Every row keeping the budgets costs at least its priced cost, less each price times
         // the budget's limit (the minutes price against the limit it presses on).
         let minutes_limit = if per_minute >= 0.0 { staff.min_minutes } else { staff.max_minutes };
@@ -666,8 +743,54 @@ mod tests {
             .collect()
     }
 
+    /// The case a random run found (proptest's shrunk input): three shift types, a week, no
+    /// budget binding at the optimum (−7, S1 on the first two days), yet a row costing −2 came back.
+    #[test]
+    fn a_week_whose_cheapest_row_keeps_every_budget_is_priced_exactly() {
+        let shift =
+            |i: usize, minutes: u32, forbidden_next: Vec<usize>| Shift { id: format!("S{i}"), minutes, forbidden_next };
+        let staff = Staff {
+            id: "A".into(),
+            max_shifts: vec![2, 3, 2],
+            max_minutes: 1440,
+            min_minutes: 0,
+            max_consecutive: 3,
+            min_consecutive: 1,
+            min_days_off: 1,
+            max_weekends: 1,
+        };
+        let instance = Instance {
+            name: "random".into(),
+            n_days: 7,
+            shifts: vec![shift(0, 240, vec![]), shift(1, 240, vec![2]), shift(2, 480, vec![0, 2])],
+            staff: vec![staff],
+            days_off: vec![vec![false; 7]],
+            on_requests: Vec::new(),
+            off_requests: Vec::new(),
+            cover: vec![vec![Cover { requirement: 0, under_weight: 0, over_weight: 0 }; 3]; 7],
+        };
+        let work =
+            [[0.0, -2.0, 0.0], [0.0, -5.0, 0.0], [1.0, 1.0, 0.0], [0.0; 3], [0.0; 3], [0.0; 3], [0.0, 0.0, -1.0]];
+        let costs = RowCosts {
+            work: work.iter().map(|day| day.to_vec()).collect(),
+            off: vec![0.0, 0.0, 1.0, 0.0, 1.0, 1.0, 0.0],
+        };
+        for budgets in [Budgets::Priced, Budgets::Tracked] {
+            let priced = price_row(&instance, 0, &costs, budgets);
+            let row = priced.row.expect("a row keeping every rule");
+            assert!(row_breaches(&instance, 0, &row).is_empty(), "{row:?} breaks a rule");
+            assert_eq!((costs.of(&row), priced.lower), (-7.0, -7.0), "{row:?}");
+        }
+    }
+
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(48))]
+        // 48 cases unless PROPTEST_CASES asks for more; a failure is reported, never written
+        // into the source tree (tests write only to temporary directories).
+        #![proptest_config(ProptestConfig {
+            cases: std::env::var("PROPTEST_CASES").ok().and_then(|cases| cases.parse().ok()).unwrap_or(48),
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
 
         #[test]
         fn rows_keep_every_rule_are_exact_where_their_budgets_allow_and_bounds_hold((instance, costs) in case()) {

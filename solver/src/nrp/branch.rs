@@ -161,7 +161,7 @@ mod tests {
     use crate::nrp::colgen::tests::{case, optimum_and_seed};
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(32))]
+        #![proptest_config(ProptestConfig { cases: 32, failure_persistence: None, ..ProptestConfig::default() })]
 
         #[test]
         fn an_exhausted_tree_ends_at_the_optimum_and_lifts_its_branches(instance in case()) {

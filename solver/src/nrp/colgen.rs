@@ -704,7 +704,7 @@ pub(crate) mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(32))]
+        #![proptest_config(ProptestConfig { cases: 32, failure_persistence: None, ..ProptestConfig::default() })]
 
         #[test]
         fn bound_never_passes_the_optimum_and_dives_and_integer_master_keep_the_rules(instance in case()) {

@@ -27,7 +27,13 @@ const KNOWN_RULES: [&str; 13] = [
 
 proptest! {
     // Each case is a MILP solve (well under a second at these sizes); 40 keep the suite short.
-    #![proptest_config(ProptestConfig { cases: 40, max_shrink_iters: 8, ..ProptestConfig::default() })]
+    // A failure is reported, never written into the source tree.
+    #![proptest_config(ProptestConfig {
+        cases: 40,
+        max_shrink_iters: 8,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn every_reported_roster_keeps_the_promises(
