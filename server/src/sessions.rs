@@ -99,9 +99,7 @@ impl Sessions {
             let _ = sender.send(TeamChanged { origin });
         }
     }
-}
 
-impl Sessions {
     /// Tells every team's sessions that documents may have changed (after news was missed).
     pub fn notify_all(&self) {
         let inner = self.inner.lock().expect("sessions lock");

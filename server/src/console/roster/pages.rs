@@ -269,6 +269,18 @@ pub struct VersionParam {
 }
 
 /// A `version` parameter: `None` (the newest) when absent or empty, else a positive number.
+/// The roster version a change form names, once its CSRF token is checked: what the move and
+/// publish forms both start with.
+fn checked_version(
+    console: &Console,
+    headers: &HeaderMap,
+    token: Option<&str>,
+    version: &str,
+) -> Result<i64, ApiError> {
+    csrf(console, headers, token)?;
+    version_of(Some(version))?.ok_or_else(|| invalid("form.invalid", "version: missing"))
+}
+
 fn version_of(param: Option<&str>) -> Result<Option<i64>, ApiError> {
     match param.filter(|text| !text.is_empty()) {
         None => Ok(None),
@@ -563,12 +575,7 @@ pub async fn move_shift(
     let Ok(Form(form)) = form else {
         return error_page(lang, &invalid("form.malformed", "the move form needs version, from, date and to"));
     };
-    if let Err(err) = csrf(&console, &headers, form.csrf.as_deref()) {
-        return error_page(lang, &err);
-    }
-    let version = match version_of(Some(&form.version))
-        .and_then(|v| v.ok_or_else(|| invalid("form.invalid", "version: missing")))
-    {
+    let version = match checked_version(&console, &headers, form.csrf.as_deref(), &form.version) {
         Ok(version) => version,
         Err(err) => return error_page(lang, &err),
     };
@@ -679,12 +686,7 @@ pub async fn publish(
     let Ok(Form(form)) = form else {
         return error_page(lang, &invalid("form.malformed", "the publish form needs version"));
     };
-    if let Err(err) = csrf(&console, &headers, form.csrf.as_deref()) {
-        return error_page(lang, &err);
-    }
-    let version = match version_of(Some(&form.version))
-        .and_then(|v| v.ok_or_else(|| invalid("form.invalid", "version: missing")))
-    {
+    let version = match checked_version(&console, &headers, form.csrf.as_deref(), &form.version) {
         Ok(version) => version,
         Err(err) => return error_page(lang, &err),
     };
