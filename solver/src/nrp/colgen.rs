@@ -614,7 +614,6 @@ pub(crate) mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::nrp::best_row::best_row;
     use crate::nrp::{Cover, Request, Shift, Staff, evaluate};
 
     /// Two employees with random rules over one week and one or two shift types, random cover
@@ -690,48 +689,149 @@ pub(crate) mod tests {
     }
 
     /// The optimum of a [`case`] by enumeration, and a schedule to seed a master with (each
-    /// employee's cheapest row on its requests alone); `None` when no schedule exists.
+    /// employee's cheapest row on its requests alone, by enumeration too); `None` when no
+    /// schedule exists.
+    ///
+    /// Why not `best_row` for the seed: with every budget priced it is a heuristic that may find
+    /// no row although one exists (the solver's construction then asks the MILP). A row that
+    /// must work an exact number of days, in runs of an exact length, is one it misses; see
+    /// [`a_week_the_priced_program_finds_no_row_for_still_seeds_the_master`].
     pub(crate) fn optimum_and_seed(instance: &Instance) -> Option<(i64, Schedule)> {
-        let (first, second) = (feasible_rows(instance, 0), feasible_rows(instance, 1));
-        let optimum = first
+        let rows = [feasible_rows(instance, 0), feasible_rows(instance, 1)];
+        let optimum = rows[0]
             .iter()
-            .flat_map(|a| second.iter().map(move |b| vec![a.clone(), b.clone()]))
+            .flat_map(|a| rows[1].iter().map(move |b| vec![a.clone(), b.clone()]))
             .map(|schedule| evaluate(instance, &schedule).objective)
-            .min();
-        let seed: Option<Schedule> = (0..2).map(|e| best_row(instance, e, &RowCosts::requests(instance, e))).collect();
-        assert_eq!(seed.is_some(), optimum.is_some(), "a row exists for each employee iff a schedule does");
-        optimum.zip(seed)
+            .min()?;
+        let seed = rows
+            .into_iter()
+            .enumerate()
+            .map(|(e, rows)| {
+                let own = RowCosts::requests(instance, e);
+                rows.into_iter().min_by(|a, b| own.of(a).total_cmp(&own.of(b))).expect("a schedule has a row each")
+            })
+            .collect();
+        Some((optimum, seed))
+    }
+
+    /// The master's and the tree's property tests: 32 cases unless PROPTEST_CASES asks for more
+    /// (a long hunt for rare failures); a failure is reported, never written into the source tree.
+    pub(crate) fn config() -> ProptestConfig {
+        ProptestConfig {
+            cases: std::env::var("PROPTEST_CASES").ok().and_then(|cases| cases.parse().ok()).unwrap_or(32),
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        }
+    }
+
+    /// The master's properties on one case: its bound converges and stays below the optimum,
+    /// dives and the integer master keep every rule and leave the bound alone.
+    fn master_keeps_its_promises(instance: &Instance) -> Result<(), TestCaseError> {
+        let Some((optimum, seed)) = optimum_and_seed(instance) else { return Ok(()) };
+
+        let mut master = ColumnGeneration::new(instance, &seed, 1);
+        let deadline = Instant::now() + std::time::Duration::from_secs(30);
+        while master.round(deadline).expect("the master solves").added > 0 {}
+        prop_assert!(master.converged, "pricing found nothing, yet the bound has a gap");
+        prop_assert!(master.bound <= optimum as f64 + 1e-6, "bound {} above the optimum {optimum}", master.bound);
+
+        let bound = master.bound;
+        let mut rng = Rng(7);
+        for (style, vary) in [(Dive::Quick, None), (Dive::Careful, None), (Dive::Careful, Some(&mut rng))] {
+            let dived =
+                master.dive(deadline, style, vary).expect("the dive solves").expect("a dive ends in time on a week");
+            let judged = evaluate(instance, &dived);
+            prop_assert!(judged.breaches.is_empty(), "{style:?}: {:?}", judged.breaches);
+            prop_assert!(judged.objective as f64 >= bound - 1e-6);
+            // Rounds before the first fixing may prove the bound again, the LP's value differing
+            // in its last bits (116.99999999999996, then 117); a fixing's bound would move it.
+            let moved = master.bound - bound;
+            prop_assert!(moved.abs() < 1e-6, "a {:?} dive's fixings moved the proven bound by {}", style, moved);
+            prop_assert!(master.converged, "a {:?} dive unsettled the converged master", style);
+        }
+
+        let found = master.integer_solve(&seed, deadline).expect("the integer master solves").expect("a schedule");
+        let judged = evaluate(instance, &found);
+        prop_assert!(judged.breaches.is_empty(), "{:?}", judged.breaches);
+        prop_assert!(judged.objective <= evaluate(instance, &seed).objective);
+        prop_assert!(judged.objective as f64 >= master.bound - 1e-6);
+        Ok(())
+    }
+
+    /// A random run's case (proptest's shrunk input), which broke the test rather than the
+    /// master: E1 must work exactly three days, weekdays only, in runs of two except one at the
+    /// start (`S0 - S0 S0 - - -`). `best_row`, pricing minutes and shifts as a line through the
+    /// number of days worked, only ever picks rows of zero or four, and its one-day repair
+    /// cannot get from two days to three; it found no row, and the old seed asserted it would.
+    #[test]
+    fn a_week_the_priced_program_finds_no_row_for_still_seeds_the_master() {
+        let staff = |id: &str, most: u32, min_minutes, max_consecutive, min_consecutive| Staff {
+            id: id.into(),
+            max_shifts: vec![most],
+            max_minutes: 480 * most,
+            min_minutes,
+            max_consecutive,
+            min_consecutive,
+            min_days_off: 1,
+            max_weekends: 0,
+        };
+        let instance = Instance {
+            name: "random".into(),
+            n_days: 7,
+            shifts: vec![Shift { id: "S0".into(), minutes: 480, forbidden_next: Vec::new() }],
+            staff: vec![staff("E0", 2, 0, 1, 1), staff("E1", 3, 1440, 2, 2)],
+            days_off: vec![vec![false; 7]; 2],
+            on_requests: Vec::new(),
+            off_requests: Vec::new(),
+            cover: vec![vec![Cover { requirement: 0, under_weight: 1, over_weight: 0 }]; 7],
+        };
+        master_keeps_its_promises(&instance).unwrap();
+    }
+
+    /// A random run's case (proptest's shrunk input): the converged bound was 116.99999999999996,
+    /// and a careful dive's first round, before any fixing, proved 117 from the same LP solved
+    /// afresh. An unfixed round may raise the bound; by rounding noise it did, and the test's
+    /// exact comparison called that a fixing's doing.
+    #[test]
+    fn a_dive_whose_first_round_proves_the_bound_again_by_a_rounding_leaves_it_where_it_was() {
+        let staff = |id: &str, most: u32, min_minutes, max_consecutive, min_consecutive| Staff {
+            id: id.into(),
+            max_shifts: vec![most; 2],
+            max_minutes: 480 * most,
+            min_minutes,
+            max_consecutive,
+            min_consecutive,
+            min_days_off: 1,
+            max_weekends: 1,
+        };
+        let c = |requirement, under_weight| Cover { requirement, under_weight, over_weight: 0 };
+        let instance = Instance {
+            name: "random".into(),
+            n_days: 7,
+            shifts: (0..2).map(|i| Shift { id: format!("S{i}"), minutes: 480, forbidden_next: Vec::new() }).collect(),
+            staff: vec![staff("E0", 6, 0, 4, 1), staff("E1", 5, 480, 2, 2)],
+            days_off: vec![vec![false; 7]; 2],
+            on_requests: Vec::new(),
+            off_requests: Vec::new(),
+            cover: vec![
+                vec![c(1, 43), c(1, 41)],
+                vec![c(0, 1), c(1, 36)],
+                vec![c(2, 58), c(0, 1)],
+                vec![c(2, 51), c(1, 27)],
+                vec![c(0, 1), c(2, 41)],
+                vec![c(0, 1), c(1, 25)],
+                vec![c(2, 20), c(1, 21)],
+            ],
+        };
+        master_keeps_its_promises(&instance).unwrap();
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig { cases: 32, failure_persistence: None, ..ProptestConfig::default() })]
+        #![proptest_config(config())]
 
         #[test]
         fn bound_never_passes_the_optimum_and_dives_and_integer_master_keep_the_rules(instance in case()) {
-            let Some((optimum, seed)) = optimum_and_seed(&instance) else { return Ok(()) };
-
-            let mut master = ColumnGeneration::new(&instance, &seed, 1);
-            let deadline = Instant::now() + std::time::Duration::from_secs(30);
-            while master.round(deadline).expect("the master solves").added > 0 {}
-            prop_assert!(master.converged, "pricing found nothing, yet the bound has a gap");
-            prop_assert!(master.bound <= optimum as f64 + 1e-6, "bound {} above the optimum {optimum}", master.bound);
-
-            let bound = master.bound;
-            let mut rng = Rng(7);
-            for (style, vary) in [(Dive::Quick, None), (Dive::Careful, None), (Dive::Careful, Some(&mut rng))] {
-                let dived = master.dive(deadline, style, vary).expect("the dive solves").expect("a dive ends in time on a week");
-                let judged = evaluate(&instance, &dived);
-                prop_assert!(judged.breaches.is_empty(), "{style:?}: {:?}", judged.breaches);
-                prop_assert!(judged.objective as f64 >= bound - 1e-6);
-                prop_assert_eq!(master.bound, bound, "a {:?} dive's fixings moved the proven bound", style);
-                prop_assert!(master.converged, "a {:?} dive unsettled the converged master", style);
-            }
-
-            let found = master.integer_solve(&seed, deadline).expect("the integer master solves").expect("a schedule");
-            let judged = evaluate(&instance, &found);
-            prop_assert!(judged.breaches.is_empty(), "{:?}", judged.breaches);
-            prop_assert!(judged.objective <= evaluate(&instance, &seed).objective);
-            prop_assert!(judged.objective as f64 >= master.bound - 1e-6);
+            master_keeps_its_promises(&instance)?;
         }
     }
 }
