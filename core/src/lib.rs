@@ -4,6 +4,7 @@
 //!   [`case::CaseEdit`], [`case::Case`]); status derived from events; deadlines;
 //!   schema validation for documents from elsewhere. Pure: no IO, no clock.
 //! - [`duty_log`]: one document per shift (值班记录) with its handover list.
+//! - [`roster`]: published rosters as documents the server writes and phones read offline.
 //! - [`report`]: the monthly figures (处理率, 及时率, 满意率, 回访率) from a set of cases.
 //! - [`store`]: [`store::CaseStore`], the device's durable store of documents with an
 //!   index for listing and search. The only module here that does IO.
@@ -18,5 +19,6 @@ pub mod duty_log;
 pub mod ids;
 pub mod realistic;
 pub mod report;
+pub mod roster;
 pub mod store;
 pub mod sync;

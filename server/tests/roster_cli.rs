@@ -58,6 +58,10 @@ fn solve_json_follows_the_contract_and_check_accepts_it() {
     std::fs::write(&roster, tampered.to_string()).expect("write roster");
     let check = kefu(&["roster", "check", team.to_str().expect("path"), roster.to_str().expect("path")]);
     assert_eq!(check.status.code(), Some(3));
+    assert!(stdout(&check).contains("[coverage] 2026-07-02T18:00: 周四 07-02 18:00–"), "{}", stdout(&check));
+    let roster = roster.to_str().expect("path");
+    let check = kefu(&["roster", "check", team.to_str().expect("path"), roster, "--lang", "en"]);
+    assert_eq!(check.status.code(), Some(3));
     assert!(stdout(&check).contains("[coverage] 2026-07-02T18:00: Thu 07-02 18:00–"), "{}", stdout(&check));
 }
 
@@ -69,7 +73,7 @@ fn an_impossible_week_prints_a_grid_with_violations_and_exits_3() {
     assert!(text.contains("周一 03-02") && text.contains("guo"), "a staff × days grid, in Chinese:\n{text}");
     assert!(text.contains("coverage (present/min):"));
     assert!(text.contains("infeasible: no roster can meet every hard rule (proven)"), "{text}");
-    assert!(text.contains("[coverage] Tue 03-03 17:30–08:00: no maintenance staff available"), "{text}");
+    assert!(text.contains("[coverage] 周二 03-03 17:30–08:00：maintenance 无人可排：请假：guo"), "{text}");
 }
 
 #[test]

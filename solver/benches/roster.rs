@@ -57,6 +57,6 @@ fn row(label: &str, team: &str, config: &SolveConfig) {
         outcome.solve_seconds
     );
     for v in outcome.violations.iter().take(5) {
-        println!("|  | | | | {} | {} | | |", v.rule.id(), v.detail);
+        println!("|  | | | | {} | {} | | |", v.rule.id(), v.detail.en);
     }
 }

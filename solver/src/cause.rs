@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::model::{DAY_MINUTES, LeaveKind, RosterProblem};
 use crate::roster::{Assignment, Roster};
 use crate::validate::week_hours;
+use crate::words::Words;
 
 /// What keeps one person off a post at a time, from the least to the most permissive: a person
 /// with several shifts that could reach the time gets the most permissive of their reasons, and
@@ -31,19 +32,20 @@ enum Reason {
 }
 
 impl Reason {
-    fn words(self) -> &'static str {
+    /// English and Chinese.
+    fn words(self) -> (&'static str, &'static str) {
         match self {
-            Reason::Leave => "on leave",
-            Reason::Compensatory => "on a compensatory day",
-            Reason::DayOff => "on a fixed day off",
-            Reason::NoRole => "no role for a shift there",
-            Reason::NightRole => "not of a night role",
-            Reason::OtherShift => "working another shift or post",
-            Reason::Rest => "would rest too little",
-            Reason::Consecutive => "would work too many days in a row",
-            Reason::Hours => "would pass the weekly hours",
-            Reason::Rotation => "on the rotation's other post that week",
-            Reason::Free => "free but not rostered",
+            Reason::Leave => ("on leave", "请假"),
+            Reason::Compensatory => ("on a compensatory day", "调休"),
+            Reason::DayOff => ("on a fixed day off", "固定休息日"),
+            Reason::NoRole => ("no role for a shift there", "没有可在此上班的角色"),
+            Reason::NightRole => ("not of a night role", "不是夜间角色"),
+            Reason::OtherShift => ("working another shift or post", "在上其他班次或岗位"),
+            Reason::Rest => ("would rest too little", "会休息不足"),
+            Reason::Consecutive => ("would work too many days in a row", "会连续上班过多天"),
+            Reason::Hours => ("would pass the weekly hours", "会超过每周工时"),
+            Reason::Rotation => ("on the rotation's other post that week", "当周轮换在另一岗位"),
+            Reason::Free => ("free but not rostered", "有空但未排班"),
         }
     }
 }
@@ -53,7 +55,7 @@ pub(crate) struct Causes {
     /// Nobody could have been there: everyone who holds the post is absent or lacks a role.
     pub nobody_available: bool,
     /// How many are at lunch, and per rule who it keeps off: "1 at lunch; on leave: guo".
-    pub words: String,
+    pub words: Words,
 }
 
 /// The causes of a shortfall at `post` in horizon minutes `[from, to)`: how many of the post's
@@ -66,7 +68,7 @@ pub(crate) fn shortfall_causes(problem: &RosterProblem, roster: &Roster, post: u
         .filter(|a| a.post == post && a.lunch.is_some_and(|(s, e)| s < to && from < e))
         .count();
     if eating > 0 {
-        parts.push(format!("{eating} at lunch"));
+        parts.push(Words::new(format!("{eating} at lunch"), format!("{eating} 人在午餐")));
     }
     let mut kept: BTreeMap<Reason, Vec<&str>> = BTreeMap::new();
     let mut holders = 0;
@@ -82,16 +84,28 @@ pub(crate) fn shortfall_causes(problem: &RosterProblem, roster: &Roster, post: u
     let nobody_available = eating == 0 && !kept.is_empty() && kept.keys().all(|r| *r <= Reason::DayOff);
     for (reason, ids) in kept.into_iter().rev() {
         let shown: Vec<&str> = ids.iter().take(4).copied().collect();
-        let more =
-            if ids.len() > shown.len() { format!(" and {} more", ids.len() - shown.len()) } else { String::new() };
-        parts.push(format!("{}: {}{more}", reason.words(), shown.join(", ")));
+        let hidden = ids.len() - shown.len();
+        let (more_en, more_zh) = if hidden > 0 {
+            (format!(" and {hidden} more"), format!(" 等另 {hidden} 人"))
+        } else {
+            Default::default()
+        };
+        let (en, zh) = reason.words();
+        parts.push(Words::new(
+            format!("{en}: {}{more_en}", shown.join(", ")),
+            format!("{zh}：{}{more_zh}", shown.join("、")),
+        ));
     }
     if parts.is_empty() && holders > 0 {
-        parts.push("no shift template at the post covers this time".to_owned());
+        parts.push(Words::new(
+            "no shift template at the post covers this time".to_owned(),
+            "岗位没有覆盖这段时间的班次模板".to_owned(),
+        ));
     } else if parts.is_empty() {
-        parts.push(format!("nobody holds {}", problem.posts[post].id));
+        let post = &problem.posts[post].id;
+        parts.push(Words::new(format!("nobody holds {post}"), format!("没有人能上 {post}")));
     }
-    Causes { nobody_available, words: parts.join("; ") }
+    Causes { nobody_available, words: Words::join(&parts) }
 }
 
 /// Whether the person already works at the post at some moment of `[from, to)`.

@@ -6,6 +6,9 @@
 
 use thiserror::Error;
 
+use crate::export::Lang;
+use crate::words::Words;
+
 /// Why a team file, a roster file or a solve could not be used.
 #[derive(Debug, Error)]
 pub enum SolveError {
@@ -54,7 +57,7 @@ fn entry_prefix(entry: Option<&str>) -> String {
 /// someone on long leave or a post waiting for its first hire can still be solved; every output
 /// shows the warnings.
 #[derive(Clone, Debug, Error, PartialEq, Eq)]
-#[error("line {line}, column {column}: {entry}: {message}")]
+#[error("line {line}, column {column}: {entry}: {}", .message.en)]
 pub struct InputWarning {
     /// 1-based line of the entry's id.
     pub line: usize,
@@ -63,7 +66,17 @@ pub struct InputWarning {
     /// `staff wu` or `post night`.
     pub entry: String,
     /// What looks wrong, in words.
-    pub message: String,
+    pub message: Words,
+}
+
+impl InputWarning {
+    /// The whole warning in `lang`.
+    pub fn text(&self, lang: Lang) -> String {
+        match lang {
+            Lang::En => self.to_string(),
+            Lang::Zh => format!("第 {} 行第 {} 列：{}：{}", self.line, self.column, self.entry, self.message.zh),
+        }
+    }
 }
 
 /// What is wrong with a team file.
@@ -96,9 +109,73 @@ pub enum InputErrorKind {
         date: String,
     },
     /// A time window that cannot exist on this grid or in this period.
-    #[error("impossible time window: {0}")]
-    ImpossibleWindow(String),
+    #[error("impossible time window: {}", .0.en)]
+    ImpossibleWindow(Words),
     /// Any other value out of range.
-    #[error("{0}")]
-    Invalid(String),
+    #[error("{}", .0.en)]
+    Invalid(Words),
+}
+
+impl InputErrorKind {
+    /// What is wrong, in English (as `Display`) and in Chinese. A syntax error is the TOML
+    /// parser's English; its commonest forms are put in Chinese, the rest keep the parser's words
+    /// after a Chinese lead.
+    pub fn words(&self) -> Words {
+        let en = self.to_string();
+        let zh = match self {
+            InputErrorKind::Syntax(message) => syntax_zh(message),
+            InputErrorKind::UnknownId { what, id } => format!("未知的{} `{id}`", what_zh(what)),
+            InputErrorKind::DuplicateId { what, id } => format!("{} id `{id}` 重复", what_zh(what)),
+            InputErrorKind::OverlappingLeave { date } => format!("{date} 的请假重复"),
+            InputErrorKind::ImpossibleWindow(words) => format!("时段不可能：{}", words.zh),
+            InputErrorKind::Invalid(words) => words.zh.clone(),
+        };
+        Words::new(en, zh)
+    }
+}
+
+impl InputError {
+    /// The whole message in `lang`: where, which entry, what.
+    pub fn text(&self, lang: Lang) -> String {
+        match lang {
+            Lang::En => self.to_string(),
+            Lang::Zh => {
+                let entry = self.entry.as_deref().map(|e| format!("{e}：")).unwrap_or_default();
+                format!("第 {} 行第 {} 列：{entry}{}", self.line, self.column, self.kind.words().zh)
+            }
+        }
+    }
+}
+
+/// The Chinese name of a kind of id.
+fn what_zh(what: &str) -> &'static str {
+    match what {
+        "post" => "岗位",
+        "shift" => "班次",
+        "staff" => "员工",
+        "season" => "季节",
+        "role" => "角色",
+        _ => "标识",
+    }
+}
+
+/// The TOML parser's commonest messages in Chinese.
+fn syntax_zh(message: &str) -> String {
+    let quoted = |rest: &str| rest.split('`').nth(1).map(str::to_owned);
+    if let Some(field) = message.strip_prefix("missing field ").and_then(quoted) {
+        format!("缺少字段 `{field}`")
+    } else if let Some(rest) = message.strip_prefix("unknown field ") {
+        let expected = rest
+            .split_once("expected ")
+            .map(|(_, e)| format!("，可用的字段：{}", e.strip_prefix("one of ").unwrap_or(e)))
+            .unwrap_or_default();
+        format!("未知字段 `{}`{expected}", quoted(rest).unwrap_or_default())
+    } else if let Some(rest) = message.strip_prefix("invalid type: ") {
+        match rest.split_once(", expected ") {
+            Some((found, expected)) => format!("类型不对：{found}，应为 {expected}"),
+            None => format!("类型不对：{rest}"),
+        }
+    } else {
+        format!("TOML 有误：{message}")
+    }
 }

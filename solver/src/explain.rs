@@ -4,12 +4,12 @@
 //!
 //! Leaves out: finding breaches (`validate`), their causes (`cause`) and the JSON shape (`output`).
 
-use chrono::Datelike;
-
 use crate::cause::shortfall_causes;
+use crate::export::Lang;
 use crate::model::{DAY_MINUTES, RosterProblem, clock};
 use crate::roster::Roster;
 use crate::validate::{Breach, Rule, horizon_time};
+use crate::words::Words;
 
 /// One broken hard rule, in words.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -18,8 +18,8 @@ pub struct Violation {
     pub rule: Rule,
     /// Where: `YYYY-MM-DDTHH:MM`, or the staff id for a person's rule.
     pub at: String,
-    /// What, in plain words.
-    pub detail: String,
+    /// What, in plain words, in English and in Chinese.
+    pub detail: Words,
 }
 
 /// Words every breach, merging consecutive slots of the same shortfall into one range.
@@ -60,25 +60,30 @@ fn shortfall(
     roster: &Roster,
     (post, from, to, need, have): (Option<usize>, u32, u32, u32, u32),
 ) -> Violation {
-    let day_idx = (from / DAY_MINUTES) as usize;
-    let when = format!("{} {}–{}", weekday_name(problem, day_idx), clock(from), clock(to));
-    let (rule, detail) = match post {
+    let date = problem.days[0] + chrono::Days::new(u64::from(from / DAY_MINUTES));
+    let hours = format!("{}–{}", clock(from), clock(to));
+    let when = Words::new(format!("{} {hours}", Lang::En.day(date)), format!("{} {hours}", Lang::Zh.day(date)));
+    let (rule, what) = match post {
         Some(post_idx) => {
             let name = &problem.posts[post_idx].name;
             let causes = shortfall_causes(problem, roster, post_idx, from, to);
-            let detail = if causes.nobody_available {
-                format!("{when}: no {name} staff available: {}", causes.words)
+            let short = if causes.nobody_available {
+                Words::new(format!("no {name} staff available"), format!("{name} 无人可排"))
             } else {
-                format!("{when}: {have} of {need} required at {name}: {}", causes.words)
+                Words::new(
+                    format!("{have} of {need} required at {name}"),
+                    format!("{name} 需要 {need} 人，只有 {have} 人"),
+                )
             };
-            (Rule::Coverage, detail)
+            (Rule::Coverage, short.colon(&causes.words))
         }
-        None => (Rule::MinOnDuty, format!("{when}: {have} on duty, {need} required around the clock")),
+        None => (
+            Rule::MinOnDuty,
+            Words::new(
+                format!("{have} on duty, {need} required around the clock"),
+                format!("在岗 {have} 人，全天任何时候至少需要 {need} 人"),
+            ),
+        ),
     };
-    Violation { rule, at: horizon_time(problem, from), detail }
-}
-
-fn weekday_name(problem: &RosterProblem, day_idx: usize) -> String {
-    let date = problem.days[0] + chrono::Days::new(day_idx as u64);
-    format!("{} {}", date.weekday(), date.format("%m-%d"))
+    Violation { rule, at: horizon_time(problem, from), detail: when.colon(&what) }
 }

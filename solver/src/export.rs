@@ -15,8 +15,8 @@ use crate::SolveOutcome;
 use crate::model::{DAY_MINUTES, LeaveKind, RosterProblem, clock};
 use crate::roster::Roster;
 
-/// The language of labels (headers, weekdays, kinds of day off). Team-file ids and names are
-/// printed as written; rule explanations are in English.
+/// The language of labels (headers, weekdays, kinds of day off) and of rule explanations
+/// (`words::Words`). Team-file ids and names are printed as written.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Lang {
     /// Chinese, the default: the centres of the seeds work in Chinese.

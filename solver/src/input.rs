@@ -18,6 +18,7 @@ use crate::model::{
     ApprovedLeave, Contract, DAY_MINUTES, DailyMinimum, DayType, LeaveKind, LunchRule, Need, NightRule, Post,
     Preference, RosterProblem, Rules, Season, ShiftTemplate, Staff, Weights,
 };
+use crate::words::Words;
 
 type S<T> = Spanned<T>;
 
@@ -340,12 +341,12 @@ impl Ctx<'_> {
         InputError { line, column, entry: None, kind }
     }
 
-    fn invalid<T>(&self, span: Range<usize>, message: String) -> Result<T, InputError> {
-        Err(self.err(span, InputErrorKind::Invalid(message)))
+    fn invalid<T>(&self, span: Range<usize>, en: String, zh: String) -> Result<T, InputError> {
+        Err(self.err(span, InputErrorKind::Invalid(Words::new(en, zh))))
     }
 
-    fn window<T>(&self, span: Range<usize>, message: String) -> Result<T, InputError> {
-        Err(self.err(span, InputErrorKind::ImpossibleWindow(message)))
+    fn window<T>(&self, span: Range<usize>, en: String, zh: String) -> Result<T, InputError> {
+        Err(self.err(span, InputErrorKind::ImpossibleWindow(Words::new(en, zh))))
     }
 
     /// A number of hours, a weight or the like: finite, not negative, at most `most`. Negative
@@ -353,20 +354,33 @@ impl Ctx<'_> {
     fn amount(&self, name: &str, value: &S<f64>, most: f64) -> Result<f64, InputError> {
         let v = *value.get_ref();
         if !v.is_finite() {
-            return self.invalid(value.span(), format!("{name} must be a finite number, not {v}"));
+            return self.invalid(
+                value.span(),
+                format!("{name} must be a finite number, not {v}"),
+                format!("{name} 须为有限的数，不能是 {v}"),
+            );
         }
         if v < 0.0 {
-            return self.invalid(value.span(), format!("{name} {v} is negative"));
+            return self.invalid(value.span(), format!("{name} {v} is negative"), format!("{name} {v} 是负数"));
         }
         if v > most {
-            return self.invalid(value.span(), format!("{name} {v} is more than {most}"));
+            return self.invalid(
+                value.span(),
+                format!("{name} {v} is more than {most}"),
+                format!("{name} {v} 大于 {most}"),
+            );
         }
         Ok(v)
     }
 
     fn date(&self, value: &S<String>) -> Result<NaiveDate, InputError> {
-        NaiveDate::parse_from_str(value.get_ref(), "%Y-%m-%d")
-            .or_else(|_| self.invalid(value.span(), format!("bad date `{}`, expected YYYY-MM-DD", value.get_ref())))
+        NaiveDate::parse_from_str(value.get_ref(), "%Y-%m-%d").or_else(|_| {
+            self.invalid(
+                value.span(),
+                format!("bad date `{}`, expected YYYY-MM-DD", value.get_ref()),
+                format!("日期 `{}` 有误，应为 YYYY-MM-DD", value.get_ref()),
+            )
+        })
     }
 
     /// Parses `HH:MM` (24:00 allowed) and checks it lies on the grid.
@@ -377,11 +391,19 @@ impl Ctx<'_> {
             .and_then(|(h, m)| Some((h.parse::<u32>().ok()?, m.parse::<u32>().ok()?)))
             .filter(|(h, m)| *m < 60 && (*h < 24 || (*h == 24 && *m == 0)));
         let Some((h, m)) = parsed else {
-            return self.invalid(value.span(), format!("bad time `{text}`, expected HH:MM"));
+            return self.invalid(
+                value.span(),
+                format!("bad time `{text}`, expected HH:MM"),
+                format!("时间 `{text}` 有误，应为 HH:MM"),
+            );
         };
         let minutes = h * 60 + m;
         if !minutes.is_multiple_of(slot) {
-            return self.window(value.span(), format!("{text} is not on the {slot}-minute grid"));
+            return self.window(
+                value.span(),
+                format!("{text} is not on the {slot}-minute grid"),
+                format!("{text} 不在 {slot} 分钟的时间格上"),
+            );
         }
         Ok(minutes)
     }
@@ -394,7 +416,11 @@ impl Ctx<'_> {
             end += DAY_MINUTES;
         }
         if start >= DAY_MINUTES {
-            return self.window(from.span(), format!("{} starts at the end of the day", from.get_ref()));
+            return self.window(
+                from.span(),
+                format!("{} starts at the end of the day", from.get_ref()),
+                format!("{} 是一天的结束，不能作为开始", from.get_ref()),
+            );
         }
         Ok((start, end))
     }
@@ -412,16 +438,20 @@ impl Ctx<'_> {
                 other => self.invalid(
                     v.span(),
                     format!("unknown day type `{other}`, expected weekday, saturday, sunday or holiday"),
+                    format!("未知的日类型 `{other}`，应为 weekday、saturday、sunday 或 holiday"),
                 ),
             })
             .collect()
     }
 
     fn weekday(&self, value: &S<String>) -> Result<Weekday, InputError> {
-        value
-            .get_ref()
-            .parse::<Weekday>()
-            .or_else(|_| self.invalid(value.span(), format!("unknown weekday `{}`", value.get_ref())))
+        value.get_ref().parse::<Weekday>().or_else(|_| {
+            self.invalid(
+                value.span(),
+                format!("unknown weekday `{}`", value.get_ref()),
+                format!("未知的星期 `{}`", value.get_ref()),
+            )
+        })
     }
 
     fn lookup(&self, ids: &HashMap<String, usize>, what: &'static str, value: &S<String>) -> Result<usize, InputError> {
@@ -455,7 +485,13 @@ impl Ctx<'_> {
             .and_then(|(m, d)| Some((m.parse::<u32>().ok()?, d.parse::<u32>().ok()?)))
             .filter(|(m, d)| (1..=12).contains(m) && (1..=31).contains(d));
         parsed.map_or_else(
-            || self.invalid(value.span(), format!("bad season day `{}`, expected MM-DD", value.get_ref())),
+            || {
+                self.invalid(
+                    value.span(),
+                    format!("bad season day `{}`, expected MM-DD", value.get_ref()),
+                    format!("季节日期 `{}` 有误，应为 MM-DD", value.get_ref()),
+                )
+            },
             Ok,
         )
     }
@@ -463,12 +499,20 @@ impl Ctx<'_> {
     fn period(&self, raw: &RawPeriod) -> Result<Period, InputError> {
         let slot = *raw.slot_minutes.get_ref();
         if slot != 15 && slot != 30 {
-            return self.invalid(raw.slot_minutes.span(), format!("slot_minutes must be 15 or 30, not {slot}"));
+            return self.invalid(
+                raw.slot_minutes.span(),
+                format!("slot_minutes must be 15 or 30, not {slot}"),
+                format!("slot_minutes 须为 15 或 30，不能是 {slot}"),
+            );
         }
         let first = self.date(&raw.start)?;
         let last = self.date(&raw.end)?;
         if last < first {
-            return self.window(raw.end.span(), format!("period ends {last} before it starts {first}"));
+            return self.window(
+                raw.end.span(),
+                format!("period ends {last} before it starts {first}"),
+                format!("排班期结束日 {last} 早于开始日 {first}"),
+            );
         }
         let days = first.iter_days().take_while(|d| *d <= last).collect();
         let holidays: BTreeSet<NaiveDate> = raw.holidays.iter().map(|h| self.date(h)).collect::<Result<_, _>>()?;
@@ -476,7 +520,11 @@ impl Ctx<'_> {
         for value in &raw.working_days {
             let date = self.date(value)?;
             if holidays.contains(&date) {
-                return self.invalid(value.span(), format!("{date} is both a holiday and a working day"));
+                return self.invalid(
+                    value.span(),
+                    format!("{date} is both a holiday and a working day"),
+                    format!("{date} 既是节假日又是调班工作日"),
+                );
             }
             working_days.insert(date);
         }
@@ -547,23 +595,32 @@ impl Ctx<'_> {
         let can_work = |s: &Staff, post_idx: usize| {
             s.posts.contains(&post_idx) && shifts.iter().any(|t| t.posts.contains(&post_idx) && s.may_work(t))
         };
-        let warning = |span: Range<usize>, entry: String, message: String| {
+        let warning = |span: Range<usize>, entry: String, message: Words| {
             let (line, column) = line_column(self.text, span.start);
             InputWarning { line, column, entry, message }
         };
         let idle_staff =
             staff.iter().zip(&raw.staff).filter(|(s, _)| !(0..posts.len()).any(|p| can_work(s, p))).map(|(s, raw)| {
-                let roles =
-                    if s.roles.is_empty() { "no roles".to_owned() } else { format!("roles {}", s.roles.join(", ")) };
-                let message = format!("can work nothing: no shift template for {roles} runs at any of their posts");
+                let (roles, why_zh) = if s.roles.is_empty() {
+                    ("no roles".to_owned(), "此人没有角色".to_owned())
+                } else {
+                    let roles = s.roles.join("、");
+                    (format!("roles {}", s.roles.join(", ")), format!("此人的岗位上没有角色 {roles} 可上的班次"))
+                };
+                let message = Words::new(
+                    format!("can work nothing: no shift template for {roles} runs at any of their posts"),
+                    format!("什么班都上不了：{why_zh}"),
+                );
                 warning(raw.id.span(), format!("staff {}", s.id), message)
             });
         let unworked_posts =
             posts.iter().enumerate().zip(&raw.posts).filter(|((p, _), _)| !staff.iter().any(|s| can_work(s, *p))).map(
                 |((_, post), raw)| {
-                    let message =
+                    let message = Words::new(
                         "nobody can work it: no staff member holds it with a role of a shift template that runs there"
-                            .to_owned();
+                            .to_owned(),
+                        "没人能上：没有员工既能上这个岗位又有在此开设的班次所需的角色".to_owned(),
+                    );
                     warning(raw.id.span(), format!("post {}", post.id), message)
                 },
             );
@@ -589,7 +646,11 @@ impl Ctx<'_> {
                 let desired = n.desired.as_ref().map_or(n.min, |d| *d.get_ref());
                 if desired < n.min {
                     let span = n.desired.as_ref().map_or(0..0, |d| d.span());
-                    return self.invalid(span, format!("desired {desired} is below min {}", n.min));
+                    return self.invalid(
+                        span,
+                        format!("desired {desired} is below min {}", n.min),
+                        format!("期望人数 {desired} 少于最少人数 {}", n.min),
+                    );
                 }
                 let season = n.season.as_ref().map(|s| self.lookup(season_ids, "season", s)).transpose()?;
                 Ok(Need { day_types: self.day_types(&n.days)?, season, from, to, min: n.min, desired })
@@ -599,7 +660,11 @@ impl Ctx<'_> {
         if let Some(relief) = &raw.lunch_relief
             && relief.get_ref() == raw.id.get_ref()
         {
-            return self.invalid(relief.span(), "a post cannot relieve itself at lunch".to_owned());
+            return self.invalid(
+                relief.span(),
+                "a post cannot relieve itself at lunch".to_owned(),
+                "岗位不能在午餐时顶替自己".to_owned(),
+            );
         }
         let id = raw.id.get_ref().clone();
         Ok(Post { name: raw.name.clone().unwrap_or_else(|| id.clone()), id, needs, lunch_relief })
@@ -616,7 +681,11 @@ impl Ctx<'_> {
         let posts = raw.posts.iter().map(|p| self.lookup(post_ids, "post", p)).collect::<Result<Vec<_>, _>>()?;
         let posts = if posts.is_empty() { (0..post_ids.len()).collect() } else { posts };
         if raw.roles.get_ref().is_empty() {
-            return self.invalid(raw.roles.span(), "no roles: nobody could work this template".to_owned());
+            return self.invalid(
+                raw.roles.span(),
+                "no roles: nobody could work this template".to_owned(),
+                "没有角色：没人能上这个班次".to_owned(),
+            );
         }
         let roles = self.roles(role_ids, raw.roles.get_ref())?;
         let paid_minutes = match &raw.paid_hours {
@@ -645,6 +714,7 @@ impl Ctx<'_> {
             return self.window(
                 raw.lunch.length_minutes.span(),
                 format!("lunch of {length} minutes is not a whole number of {slot}-minute slots"),
+                format!("{length} 分钟的午餐不是整数个 {slot} 分钟时间格"),
             );
         }
         let lunch_window = |w: &S<[String; 2]>| -> Result<(u32, u32), InputError> {
@@ -655,6 +725,7 @@ impl Ctx<'_> {
                 return self.window(
                     w.span(),
                     format!("lunch window {} is shorter than one {length}-minute turn", fmt_window(from, to)),
+                    format!("午餐时段 {} 短于一个 {length} 分钟的轮次", fmt_window(from, to)),
                 );
             }
             Ok((from, to))
@@ -673,7 +744,11 @@ impl Ctx<'_> {
             .iter()
             .map(|r| match r.posts.get_ref().as_slice() {
                 [a, b] => Ok([self.lookup(post_ids, "post", a)?, self.lookup(post_ids, "post", b)?]),
-                _ => self.invalid(r.posts.span(), "a rotation swaps exactly two posts".to_owned()),
+                _ => self.invalid(
+                    r.posts.span(),
+                    "a rotation swaps exactly two posts".to_owned(),
+                    "轮换须恰好在两个岗位之间".to_owned(),
+                ),
             })
             .collect::<Result<Vec<_>, _>>()?;
         let handover_posts = self.handover_chains(&raw.handover_chains, post_ids)?;
@@ -684,7 +759,11 @@ impl Ctx<'_> {
             .map(|n| {
                 let (from, to) = self.span_of(&n.from, &n.to, slot)?;
                 if n.roles.get_ref().is_empty() {
-                    return self.invalid(n.roles.span(), "no roles: nobody could work at night".to_owned());
+                    return self.invalid(
+                        n.roles.span(),
+                        "no roles: nobody could work at night".to_owned(),
+                        "没有角色：夜间没人能上班".to_owned(),
+                    );
                 }
                 Ok(NightRule { from, to, roles: self.roles(ids.roles, n.roles.get_ref())? })
             })
@@ -694,6 +773,7 @@ impl Ctx<'_> {
             return self.invalid(
                 raw.handover_minutes.span(),
                 format!("handover of {handover} minutes is longer than any shift change"),
+                format!("{handover} 分钟的交接比任何换班都长"),
             );
         }
         let duty_day_start = match &raw.duty_day_start {
@@ -705,8 +785,11 @@ impl Ctx<'_> {
         for (name, value) in [("coverage", &w.coverage), ("hours", &w.hours)] {
             if weight(name, value)? == 0.0 {
                 // A free breach would make "every hard rule met" and "proven infeasible" meaningless.
-                return self
-                    .invalid(value.span(), format!("weight {name} must be above 0: it prices a broken hard rule"));
+                return self.invalid(
+                    value.span(),
+                    format!("weight {name} must be above 0: it prices a broken hard rule"),
+                    format!("权重 {name} 须大于 0：它是违反硬规则的代价"),
+                );
             }
         }
         Ok(Rules {
@@ -738,7 +821,7 @@ impl Ctx<'_> {
             if days.contains(&date) {
                 Ok(date)
             } else {
-                self.window(value.span(), format!("{date} is outside the period"))
+                self.window(value.span(), format!("{date} is outside the period"), format!("{date} 不在排班期内"))
             }
         };
         let roles = self.roles(ids.roles, &raw.roles)?;
@@ -756,6 +839,7 @@ impl Ctx<'_> {
                     return self.invalid(
                         entry.kind.span(),
                         format!("unknown leave kind `{other}`, expected leave or compensatory"),
+                        format!("未知的假别 `{other}`，应为 leave（请假）或 compensatory（调休）"),
                     );
                 }
             };
@@ -810,9 +894,17 @@ impl Ctx<'_> {
         let Some(raw) = raw else { return Ok(BTreeMap::new()) };
         let month_of = |d: &NaiveDate| (chrono::Datelike::year(d), chrono::Datelike::month(d));
         let count = |value: &toml::Value| match value.as_integer() {
-            Some(n) if n < 0 => self.invalid(raw.span(), format!("leave_taken {n} is negative")),
-            Some(n) => u32::try_from(n).or_else(|_| self.invalid(raw.span(), format!("leave_taken {n} is too large"))),
-            None => self.invalid(raw.span(), format!("leave_taken must be a count, not {value}")),
+            Some(n) if n < 0 => {
+                self.invalid(raw.span(), format!("leave_taken {n} is negative"), format!("leave_taken {n} 是负数"))
+            }
+            Some(n) => u32::try_from(n).or_else(|_| {
+                self.invalid(raw.span(), format!("leave_taken {n} is too large"), format!("leave_taken {n} 太大"))
+            }),
+            None => self.invalid(
+                raw.span(),
+                format!("leave_taken must be a count, not {value}"),
+                format!("leave_taken 须为天数，不能是 {value}"),
+            ),
         };
         match raw.get_ref() {
             toml::Value::Table(months) => months
@@ -827,6 +919,7 @@ impl Ctx<'_> {
                         None => self.invalid(
                             raw.span(),
                             format!("leave_taken month `{month}` is not a YYYY-MM the period touches"),
+                            format!("leave_taken 的月份 `{month}` 不是排班期涉及的 YYYY-MM"),
                         ),
                     }
                 })
@@ -851,11 +944,19 @@ impl Ctx<'_> {
                 .map(|p| self.lookup(post_ids, "post", p))
                 .collect::<Result<Vec<_>, _>>()?;
             if posts.len() < 2 {
-                return self.invalid(chain.posts.span(), "a handover chain links at least two posts".to_owned());
+                return self.invalid(
+                    chain.posts.span(),
+                    "a handover chain links at least two posts".to_owned(),
+                    "交接链至少连接两个岗位".to_owned(),
+                );
             }
             for (&post, name) in posts.iter().zip(chain.posts.get_ref()) {
                 if chains[post].len() > 1 || posts.iter().filter(|&&q| q == post).count() > 1 {
-                    return self.invalid(name.span(), format!("post {} is in a handover chain twice", name.get_ref()));
+                    return self.invalid(
+                        name.span(),
+                        format!("post {} is in a handover chain twice", name.get_ref()),
+                        format!("岗位 {} 在交接链中出现两次", name.get_ref()),
+                    );
                 }
             }
             for &post in &posts {
@@ -886,9 +987,11 @@ impl Ctx<'_> {
             value.as_ref().map(|v| self.amount(name, v, week)).transpose()?;
         }
         match &raw.max_consecutive_days {
-            Some(days) if *days.get_ref() == 0 => {
-                self.invalid(days.span(), "max_consecutive_days must be at least 1".to_owned())
-            }
+            Some(days) if *days.get_ref() == 0 => self.invalid(
+                days.span(),
+                "max_consecutive_days must be at least 1".to_owned(),
+                "max_consecutive_days 至少为 1".to_owned(),
+            ),
             _ => Ok(()),
         }
     }
@@ -914,6 +1017,10 @@ impl Ctx<'_> {
                 span,
                 format!(
                     "min_hours_per_week {} exceeds max_hours_per_week {}",
+                    contract.min_hours_per_week, contract.max_hours_per_week
+                ),
+                format!(
+                    "min_hours_per_week {} 大于 max_hours_per_week {}",
                     contract.min_hours_per_week, contract.max_hours_per_week
                 ),
             );

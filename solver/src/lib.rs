@@ -69,6 +69,7 @@ pub mod output;
 pub mod roster;
 mod rules;
 pub mod validate;
+pub mod words;
 
 pub use error::{InputError, InputErrorKind, SolveError};
 pub use explain::Violation;

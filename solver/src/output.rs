@@ -12,6 +12,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 use serde::{Deserialize, Serialize};
 
+use crate::Violation;
 use crate::export::{Cell, Lang, cells, weeks};
 use crate::model::{DAY_MINUTES, LeaveKind, RosterProblem, clock};
 use crate::roster::{Assignment, DayOff, Roster};
@@ -88,8 +89,28 @@ pub struct ViolationJson {
     pub rule: String,
     /// Date/time or staff id.
     pub at: String,
-    /// Plain words.
+    /// Plain words, in English.
     pub detail: String,
+    /// The same in Chinese; absent from rosters stored before it was added, which show `detail`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub detail_zh: String,
+}
+
+impl ViolationJson {
+    /// The JSON twin of a violation.
+    pub fn of(violation: &Violation) -> ViolationJson {
+        ViolationJson {
+            rule: violation.rule.id().to_owned(),
+            at: violation.at.clone(),
+            detail: violation.detail.en.clone(),
+            detail_zh: violation.detail.zh.clone(),
+        }
+    }
+
+    /// The words in `lang`; English for a roster stored before the Chinese was kept.
+    pub fn detail_in(&self, lang: Lang) -> &str {
+        if lang == Lang::Zh && !self.detail_zh.is_empty() { &self.detail_zh } else { &self.detail }
+    }
 }
 
 fn finite(x: f64) -> Option<f64> {
@@ -137,11 +158,7 @@ pub fn outcome_json(problem: &RosterProblem, outcome: &SolveOutcome) -> OutcomeJ
                 kind: kind_id(d.kind).to_owned(),
             })
             .collect(),
-        violations: outcome
-            .violations
-            .iter()
-            .map(|v| ViolationJson { rule: v.rule.id().to_owned(), at: v.at.clone(), detail: v.detail.clone() })
-            .collect(),
+        violations: outcome.violations.iter().map(ViolationJson::of).collect(),
         warnings: p.warnings.iter().map(ToString::to_string).collect(),
     }
 }
@@ -301,7 +318,7 @@ pub fn render_grid(problem: &RosterProblem, outcome: &SolveOutcome, view: GridVi
     } else {
         text.push_str("violations:\n");
         for v in &outcome.violations {
-            let _ = writeln!(text, "  [{}] {}", v.rule.id(), v.detail);
+            let _ = writeln!(text, "  [{}] {}", v.rule.id(), v.detail.get(lang));
         }
     }
     text

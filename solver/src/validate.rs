@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::model::{DAY_MINUTES, LeaveKind, RosterProblem, clock};
 use crate::roster::{Assignment, Roster};
+use crate::words::Words;
 
 /// A rule family, with the stable id used in the JSON output.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -89,7 +90,7 @@ pub enum Breach {
         /// Staff id, or the date/time it happened.
         at: String,
         /// Plain words.
-        detail: String,
+        detail: Words,
     },
 }
 
@@ -128,7 +129,7 @@ struct Checker<'a> {
 }
 
 impl Checker<'_> {
-    fn other(&self, out: &mut Vec<Breach>, rule: Rule, at: String, detail: String) {
+    fn other(&self, out: &mut Vec<Breach>, rule: Rule, at: String, detail: Words) {
         out.push(Breach::Other { rule, at, detail });
     }
 
@@ -136,13 +137,13 @@ impl Checker<'_> {
         self.problem.staff[staff_idx].id.clone()
     }
 
-    fn describe(&self, a: &Assignment) -> String {
-        format!(
-            "{} works {} at {} on {}",
-            self.problem.staff[a.staff].id,
-            self.problem.shifts[a.shift].id,
-            self.problem.posts[a.post].id,
-            self.problem.days[a.day]
+    fn describe(&self, a: &Assignment) -> Words {
+        let p = self.problem;
+        let (staff, shift, post, date) =
+            (&p.staff[a.staff].id, &p.shifts[a.shift].id, &p.posts[a.post].id, p.days[a.day]);
+        Words::new(
+            format!("{staff} works {shift} at {post} on {date}"),
+            format!("{staff} {date} 在 {post} 上 {shift} 班"),
         )
     }
 
@@ -152,38 +153,44 @@ impl Checker<'_> {
             let (staff, shift) = (&p.staff[a.staff], &p.shifts[a.shift]);
             let origin = p.day_origin(a.day);
             if a.start != origin + shift.start || a.end != origin + shift.end {
-                let detail = format!(
-                    "{}: times differ from the template {}–{}",
-                    self.describe(a),
-                    clock(shift.start),
-                    clock(shift.end)
+                let (from, to) = (clock(shift.start), clock(shift.end));
+                let why = Words::new(
+                    format!("times differ from the template {from}–{to}"),
+                    format!("时间与班次模板 {from}–{to} 不符"),
                 );
-                self.other(out, Rule::ShiftTemplate, staff.id.clone(), detail);
+                self.other(out, Rule::ShiftTemplate, staff.id.clone(), self.describe(a).colon(&why));
             }
             if !p.shift_runs_on(shift, p.days[a.day]) {
-                let detail = format!("{}: {} does not run on that day type", self.describe(a), shift.id);
-                self.other(out, Rule::ShiftTemplate, staff.id.clone(), detail);
+                let why = Words::new(
+                    format!("{} does not run on that day type", shift.id),
+                    format!("{} 班在这类日子不开", shift.id),
+                );
+                self.other(out, Rule::ShiftTemplate, staff.id.clone(), self.describe(a).colon(&why));
             }
             if !staff.may_work(shift) {
-                let detail = format!("{}: {} is for roles {}", self.describe(a), shift.id, shift.roles.join(", "));
-                self.other(out, Rule::Eligibility, staff.id.clone(), detail);
+                let why = Words::new(
+                    format!("{} is for roles {}", shift.id, shift.roles.join(", ")),
+                    format!("{} 班只排角色 {}", shift.id, shift.roles.join("、")),
+                );
+                self.other(out, Rule::Eligibility, staff.id.clone(), self.describe(a).colon(&why));
             }
             if !staff.posts.contains(&a.post) || !shift.posts.contains(&a.post) {
-                let detail = format!("{}: not a post this person and shift can hold", self.describe(a));
-                self.other(out, Rule::Eligibility, staff.id.clone(), detail);
+                let why = Words::new(
+                    "not a post this person and shift can hold".to_owned(),
+                    "此人或此班次不能在这个岗位".to_owned(),
+                );
+                self.other(out, Rule::Eligibility, staff.id.clone(), self.describe(a).colon(&why));
             }
             if let Some(night) = &p.rules.night
                 && night.reached_by(shift.start, shift.end)
                 && !night.roles.iter().any(|r| staff.roles.contains(r))
             {
-                let detail = format!(
-                    "{}: at work during the night {}–{}, which is for roles {}",
-                    self.describe(a),
-                    clock(night.from),
-                    clock(night.to),
-                    night.roles.join(", ")
+                let (from, to) = (clock(night.from), clock(night.to));
+                let why = Words::new(
+                    format!("at work during the night {from}–{to}, which is for roles {}", night.roles.join(", ")),
+                    format!("夜间 {from}–{to} 在岗，夜间只排角色 {}", night.roles.join("、")),
                 );
-                self.other(out, Rule::NightDuty, staff.id.clone(), detail);
+                self.other(out, Rule::NightDuty, staff.id.clone(), self.describe(a).colon(&why));
             }
             self.lunch_of(a, out);
         }
@@ -195,26 +202,29 @@ impl Checker<'_> {
         let origin = p.day_origin(a.day);
         let (from, to) = p.lunch_window(p.days[a.day]);
         let problem = match (shift.lunch, a.lunch) {
-            (true, None) => Some("has no lunch turn".to_owned()),
-            (false, Some(_)) => Some("has a lunch turn its shift does not include".to_owned()),
+            (true, None) => Some(Words::new("has no lunch turn".to_owned(), "没有午餐轮次".to_owned())),
+            (false, Some(_)) => Some(Words::new(
+                "has a lunch turn its shift does not include".to_owned(),
+                "排了班次不含的午餐".to_owned(),
+            )),
             (true, Some((start, end))) => {
                 let inside = start >= (origin + from).max(a.start) && end <= (origin + to).min(a.end);
                 let length = end.saturating_sub(start) == p.rules.lunch.length;
                 (!inside || !length).then(|| {
-                    format!(
-                        "lunch {}–{} is not one {}-minute turn inside {}–{} and the shift",
-                        clock(start),
-                        clock(end),
-                        p.rules.lunch.length,
-                        clock(from),
-                        clock(to)
+                    let (start, end, from, to) = (clock(start), clock(end), clock(from), clock(to));
+                    let minutes = p.rules.lunch.length;
+                    Words::new(
+                        format!(
+                            "lunch {start}–{end} is not one {minutes}-minute turn inside {from}–{to} and the shift"
+                        ),
+                        format!("午餐 {start}–{end} 不是在 {from}–{to} 内且在班内的一段 {minutes} 分钟"),
                     )
                 })
             }
             (false, None) => None,
         };
         if let Some(problem) = problem {
-            self.other(out, Rule::Lunch, self.staff_id(a.staff), format!("{}: {problem}", self.describe(a)));
+            self.other(out, Rule::Lunch, self.staff_id(a.staff), self.describe(a).colon(&problem));
         }
     }
 
@@ -224,26 +234,29 @@ impl Checker<'_> {
         for a in &self.roster.assignments {
             *per_day.entry((a.staff, a.day)).or_default() += 1;
             let (staff, date) = (&p.staff[a.staff], p.days[a.day]);
-            if let Some(kind) = staff.leave_on(date) {
-                let what = if kind == LeaveKind::Leave { "approved leave" } else { "an approved compensatory day" };
-                self.other(
-                    out,
-                    Rule::Leave,
-                    staff.id.clone(),
-                    format!("{} works on {date}, a day of {what}", staff.id),
-                );
+            let id = &staff.id;
+            let day_off = if let Some(kind) = staff.leave_on(date) {
+                Some(if kind == LeaveKind::Leave {
+                    ("a day of approved leave", "已批准的请假")
+                } else {
+                    ("a day of an approved compensatory day", "已批准的调休")
+                })
             } else if staff.days_off.contains(&chrono::Datelike::weekday(&date)) {
-                self.other(
-                    out,
-                    Rule::Leave,
-                    staff.id.clone(),
-                    format!("{} works on {date}, a fixed day off", staff.id),
-                );
+                Some(("a fixed day off", "固定休息日"))
+            } else {
+                None
+            };
+            if let Some((en, zh)) = day_off {
+                let detail =
+                    Words::new(format!("{id} works on {date}, {en}"), format!("{id} 在 {date} 上班，当天是{zh}"));
+                self.other(out, Rule::Leave, id.clone(), detail);
             }
         }
         for ((staff_idx, day_idx), n) in per_day.into_iter().filter(|(_, n)| *n > 1) {
-            let detail = format!("{} has {n} shifts starting on {}", self.staff_id(staff_idx), p.days[day_idx]);
-            self.other(out, Rule::OneShiftPerDay, self.staff_id(staff_idx), detail);
+            let (id, date) = (self.staff_id(staff_idx), p.days[day_idx]);
+            let detail =
+                Words::new(format!("{id} has {n} shifts starting on {date}"), format!("{id} 在 {date} 有 {n} 个班次"));
+            self.other(out, Rule::OneShiftPerDay, id, detail);
         }
     }
 
@@ -268,9 +281,14 @@ impl Checker<'_> {
             let taken = staff.taken_in((year, m));
             let total = days.len() as u32 + taken;
             if total > p.rules.max_leave_per_month {
-                let detail = format!(
-                    "{} has {total} leave and compensatory days in {year}-{m:02} ({taken} taken before the period), above the cap of {}",
-                    staff.id, p.rules.max_leave_per_month
+                let (id, cap) = (&staff.id, p.rules.max_leave_per_month);
+                let detail = Words::new(
+                    format!(
+                        "{id} has {total} leave and compensatory days in {year}-{m:02} ({taken} taken before the period), above the cap of {cap}"
+                    ),
+                    format!(
+                        "{id} 在 {year}-{m:02} 有 {total} 天请假和调休（本期之前已休 {taken} 天），超过每月上限 {cap} 天"
+                    ),
                 );
                 self.other(out, Rule::LeaveCap, staff.id.clone(), detail);
             }
@@ -286,13 +304,13 @@ impl Checker<'_> {
                 let arrival = pair[1].start as i64 - p.rules.handover_minutes as i64;
                 let rest = arrival - pair[0].end as i64;
                 if rest < staff.contract.min_rest_minutes as i64 {
-                    let detail = format!(
-                        "{} rests {} h {:02} min between the shift ending {} and the next arrival, below {} h",
-                        staff.id,
-                        rest.max(0) / 60,
-                        rest.max(0) % 60,
-                        self.at(pair[0].end),
-                        staff.contract.min_rest_minutes as f64 / 60.0
+                    let (id, hours, minutes) = (&staff.id, rest.max(0) / 60, rest.max(0) % 60);
+                    let (end, least) = (self.at(pair[0].end), staff.contract.min_rest_minutes as f64 / 60.0);
+                    let detail = Words::new(
+                        format!(
+                            "{id} rests {hours} h {minutes:02} min between the shift ending {end} and the next arrival, below {least} h"
+                        ),
+                        format!("{id} 在 {end} 下班后到下次到岗只休息 {hours} 小时 {minutes:02} 分，少于 {least} 小时"),
                     );
                     self.other(out, Rule::Rest, staff.id.clone(), detail);
                 }
@@ -302,9 +320,10 @@ impl Checker<'_> {
             for day_idx in 0..p.days.len() {
                 run = if worked.contains(&day_idx) { run + 1 } else { 0 };
                 if run == staff.contract.max_consecutive_days + 1 {
-                    let detail = format!(
-                        "{} works {} days in a row up to {}, above {}",
-                        staff.id, run, p.days[day_idx], staff.contract.max_consecutive_days
+                    let (id, date, most) = (&staff.id, p.days[day_idx], staff.contract.max_consecutive_days);
+                    let detail = Words::new(
+                        format!("{id} works {run} days in a row up to {date}, above {most}"),
+                        format!("{id} 连续上班 {run} 天（到 {date}），超过 {most} 天"),
                     );
                     self.other(out, Rule::MaxConsecutiveDays, staff.id.clone(), detail);
                 }
@@ -329,9 +348,10 @@ impl Checker<'_> {
                 // A hundredth of an hour absorbs the solver's integrality tolerance; real breaches
                 // are whole grid slots.
                 if hours > max_hours + 0.01 || hours < min_hours - 0.01 {
-                    let detail = format!(
-                        "{} is paid {hours:.1} h in the week of {}, outside the contract's {bounds} h",
-                        staff.id, p.days[days[0]]
+                    let (id, first) = (&staff.id, p.days[days[0]]);
+                    let detail = Words::new(
+                        format!("{id} is paid {hours:.1} h in the week of {first}, outside the contract's {bounds} h"),
+                        format!("{id} 在 {first} 那一周计薪 {hours:.1} 小时，不在合同的 {bounds} 小时之内"),
                     );
                     self.other(out, Rule::WeeklyHours, staff.id.clone(), detail);
                 }
@@ -370,13 +390,13 @@ impl Checker<'_> {
                     let wrong = posts.len() > 1 || expected.is_some_and(|e| posts.iter().any(|q| *q != e));
                     if wrong {
                         let names: Vec<&str> = posts.iter().map(|q| p.posts[*q].id.as_str()).collect();
-                        let detail = format!(
-                            "{} works {} in week {} of the period; {} and {} swap weekly",
-                            staff.id,
-                            names.join(" and "),
-                            week + 1,
-                            p.posts[post_a].id,
-                            p.posts[post_b].id
+                        let (id, number, a, b) = (&staff.id, week + 1, &p.posts[post_a].id, &p.posts[post_b].id);
+                        let detail = Words::new(
+                            format!(
+                                "{id} works {} in week {number} of the period; {a} and {b} swap weekly",
+                                names.join(" and ")
+                            ),
+                            format!("{id} 在本期第 {number} 周上 {}；{a} 与 {b} 每周轮换", names.join("和")),
                         );
                         self.other(out, Rule::Rotation, staff.id.clone(), detail);
                     }
@@ -447,9 +467,10 @@ impl Checker<'_> {
                 // A stand-in from the relief post lets one more eat, checked by `lunch_relief`.
                 let allowed = if p.posts[post].lunch_relief.is_some() { n.div_ceil(2) } else { n / 2 };
                 if share && eating > allowed {
-                    let detail = format!(
-                        "{eating} of the {n} staff of {} are at lunch together, more than {allowed}",
-                        p.posts[post].id,
+                    let name = &p.posts[post].id;
+                    let detail = Words::new(
+                        format!("{eating} of the {n} staff of {name} are at lunch together, more than {allowed}"),
+                        format!("{name} 的 {n} 人中有 {eating} 人同时午餐，多于 {allowed} 人"),
                     );
                     self.other(out, Rule::Lunch, self.at(slot as u32 * p.slot_minutes), detail);
                 }
@@ -488,10 +509,13 @@ impl Checker<'_> {
             let spare = present.saturating_sub(demand[relief][slot].min);
             if needed > spare {
                 let names: Vec<&str> = posts.iter().map(|&q| p.posts[q].id.as_str()).collect();
-                let detail = format!(
-                    "{} needs {needed} standing in while its staff are at lunch; {} has {spare} to spare",
-                    names.join(" and "),
-                    p.posts[relief].id
+                let relief = &p.posts[relief].id;
+                let detail = Words::new(
+                    format!(
+                        "{} needs {needed} standing in while its staff are at lunch; {relief} has {spare} to spare",
+                        names.join(" and ")
+                    ),
+                    format!("{} 午餐时需要 {needed} 人顶岗；{relief} 只有 {spare} 人可调", names.join("和")),
                 );
                 self.other(out, Rule::Lunch, self.at(slot as u32 * p.slot_minutes), detail);
             }
@@ -516,12 +540,11 @@ impl Checker<'_> {
                     chain.contains(&r.post) && r.staff != a.staff && r.start + handover <= a.end && r.end > a.end
                 });
             if !relieved {
-                let detail = format!(
-                    "{} leaves {} at {} with no colleague there since {}",
-                    self.staff_id(a.staff),
-                    p.posts[a.post].id,
-                    self.at(a.end),
-                    clock(a.end - handover)
+                let (id, post, end, since) =
+                    (self.staff_id(a.staff), &p.posts[a.post].id, self.at(a.end), clock(a.end - handover));
+                let detail = Words::new(
+                    format!("{id} leaves {post} at {end} with no colleague there since {since}"),
+                    format!("{id} 于 {end} 离开 {post}，自 {since} 起没有同事在岗交接"),
                 );
                 self.other(out, Rule::Handover, self.at(a.end), detail);
             }
@@ -544,14 +567,17 @@ impl Checker<'_> {
                     .map(|a| a.staff)
                     .collect();
                 if (people.len() as u32) < rule.min {
-                    let at = if rule.posts.is_empty() {
-                        String::new()
+                    let names: Vec<&str> = rule.posts.iter().map(|&q| p.posts[q].id.as_str()).collect();
+                    let (at_en, at_zh) = if names.is_empty() {
+                        (String::new(), String::new())
                     } else {
-                        let names: Vec<&str> = rule.posts.iter().map(|&q| p.posts[q].id.as_str()).collect();
-                        format!(" at {}", names.join(" or "))
+                        (format!(" at {}", names.join(" or ")), format!("在 {} ", names.join("或")))
                     };
-                    let detail =
-                        format!("{date}: {} {} on duty{at}, {} required every day", people.len(), rule.role, rule.min);
+                    let (count, role, least) = (people.len(), &rule.role, rule.min);
+                    let detail = Words::new(
+                        format!("{date}: {count} {role} on duty{at_en}, {least} required every day"),
+                        format!("{date}：{at_zh}在岗的 {role} 有 {count} 人，每天至少需要 {least} 人"),
+                    );
                     self.other(out, Rule::DailyRole, date.to_string(), detail);
                 }
             }

@@ -7,13 +7,15 @@
 //! delays, duplicates and reorders messages and cuts connections. Devices and the
 //! server crash (whatever was not durable is gone), apps are reinstalled, phones and the
 //! server are restored from older backups, and staff edit all the while: new cases,
-//! notes, transitions, description text, duty-log entries. Then the network heals and
-//! every device syncs until quiet, and the run checks:
+//! notes, transitions, description text, duty-log entries; the supervisor publishes the
+//! team's roster, and republishes it midway. Then the network heals and every device
+//! syncs until quiet, and the run checks:
 //!
 //! - every device holds exactly the server's documents, at the server's heads;
 //! - every edit the server acknowledged to a device is on the server (and so everywhere);
 //! - the domain holds: every document valid, every case numbered by the server, no two
-//!   cases with the same server number or the same provisional number;
+//!   cases with the same server number or the same provisional number; every phone reads
+//!   the roster version published last;
 //! - no honest push was refused and nothing is left pending.
 //!
 //! A seed decides everything, so a failing seed replays exactly:
@@ -22,7 +24,10 @@
 //! A seed's disasters are of one side: the devices' (reinstalls, restored phones) or the
 //! server's (restores from older backups). Both at once can lose an acknowledged edit
 //! for good, when the only replicas holding it are the ones rolled back; no protocol can
-//! bring that back, so the check would have nothing to hold it to.
+//! bring that back, so the check would have nothing to hold it to. Seeds of server
+//! disasters publish the roster only before the first backup: phones do not relay the
+//! server's roster changes, so a restore that loses a publish leaves them holding a
+//! version the server lacks (ARCHITECTURE.md, section 5, "Rosters": a known gap).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -31,9 +36,10 @@ use automerge::ChangeHash;
 use kefu_core::case::{CaseDoc, CaseEdit, CaseKind, Channel, Customer, EntryBody, NewCase, Priority, Status};
 use kefu_core::duty_log::{DutyEdit, DutyEntryKind, DutyLogDoc, DutyShift, is_duty_log};
 use kefu_core::ids::{DeviceId, SplitMix64, StaffId, Timestamp};
+use kefu_core::roster::{Roster, RosterDoc, RosterShift, is_roster};
 use kefu_core::store::{CaseFilter, CaseStore, StoreConfig};
 use kefu_core::sync::memory::MemoryServer;
-use kefu_core::sync::server::{RoundContext, RoundError};
+use kefu_core::sync::server::{AcceptedDoc, RoundContext, RoundError};
 use kefu_core::sync::{Push, Reply};
 
 pub mod faults;
@@ -161,6 +167,8 @@ struct World {
     acked: Vec<Marker>,
     outcome: Outcome,
     serial: u64,
+    /// The roster version the supervisor published last (0: none).
+    roster_version: u64,
 }
 
 /// A temporary directory, on tmpfs where there is one: stores fsync on every write.
@@ -228,8 +236,14 @@ pub fn run(seed: u64) -> Result<Outcome, String> {
         acked: Vec::new(),
         outcome: Outcome { steps, ..Outcome::default() },
         serial: 0,
+        roster_version: 0,
     };
-    for _ in 0..steps {
+    world.publish_roster().map_err(|err| format!("seed {seed}: {err}"))?;
+    for step in 0..steps {
+        // A republish a restore could lose is left out of server disasters (module doc).
+        if step == steps / 2 && disasters != Disasters::Server {
+            world.publish_roster().map_err(|err| format!("seed {seed} ({disasters:?}): {err}"))?;
+        }
         world.step().map_err(|err| format!("seed {seed} ({disasters:?}): {err}"))?;
     }
     world.heal().map_err(|err| format!("seed {seed} ({disasters:?}) while healing: {err}"))?;
@@ -252,6 +266,45 @@ impl World {
             max_updates: 4,
             fan_out: false,
         }
+    }
+
+    /// The supervisor publishes the next version of the week's roster: each phone's staff member
+    /// on the desk one day, a day later in each version.
+    fn publish_roster(&mut self) -> Result<(), String> {
+        self.roster_version += 1;
+        let first = chrono::NaiveDate::from_ymd_opt(2026, 12, 7).expect("a date");
+        let shifts = self
+            .devices
+            .iter()
+            .enumerate()
+            .map(|(idx, dev)| {
+                let date = first + chrono::Duration::days(((idx as u64 + self.roster_version) % 7) as i64);
+                let start = date.and_hms_opt(8, 0, 0).expect("a time");
+                let end = date.and_hms_opt(17, 30, 0).expect("a time");
+                RosterShift {
+                    staff: dev.staff.clone(),
+                    date,
+                    shift: "day".into(),
+                    post: "desk".into(),
+                    start,
+                    end,
+                    lunch: None,
+                }
+            })
+            .collect();
+        let last = first + chrono::Duration::days(6);
+        let roster = Roster::new(first, last, self.roster_version, "supervisor", Timestamp(self.clock), 480, shifts)
+            .map_err(|err| format!("roster: {err}"))?;
+        let actor = SERVER.install(self.rng.next().to_le_bytes()).actor();
+        let base = match self.server.docs(TEAM).get(&roster.id) {
+            Some(bytes) => Some(RosterDoc::load(bytes, actor.clone()).map_err(|err| format!("stored roster: {err}"))?),
+            None => None,
+        };
+        let is_new = base.is_none();
+        let doc = RosterDoc::publish(base, actor, &roster).map_err(|err| format!("publish: {err}"))?;
+        let doc = doc.automerge();
+        let accepted = AcceptedDoc { id: roster.id, bytes: doc.save(), heads: doc.get_heads(), is_new, case: None };
+        self.server.store_server_doc(TEAM, &accepted)
     }
 
     fn step(&mut self) -> Result<(), String> {
@@ -519,6 +572,11 @@ impl World {
             .collect::<Result<_, String>>()?;
         for dev in &mut self.devices {
             let store = dev.store.as_mut().expect("open");
+            let versions: Vec<u64> =
+                store.rosters().map_err(|err| err.to_string())?.iter().map(|roster| roster.version).collect();
+            if versions != [self.roster_version] {
+                return Err(format!("{} reads roster versions {versions:?}, not {}", dev.name, self.roster_version));
+            }
             let pending = store.pending_docs().map_err(|err| err.to_string())?;
             if pending > 0 {
                 return Err(format!("{} still has {pending} documents pending", dev.name));
@@ -555,6 +613,10 @@ impl World {
             let doc = load(bytes)?;
             if is_duty_log(&doc) {
                 DutyLogDoc::from_automerge(doc).map_err(|err| format!("{id} is invalid: {err}"))?;
+                continue;
+            }
+            if is_roster(&doc) {
+                RosterDoc::from_automerge(doc).map_err(|err| format!("{id} is invalid: {err}"))?;
                 continue;
             }
             let case = CaseDoc::from_automerge(doc).map_err(|err| format!("{id} is invalid: {err}"))?.read();

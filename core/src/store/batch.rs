@@ -55,7 +55,7 @@ impl CaseBatch<'_> {
         if !self.docs.contains_key(&key) {
             let (doc, heads) = match self.store.doc(&key, "case")? {
                 Doc::Case(doc) => (doc.clone(), doc.heads()),
-                Doc::DutyLog(_) => return Err(not_found("case", key)),
+                _ => return Err(not_found("case", key)),
             };
             self.order.push(key.clone());
             self.docs.insert(key.clone(), (doc, Some(heads)));

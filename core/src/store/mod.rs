@@ -1,4 +1,4 @@
-//! [`CaseStore`]: every case and duty-log document a device holds, durable on disk.
+//! [`CaseStore`]: every case, duty-log and roster document a device holds, durable on disk.
 //!
 //! One SQLite file (`kefu-store.sqlite3`) in the store's directory, WAL mode with
 //! `synchronous=FULL`: a write returns only after its commit is fsync'd, and SQLite's
@@ -16,6 +16,7 @@
 mod batch;
 mod cache;
 mod index;
+mod rosters;
 mod sync_state;
 
 use std::path::{Path, PathBuf};
@@ -28,13 +29,14 @@ use crate::case::{
 };
 use crate::duty_log::{DUTY_LOG_TYPE, DutyEdit, DutyLog, DutyLogDoc, DutyShift, duty_log_id, is_duty_log};
 use crate::ids::{CaseId, DeviceId, SplitMix64, StaffId, Timestamp};
+use crate::roster::{ROSTER_TYPE, RosterDoc, is_roster};
 pub use batch::CaseBatch;
 use cache::DocCache;
 pub use index::{CaseFilter, CaseSummary};
 pub use sync_state::SyncOutcome;
 
 /// The on-disk format version; a store written by a newer build is refused.
-pub const STORE_FORMAT: i64 = 2;
+pub const STORE_FORMAT: i64 = 3;
 
 /// Sync state format 2 adds to `meta`: the cursor's stamp, the highest acknowledged
 /// position (`mark`), the count of pushes (`generation`) and the tags of the last eight
@@ -118,6 +120,7 @@ pub enum StoreError {
 enum Doc {
     Case(CaseDoc),
     DutyLog(DutyLogDoc),
+    Roster(RosterDoc),
 }
 
 impl Doc {
@@ -125,6 +128,7 @@ impl Doc {
         match self {
             Doc::Case(doc) => doc.automerge(),
             Doc::DutyLog(doc) => doc.automerge(),
+            Doc::Roster(doc) => doc.automerge(),
         }
     }
 
@@ -132,12 +136,15 @@ impl Doc {
         match self {
             Doc::Case(_) => CASE_TYPE,
             Doc::DutyLog(_) => DUTY_LOG_TYPE,
+            Doc::Roster(_) => ROSTER_TYPE,
         }
     }
 
     fn load(doc_type: &str, bytes: &[u8], device: DeviceId) -> Result<Doc, LoadError> {
         if doc_type == DUTY_LOG_TYPE {
             DutyLogDoc::load(bytes, device).map(Doc::DutyLog)
+        } else if doc_type == ROSTER_TYPE {
+            RosterDoc::load(bytes, device.actor()).map(Doc::Roster)
         } else {
             CaseDoc::load(bytes, device).map(Doc::Case)
         }
@@ -167,7 +174,6 @@ impl CaseStore {
         let mut conn = Connection::open(dir.join(FILE_NAME))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         let version: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
         if version > STORE_FORMAT {
@@ -199,9 +205,29 @@ impl CaseStore {
             )?;
             tx.execute_batch(SYNC_META_V2)?;
             tx.execute("INSERT INTO meta (key, value) VALUES ('store_id', ?1)", [hex_16(random.bytes_16())])?;
+            tx.pragma_update(None, "user_version", 2)?;
+            tx.commit()?;
+        }
+        if (1..=2).contains(&version) {
+            // Format 3: roster documents. SQLite cannot change a CHECK, so `docs` is rebuilt
+            // (its copy, then the swap), with foreign keys not yet enforced on this connection.
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Exclusive)?;
+            tx.execute_batch(
+                "CREATE TABLE docs_v3 (
+                     id        TEXT PRIMARY KEY,
+                     doc_type  TEXT NOT NULL CHECK (doc_type IN ('case', 'duty_log', 'roster')),
+                     snapshot  BLOB NOT NULL,
+                     n_changes INTEGER NOT NULL DEFAULT 0
+                 ) WITHOUT ROWID;
+                 INSERT INTO docs_v3 (id, doc_type, snapshot, n_changes)
+                     SELECT id, doc_type, snapshot, n_changes FROM docs;
+                 DROP TABLE docs;
+                 ALTER TABLE docs_v3 RENAME TO docs;",
+            )?;
             tx.pragma_update(None, "user_version", STORE_FORMAT)?;
             tx.commit()?;
         }
+        conn.pragma_update(None, "foreign_keys", "ON")?;
         let meta = |key: &str| -> Result<String, StoreError> {
             Ok(conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |row| row.get(0))?)
         };
@@ -263,7 +289,7 @@ impl CaseStore {
                 entry = doc.apply(&EditContext { at, by, policy: &policy }, edit)?;
                 Ok(())
             }
-            Doc::DutyLog(_) => Err(not_found("case", id.to_string())),
+            _ => Err(not_found("case", id.to_string())),
         })?;
         Ok(entry)
     }
@@ -272,7 +298,7 @@ impl CaseStore {
     pub fn case(&mut self, id: CaseId) -> Result<Case, StoreError> {
         match self.doc(&id.to_string(), "case")? {
             Doc::Case(doc) => Ok(doc.read()),
-            Doc::DutyLog(_) => Err(not_found("case", id.to_string())),
+            _ => Err(not_found("case", id.to_string())),
         }
     }
 
@@ -280,7 +306,7 @@ impl CaseStore {
     pub fn conflicts(&mut self, id: CaseId) -> Result<Vec<FieldConflict>, StoreError> {
         match self.doc(&id.to_string(), "case")? {
             Doc::Case(doc) => Ok(doc.conflicts()),
-            Doc::DutyLog(_) => Err(not_found("case", id.to_string())),
+            _ => Err(not_found("case", id.to_string())),
         }
     }
 
@@ -320,7 +346,7 @@ impl CaseStore {
     pub fn edit_duty_log(&mut self, id: &str, edit: &DutyEdit, by: &StaffId, at: Timestamp) -> Result<(), StoreError> {
         self.write(id, "duty log", |doc| match doc {
             Doc::DutyLog(doc) => Ok(doc.apply(at, by, edit)?),
-            Doc::Case(_) => Err(not_found("duty log", id.to_string())),
+            _ => Err(not_found("duty log", id.to_string())),
         })
     }
 
@@ -328,7 +354,7 @@ impl CaseStore {
     pub fn duty_log(&mut self, id: &str) -> Result<DutyLog, StoreError> {
         match self.doc(id, "duty log")? {
             Doc::DutyLog(doc) => Ok(doc.read()),
-            Doc::Case(_) => Err(not_found("duty log", id.to_string())),
+            _ => Err(not_found("duty log", id.to_string())),
         }
     }
 
@@ -386,6 +412,7 @@ impl CaseStore {
                     let n_new = match &mut doc {
                         Doc::Case(doc) => doc.receive(bytes),
                         Doc::DutyLog(doc) => doc.receive(bytes),
+                        Doc::Roster(doc) => doc.receive(bytes),
                     }
                     .map_err(refused)?;
                     (doc, n_new, Some(heads))
@@ -431,6 +458,8 @@ impl CaseStore {
             crate::case::check_reloads(&am)?;
             Ok::<_, LoadError>(if is_duty_log(&am) {
                 Doc::DutyLog(DutyLogDoc::from_automerge(am)?)
+            } else if is_roster(&am) {
+                Doc::Roster(RosterDoc::from_automerge(am)?)
             } else {
                 Doc::Case(CaseDoc::from_automerge(am)?)
             })
@@ -438,6 +467,7 @@ impl CaseStore {
         let actual_id = match &doc {
             Doc::Case(case) => case.id().to_string(),
             Doc::DutyLog(log) => log.id().to_string(),
+            Doc::Roster(roster) => roster.id().to_string(),
         };
         if actual_id != doc_id {
             return Err(LoadError::Schema(SchemaErrors(vec![crate::case::SchemaError {
@@ -634,6 +664,8 @@ fn write_index(tx: &rusqlite::Transaction<'_>, doc: &Doc) -> Result<(), StoreErr
             index::upsert_case(tx, &case, has_conflict)
         }
         Doc::DutyLog(doc) => upsert_duty_index(tx, &doc.read()),
+        // Few per store (one per period): read from the documents, not an index.
+        Doc::Roster(_) => Ok(()),
     }
 }
 

@@ -1,4 +1,4 @@
--- Device store, format 2 (a format-1 store is migrated in CaseStore::open). One SQLite file in WAL mode with synchronous=FULL:
+-- Device store, format 3 (older stores are migrated in CaseStore::open). One SQLite file in WAL mode with synchronous=FULL:
 -- a commit returns only after the WAL is fsync'd, so a returned write survives
 -- a crash at any instant (SQLite's own atomic-commit guarantee).
 
@@ -11,7 +11,7 @@ CREATE TABLE meta (
 -- written since (save_after), replayed in seq order on load.
 CREATE TABLE docs (
     id        TEXT PRIMARY KEY,
-    doc_type  TEXT NOT NULL CHECK (doc_type IN ('case', 'duty_log')),
+    doc_type  TEXT NOT NULL CHECK (doc_type IN ('case', 'duty_log', 'roster')),
     snapshot  BLOB NOT NULL,
     n_changes INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;

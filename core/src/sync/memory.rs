@@ -70,6 +70,13 @@ impl MemoryServer {
         self.rng = rng;
     }
 
+    /// Stores a document the server wrote itself (a published roster) as a round stores what it
+    /// accepted: with the team's next sequence number, so devices receive it in their rounds.
+    pub fn store_server_doc(&mut self, team: &str, doc: &AcceptedDoc) -> Result<(), String> {
+        let mut round = Round { server: self, team: team.to_string(), device: String::new() };
+        round.commit(std::slice::from_ref(doc)).map(|_| ())
+    }
+
     /// The heads the server believes `device` holds of `doc`, for a simulation's diagnosis.
     pub fn believed(&self, device: &str, doc: &str) -> Option<Vec<ChangeHash>> {
         self.devices.get(device).and_then(|state| state.heads.get(doc).cloned())

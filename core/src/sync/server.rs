@@ -27,7 +27,8 @@
 //! actor that the server lost in a restore: it is taken back only if it is exactly a
 //! case-number assignment whose seal ([`seal`]) proves the server made it. New
 //! timeline, duty and handover entries must name the staff member the device is issued
-//! to, when it is issued to one.
+//! to, when it is issued to one. Roster documents ([`crate::roster`]) are the server's
+//! alone: any change a device pushes to one is refused (`doc.forged_field`).
 
 use automerge::{ActorId, Automerge, ChangeHash, ReadDoc};
 use hmac::{Hmac, Mac};
@@ -40,6 +41,7 @@ use crate::case::{
 };
 use crate::duty_log::{DutyLogDoc, is_duty_log};
 use crate::ids::{DeviceId, StaffId, Timestamp};
+use crate::roster::{ROSTER_ID_PREFIX, is_roster, is_roster_id};
 
 /// A stored document as the server holds it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -366,6 +368,11 @@ fn accept<S: SyncStorage>(
     if stored.as_ref().is_some_and(|stored| !stored.same_team) {
         return Ok(Err(Refusal::new(RefusalCode::Forbidden, format!("{} belongs to another team", push.id))));
     }
+    // Published rosters are written by the server when a supervisor publishes; a device holds
+    // them to read. Refused before anything is decoded, whatever the push holds.
+    if is_roster_id(&push.id) {
+        return Ok(Err(roster_refusal(&push.id)));
+    }
     // Before automerge sees them: a compressed bomb is refused by what it would expand to.
     if let Err(err) = admit_bytes(&push.changes, &AdmissionBudget::DOCUMENT) {
         return Ok(Err(admission_refusal(&err)));
@@ -497,6 +504,13 @@ fn subtle_eq(a: &[u8], b: &[u8]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+fn roster_refusal(id: &str) -> Refusal {
+    Refusal::new(
+        RefusalCode::ForgedField,
+        format!("{id}: rosters ({ROSTER_ID_PREFIX}…) are written by the server only, when a supervisor publishes one"),
+    )
+}
+
 fn missing_base() -> Refusal {
     Refusal::new(
         RefusalCode::MissingBase,
@@ -515,6 +529,9 @@ fn check_and_number<S: SyncStorage>(
 ) -> Result<Result<AcceptedDoc, Refusal>, RoundError> {
     let schema_refusal = |err: &dyn std::fmt::Display| Refusal::new(RefusalCode::Schema, err.to_string());
     let is_new = base.is_none();
+    if is_roster(&merged) {
+        return Ok(Err(roster_refusal(id)));
+    }
     if is_duty_log(&merged) {
         let log = match DutyLogDoc::from_automerge(merged) {
             Ok(log) => log,

@@ -485,3 +485,58 @@ mod property {
         }
     }
 }
+
+/// A roster the server publishes reaches its team's devices by ordinary rounds; whatever a device
+/// writes into one is refused `doc.forged_field` and stored nowhere.
+#[test]
+fn a_published_roster_reaches_only_its_team_and_only_the_server_writes_it() {
+    use automerge::transaction::Transactable;
+    use kefu_core::roster::{Roster, RosterDoc, RosterShift};
+
+    let mut server = server();
+    let (mut east, mut west) = (device("east-1", "east"), device("west-1", "west"));
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 12, 7).unwrap();
+    let shift = RosterShift {
+        staff: staff("wang"),
+        date: day,
+        shift: "day".into(),
+        post: "desk".into(),
+        start: day.and_hms_opt(8, 0, 0).unwrap(),
+        end: day.and_hms_opt(17, 30, 0).unwrap(),
+        lunch: None,
+    };
+    let roster = Roster::new(day, day, 1, "li", Timestamp(5), 480, vec![shift]).unwrap();
+    let written = RosterDoc::publish(None, DeviceId::from_u128(0x5e).install([1; 8]).actor(), &roster).unwrap();
+    let doc = written.automerge();
+    let accepted = kefu_core::sync::server::AcceptedDoc {
+        id: roster.id.clone(),
+        bytes: doc.save(),
+        heads: doc.get_heads(),
+        is_new: true,
+        case: None,
+    };
+    server.state.store_server_doc("east", &accepted).unwrap();
+    sync(&mut server, &mut east);
+    sync(&mut server, &mut west);
+    assert_eq!(east.store.rosters().unwrap(), std::slice::from_ref(&roster));
+    assert!(west.store.roster_ids().unwrap().is_empty(), "another team's roster");
+    assert_eq!(east.store.pending_docs().unwrap(), 0, "a received roster leaves nothing to send");
+
+    // The device's own change to the roster, pushed as a tampered client would.
+    let mut forged = doc.fork().with_actor(east.token_device.install([2; 8]).actor());
+    forged.transact(|tx| tx.put(automerge::ROOT, "version", 9_u64)).unwrap();
+    let stored_before = server.state.docs("east");
+    for (id, changes) in
+        [(roster.id.as_str(), forged.save_after(&doc.get_heads())), ("roster:2027-01-04", forged.save())]
+    {
+        let push = kefu_core::sync::Push {
+            docs: vec![kefu_core::sync::DocPush { id: id.to_string(), heads: forged.get_heads(), changes }],
+            ..kefu_core::sync::Push::default()
+        };
+        let reply = server.state.round("east", "east-1", &push, &ctx(&east)).unwrap();
+        assert!(reply.acks.is_empty(), "{reply:?}");
+        assert_eq!(reply.refusals[0].refusal.code, RefusalCode::ForgedField, "{reply:?}");
+        assert!(reply.refusals[0].refusal.message.contains("written by the server only"), "{reply:?}");
+    }
+    assert_eq!(server.state.docs("east"), stored_before, "nothing of it is stored");
+}

@@ -9,5 +9,6 @@ fun main() {
     storeTests(suite)
     syncTests(suite)
     liveTests(suite)
+    rosterTests(suite)
     exitProcess(suite.finish())
 }

@@ -21,11 +21,15 @@ class KefuServer(private val bin: File, dir: File, private val serveArgs: List<S
         admin("team", "create", "north-desk")
     }
 
-    /** Runs `kefu admin --db <db> <args>` and returns its stdout (the token, for `device issue`). */
-    fun admin(vararg args: String): String {
+    /**
+     * Runs `kefu admin --db <db> <args>` with [stdin] as its input (a password) and returns its
+     * stdout (the token, for `device issue`).
+     */
+    fun admin(vararg args: String, stdin: String = ""): String {
         val child = ProcessBuilder(listOf(bin.absolutePath, "admin", "--db", db) + args)
             .redirectError(ProcessBuilder.Redirect.PIPE)
             .start()
+        child.outputStream.use { it.write(stdin.toByteArray()) }
         val stderr = Thread { log.append(child.errorStream.bufferedReader().readText()) }.apply { start() }
         val out = child.inputStream.bufferedReader().readText()
         check(child.waitFor(30, TimeUnit.SECONDS)) { "kefu admin ${args.joinToString(" ")} did not finish in 30 s" }

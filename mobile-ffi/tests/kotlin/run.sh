@@ -70,4 +70,5 @@ started=$(date +%s)
 echo "   compiled in $(( $(date +%s) - started )) s"
 
 echo "== running"
+export KEFU_TEST_FIXTURES="$here/../fixtures"
 java -Djna.library.path="$target/$profile" -cp "$work/tests.jar:$jna:$coroutines:$stdlib" "$main_class"

@@ -1,6 +1,7 @@
 """Python smoke test of the kefu-mobile library through its generated bindings:
 open a store, create and read a case, a typed error with its message, offline
-sync failing fast, and a sync through a real `kefu serve` to a second store.
+sync failing fast, a sync through a real `kefu serve` to a second store, and a
+roster published in the console read on the phone offline, then republished.
 
 Run by run.sh beside this file, which generates the bindings and sets
 KEFU_PY_BINDINGS (the directory holding kefu_mobile.py and the library) and
@@ -8,6 +9,8 @@ KEFU_BIN (the kefu binary). Prints "N passed, M failed" last; exits 1 on failure
 """
 
 import asyncio
+import datetime
+import http.client
 import os
 import re
 import socket
@@ -17,6 +20,7 @@ import tempfile
 import threading
 import time
 import traceback
+import urllib.parse
 
 sys.path.insert(0, os.environ["KEFU_PY_BINDINGS"])
 import kefu_mobile as kefu  # noqa: E402  (generated at run time)
@@ -79,8 +83,10 @@ class Server:
             self.proc.kill()
             raise AssertionError("kefu serve did not listen within 30 s:\n" + "".join(self.log))
 
-    def admin(self, *args):
-        done = subprocess.run([self.bin, "admin", "--db", self.db, *args], capture_output=True, text=True, timeout=30)
+    def admin(self, *args, stdin=""):
+        done = subprocess.run(
+            [self.bin, "admin", "--db", self.db, *args], input=stdin, capture_output=True, text=True, timeout=30
+        )
         assert done.returncode == 0, done.stderr
         return done.stdout.strip()
 
@@ -164,6 +170,115 @@ def sync_through_kefu_serve(tmp):
     finally:
         server.stop()
 
+
+
+SMALL_TEAM = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "small-team.toml")
+ROSTER_ID = "roster:2026-03-02"
+
+
+def instant(text):
+    """Milliseconds since the epoch of an ISO time with its offset."""
+    return int(datetime.datetime.fromisoformat(text).timestamp() * 1000)
+
+
+class Console:
+    """The supervisor console over HTTP, signed in as a new supervisor (redirects not followed)."""
+
+    PASSWORD = "correct horse battery staple"
+
+    def __init__(self, server):
+        server.admin("user", "add", "wang.li", "--team", "north-desk", "--role", "supervisor", stdin=self.PASSWORD + "\n")
+        self.address = urllib.parse.urlsplit(server.url).netloc
+        status, headers, body = self.request("POST", "/console/sign-in", {"name": "wang.li", "password": self.PASSWORD})
+        assert status == 303, (status, body)
+        self.cookie = headers["set-cookie"].split(";")[0]
+
+    def request(self, method, path, form=None):
+        conn = http.client.HTTPConnection(self.address, timeout=30)
+        headers = {"Cookie": getattr(self, "cookie", "")}
+        body = None
+        if form is not None:
+            body = urllib.parse.urlencode(form)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        conn.request(method, path, body=body, headers=headers)
+        response = conn.getresponse()
+        answer = (response.status, {k.lower(): v for k, v in response.getheaders()}, response.read().decode())
+        conn.close()
+        return answer
+
+    def act(self, page, path, form):
+        csrf = self.request("GET", page)[2].split('name="csrf" value="')[1].split('"')[0]
+        status, headers, body = self.request("POST", path, {"csrf": csrf, **form})
+        assert status == 303, (path, status, body[:2000])
+        return headers
+
+    def generate(self):
+        self.act("/console/roster", "/console/roster/generate", {"time_limit": "20"})
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            page = self.request("GET", "/console/roster")[2]
+            assert 'data-phase="failed"' not in page, page
+            if 'id="roster-meta" data-version="' in page:
+                return page.split('id="roster-meta" data-version="')[1].split('"')[0]
+            time.sleep(0.2)
+        raise AssertionError("no roster generated within 120 s")
+
+
+@test
+def a_published_roster_is_read_offline_and_a_republished_one_is_heard(tmp):
+    server = Server(tmp)
+    try:
+        console = Console(server)
+        with open(SMALL_TEAM, encoding="utf-8") as team:
+            console.act("/console/roster/team", "/console/roster/team/import", {"toml": team.read()})
+        first = console.generate()
+        console.act("/console/roster", "/console/roster/publish", {"version": first})
+        token = server.token("wu's phone")
+        phone = kefu.KefuStore.open(os.path.join(tmp, "phone"), "wu")
+        phone.bind_device(token)
+        heard = []
+
+        class Listener(kefu.ChangeListener):
+            def on_changes(self, doc_ids):
+                heard.append(doc_ids)
+
+        phone.set_change_listener(Listener())
+        phone.sync_blocking(server.url, token)
+        assert [ROSTER_ID] in heard, heard
+        wednesday = phone.on_duty_at(instant("2026-03-04T10:00+08:00"))
+        assert len(wednesday) == 1 and (wednesday[0].post, wednesday[0].post_name) == ("desk", "前台"), wednesday
+        assert wednesday[0].staff_name == {"lin": "林", "wu": "吴"}[wednesday[0].staff], wednesday
+        worker = wednesday[0].staff
+        other = "lin" if worker == "wu" else "wu"
+        phone.mark_rosters_seen()
+
+        location = console.act(
+            "/console/roster", "/console/roster/move",
+            {"version": first, "from": worker, "date": "2026-03-04", "to": other},
+        )["location"]
+        second = location.split("version=")[1]
+        console.act("/console/roster", "/console/roster/publish", {"version": second})
+        heard.clear()
+        phone.sync_blocking(server.url, token)
+        assert [ROSTER_ID] in heard, heard
+        server.stop()
+
+        # Offline: the phone reads the new roster and what changed since it last looked.
+        try:
+            phone.sync_blocking(server.url, token)
+            raise AssertionError("the server is stopped")
+        except kefu.KefuError.Offline:
+            pass
+        changes = {(c.kind, (c.before or c.after).staff, c.mine) for c in phone.roster_changes()}
+        assert changes == {(kefu.ShiftChangeKind.REMOVED, worker, worker == "wu"),
+                           (kefu.ShiftChangeKind.ADDED, other, other == "wu")}, changes
+        phone.set_staff(other)
+        shift = [s for s in phone.my_shifts("2026-03-04") if s.date == "2026-03-04"]
+        assert len(shift) == 1, shift
+        assert (shift[0].start, shift[0].end, shift[0].roster_id) == (
+            "2026-03-04T09:00+08:00", "2026-03-04T17:00+08:00", ROSTER_ID), shift
+    finally:
+        server.stop()
 
 passed = sum(RESULTS)
 print(f"{passed} passed, {len(RESULTS) - passed} failed")

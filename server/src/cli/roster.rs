@@ -78,7 +78,8 @@ pub struct SolveArgs {
     /// The grid's rows: `person` (shift, post and lunch per day) or `post` (who works there).
     #[arg(long, value_name = "VIEW", default_value = "person", value_parser = grid_view)]
     pub by: GridView,
-    /// Labels in `zh` (Chinese, the default) or `en`: grid, CSV and XLSX headers, weekdays, days off.
+    /// Labels in `zh` (Chinese, the default) or `en`: grid, CSV and XLSX headers, weekdays, days off,
+    /// and the violations' words.
     #[arg(long, value_name = "LANG", default_value = "zh", value_parser = lang)]
     pub lang: Lang,
     /// Also write the roster as an XLSX workbook, one sheet per week, lunch turns shaded.
@@ -104,6 +105,10 @@ pub struct SolveArgs {
     /// Print nothing on stderr but warnings and errors: no start line, no progress, no verdict.
     #[arg(long)]
     pub quiet: bool,
+    /// Stop as soon as process PID is no longer this one's parent. The console's solves use it,
+    /// so a server killed outright leaves no solver burning a core until its time limit.
+    #[arg(long, value_name = "PID")]
+    pub stop_with: Option<u32>,
 }
 
 /// Arguments of `kefu roster check`.
@@ -113,6 +118,9 @@ pub struct CheckArgs {
     pub team: PathBuf,
     /// Roster file: the JSON printed by `kefu roster solve --json`.
     pub roster: PathBuf,
+    /// Violations in `zh` (Chinese, the default) or `en`.
+    #[arg(long, value_name = "LANG", default_value = "zh", value_parser = lang)]
+    pub lang: Lang,
 }
 
 /// Runs a roster command.
@@ -149,6 +157,9 @@ fn read_team(path: &Path) -> anyhow::Result<RosterProblem> {
 }
 
 fn solve(args: &SolveArgs) -> anyhow::Result<ExitCode> {
+    if let Some(parent) = args.stop_with {
+        stop_with(parent);
+    }
     let problem = read_team(&args.team)?;
     let config = SolveConfig {
         time_limit: args.time_limit,
@@ -235,6 +246,21 @@ fn relative_gap(text: &str) -> Result<f64, String> {
     if (0.0..1.0).contains(&gap) { Ok(gap) } else { Err(format!("{text} is not a fraction in [0, 1)")) }
 }
 
+/// Exits once `parent` is no longer this process's parent: a parent that dies hands its children
+/// to another process, and nothing tells them. Checked every second from a thread of its own,
+/// since the solve holds the main thread inside HiGHS. (The alternative, `prctl`'s death signal,
+/// needs unsafe code and is Linux-only.)
+fn stop_with(parent: u32) {
+    #[cfg(unix)]
+    std::thread::spawn(move || {
+        while std::os::unix::process::parent_id() == parent {
+            std::thread::sleep(Duration::from_secs(1));
+        }
+        eprintln!("kefu: process {parent}, which started this solve, is gone; stopping");
+        std::process::exit(1);
+    });
+}
+
 /// One search's end, or a better roster of the search before the MILP, in words: best, bound,
 /// gap and elapsed time.
 fn progress_line(progress: &Progress) -> String {
@@ -293,7 +319,7 @@ fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     for v in &violations {
-        println!("[{}] {}: {}", v.rule.id(), v.at, v.detail);
+        println!("[{}] {}: {}", v.rule.id(), v.at, v.detail.get(args.lang));
     }
     println!("{} violations", violations.len());
     Ok(ExitCode::from(EXIT_VIOLATIONS))

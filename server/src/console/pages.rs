@@ -6,7 +6,6 @@
 //! Leaves out: exports (`export.rs`), the live feed (`events.rs`), sessions (`session.rs`).
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use askama::Template;
 use axum::Form;
@@ -22,13 +21,16 @@ use kefu_core::ids::Timestamp;
 use serde::Deserialize;
 
 use super::i18n::{LANG_COOKIE, Lang, TEXTS};
-use super::session::{SESSION_COOKIE, SESSION_HOURS, Scope, check_csrf, check_origin, cookie, cookie_hash, scope_of};
+use super::session::{
+    SESSION_COOKIE, SESSION_HOURS, Scope, check_csrf, check_origin, cookie, cookie_hash, scope_of, throttle,
+};
 use super::users::verify_password;
 use crate::auth::Role;
 use crate::http::cases::{
     CaseDto, CaseSummaryDto, CountsDto, ListQuery, MonthlyDto, list_cases, monthly_figures, one_case,
 };
 use crate::http::{ApiError, AppState};
+use crate::storage::UserRecord;
 
 /// What every page's frame shows.
 pub struct Page {
@@ -187,49 +189,73 @@ pub struct SignInForm {
     password: String,
 }
 
-/// `POST /console/sign-in`: checks the password (argon2, on the blocking pool), starts a session.
+/// How a sign-in attempt ended.
+enum SignIn {
+    User(UserRecord),
+    /// The name is locked for this long.
+    Throttled(std::time::Duration),
+    /// A device token was offered as a name or password.
+    Token,
+    Failed,
+}
+
+/// `POST /console/sign-in`: checks the throttle and the password (argon2) on the blocking pool,
+/// starts a session.
 pub async fn sign_in(State(state): State<AppState>, headers: HeaderMap, Form(form): Form<SignInForm>) -> Response {
     let lang = Lang::of(&headers);
     if let Err(err) = check_origin(&headers) {
         return error_page(lang, &err);
     }
     let name: String = form.name.trim().chars().take(64).collect();
-    let now = Instant::now();
-    if let Err(wait) = state.sign_in.check(&name, now) {
-        tracing::warn!(user = %name, "sign-in throttled");
-        let message = format!("{}{}", lang.t("sign_in.throttled"), wait.as_secs().max(1));
-        let mut response = sign_in_page(lang, StatusCode::TOO_MANY_REQUESTS, Some(message), name);
-        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait.as_secs().max(1)));
-        return response;
-    }
-    if form.password.starts_with("kefu_") || form.name.starts_with("kefu_") {
-        // A device token is never a password, whoever's it is.
-        state.sign_in.failed(&name, now);
-        tracing::warn!(user = %name, "sign-in with a device token refused");
-        return sign_in_page(lang, StatusCode::UNAUTHORIZED, Some(lang.t("sign_in.token")), name);
-    }
     let password: String = form.password.chars().take(super::users::MAX_PASSWORD_CHARS + 1).collect();
+    // A device token is never a password, whoever's it is.
+    let token = form.password.starts_with("kefu_") || form.name.starts_with("kefu_");
     let storage = Arc::clone(&state.storage);
     let lookup = name.clone();
-    let checked = tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
+    let checked = tokio::task::spawn_blocking(move || -> Result<SignIn, ApiError> {
+        let now = Timestamp::now();
+        if let Some(wait) = throttle::locked(storage.as_ref(), &lookup, now)? {
+            return Ok(SignIn::Throttled(wait));
+        }
+        if token {
+            throttle::failed(storage.as_ref(), &lookup, now)?;
+            return Ok(SignIn::Token);
+        }
         let user = storage.user_by_name(&lookup)?;
         // An unknown name costs a hash too, so timing does not tell which names exist.
-        let stored = user.as_ref().map_or(DUMMY_HASH.as_str(), |user| user.password.as_str());
-        let ok = verify_password(&password, stored);
-        Ok(user.filter(|_| ok))
+        let ok = verify_password(&password, user.as_ref().map_or(DUMMY_HASH.as_str(), |user| user.password.as_str()));
+        match user.filter(|_| ok) {
+            Some(user) => {
+                throttle::succeeded(storage.as_ref(), &lookup)?;
+                Ok(SignIn::User(user))
+            }
+            None => {
+                throttle::failed(storage.as_ref(), &lookup, now)?;
+                Ok(SignIn::Failed)
+            }
+        }
     })
     .await;
     let user = match checked {
-        Ok(Ok(user)) => user,
+        Ok(Ok(SignIn::User(user))) => user,
+        Ok(Ok(SignIn::Throttled(wait))) => {
+            tracing::warn!(user = %name, "sign-in throttled");
+            let message = format!("{}{}", lang.t("sign_in.throttled"), wait.as_secs().max(1));
+            let mut response = sign_in_page(lang, StatusCode::TOO_MANY_REQUESTS, Some(message), name);
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait.as_secs().max(1)));
+            return response;
+        }
+        Ok(Ok(SignIn::Token)) => {
+            tracing::warn!(user = %name, "sign-in with a device token refused");
+            return sign_in_page(lang, StatusCode::UNAUTHORIZED, Some(lang.t("sign_in.token")), name);
+        }
+        Ok(Ok(SignIn::Failed)) => {
+            tracing::warn!(user = %name, "sign-in failed");
+            return sign_in_page(lang, StatusCode::UNAUTHORIZED, Some(lang.t("sign_in.failed")), name);
+        }
         Ok(Err(err)) => return error_page(lang, &err),
         Err(err) => return error_page(lang, &ApiError::Internal(err.to_string())),
     };
-    let Some(user) = user else {
-        state.sign_in.failed(&name, now);
-        tracing::warn!(user = %name, "sign-in failed");
-        return sign_in_page(lang, StatusCode::UNAUTHORIZED, Some(lang.t("sign_in.failed")), name);
-    };
-    state.sign_in.succeeded(&name);
     let secret = hex::encode(rand::random::<[u8; 32]>());
     let csrf = hex::encode(rand::random::<[u8; 32]>());
     let started = Timestamp::now();

@@ -14,9 +14,8 @@
 //!
 //! Leaves out: the pages themselves (`pages.rs`) and password hashing (`users.rs`).
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::{FromRequestParts, Query};
 use axum::http::request::Parts;
@@ -172,76 +171,71 @@ pub fn check_csrf(session: &WebSessionRecord, headers: &HeaderMap, form_token: O
     Ok(())
 }
 
-/// Failed sign-ins per user name, in this process: a restart forgets them, and with several
-/// processes on PostgreSQL each counts its own, so a guesser spreading tries over N processes
-/// gets N times [`MAX_FAILURES`] per window (ARCHITECTURE.md, "PostgreSQL and several processes").
-/// A name with [`MAX_FAILURES`] failures in [`THROTTLE_WINDOW`] is refused, right password or
-/// not, until the window ends. That also lets anyone lock a known name for 15 minutes: the price
-/// of stopping password guessing without CAPTCHAs.
-#[derive(Debug, Default)]
-pub struct SignInThrottle {
-    failures: Mutex<HashMap<String, (u32, Instant)>>,
-}
+/// The throttle on failed sign-ins, per user name, counted in the database so that every process
+/// serving it (PostgreSQL) and a restarted one share the count. A name with [`MAX_FAILURES`]
+/// failures in [`THROTTLE_WINDOW`] is refused, right password or not, until the window ends.
+/// That also lets anyone lock a known name for 15 minutes: the price of stopping password
+/// guessing without CAPTCHAs.
+pub mod throttle {
+    use std::time::Duration;
 
-/// Most names tracked at once; older entries are dropped first when it is full.
-const MAX_TRACKED: usize = 10_000;
+    use kefu_core::ids::Timestamp;
 
-impl SignInThrottle {
+    use super::{MAX_FAILURES, THROTTLE_WINDOW};
+    use crate::storage::{Storage, StorageError};
+
     fn key(name: &str) -> String {
         name.trim().to_lowercase()
     }
 
-    /// `Err(wait)` if `name` is locked now.
-    pub fn check(&self, name: &str, now: Instant) -> Result<(), Duration> {
-        let failures = self.failures.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        match failures.get(&Self::key(name)) {
-            Some(&(count, since)) if count >= MAX_FAILURES && now.duration_since(since) < THROTTLE_WINDOW => {
-                Err(THROTTLE_WINDOW - now.duration_since(since))
-            }
-            _ => Ok(()),
-        }
+    fn window_ms() -> i64 {
+        i64::try_from(THROTTLE_WINDOW.as_millis()).unwrap_or(i64::MAX)
+    }
+
+    /// How long `name` stays locked at `now`, if it is.
+    pub fn locked(storage: &dyn Storage, name: &str, now: Timestamp) -> Result<Option<Duration>, StorageError> {
+        Ok(storage.sign_in_failures(&key(name))?.and_then(|(failures, since)| {
+            let left = window_ms() - (now.0 - since.0);
+            (failures >= MAX_FAILURES && left > 0).then(|| Duration::from_millis(left.unsigned_abs()))
+        }))
     }
 
     /// Counts a failed sign-in of `name`.
-    pub fn failed(&self, name: &str, now: Instant) {
-        let mut failures = self.failures.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if failures.len() >= MAX_TRACKED {
-            failures.retain(|_, (_, since)| now.duration_since(*since) < THROTTLE_WINDOW);
-        }
-        if failures.len() >= MAX_TRACKED {
-            return;
-        }
-        let entry = failures.entry(Self::key(name)).or_insert((0, now));
-        if now.duration_since(entry.1) >= THROTTLE_WINDOW {
-            *entry = (0, now);
-        }
-        entry.0 += 1;
+    pub fn failed(storage: &dyn Storage, name: &str, now: Timestamp) -> Result<(), StorageError> {
+        storage.sign_in_failed(&key(name), now, window_ms())
     }
 
     /// Forgets the failures of `name` after it signed in.
-    pub fn succeeded(&self, name: &str) {
-        self.failures.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(&Self::key(name));
+    pub fn succeeded(storage: &dyn Storage, name: &str) -> Result<(), StorageError> {
+        storage.sign_in_succeeded(&key(name))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::storage::Storage;
 
     #[test]
     fn a_name_is_locked_after_five_failures_until_the_window_ends() {
-        let throttle = SignInThrottle::default();
-        let start = Instant::now();
+        let dir = tempfile::tempdir().unwrap();
+        let storage = crate::storage::SqliteStorage::open(&dir.path().join("kefu.db")).unwrap();
+        let start = Timestamp(1_800_000_000_000);
+        let window = i64::try_from(THROTTLE_WINDOW.as_millis()).unwrap();
         for _ in 0..MAX_FAILURES {
-            assert!(throttle.check("Wang.Li", start).is_ok());
-            throttle.failed("wang.li", start);
+            assert_eq!(throttle::locked(&storage, "Wang.Li", start).unwrap(), None);
+            throttle::failed(&storage, "wang.li", start).unwrap();
         }
-        assert!(throttle.check("WANG.LI ", start).is_err(), "names are compared case-insensitively");
-        assert!(throttle.check("zhao", start).is_ok(), "only that name is locked");
-        assert!(throttle.check("wang.li", start + THROTTLE_WINDOW).is_ok(), "the lock ends with the window");
-        throttle.failed("zhao", start);
-        throttle.succeeded("zhao");
-        assert!(throttle.failures.lock().unwrap().get("zhao").is_none());
+        let wait = throttle::locked(&storage, "WANG.LI ", Timestamp(start.0 + 1_000)).unwrap();
+        assert_eq!(wait, Some(THROTTLE_WINDOW - Duration::from_secs(1)), "names are compared case-insensitively");
+        assert_eq!(throttle::locked(&storage, "zhao", start).unwrap(), None, "only that name is locked");
+        let later = Timestamp(start.0 + window);
+        assert_eq!(throttle::locked(&storage, "wang.li", later).unwrap(), None, "the lock ends with the window");
+        throttle::failed(&storage, "wang.li", later).unwrap();
+        assert_eq!(storage.sign_in_failures("wang.li").unwrap(), Some((1, later)), "a new window counts afresh");
+        throttle::failed(&storage, "zhao", start).unwrap();
+        throttle::succeeded(&storage, "Zhao").unwrap();
+        assert_eq!(storage.sign_in_failures("zhao").unwrap(), None);
     }
 
     #[test]

@@ -62,8 +62,6 @@ pub struct AppState {
     pub tasks: TaskTracker,
     /// The team's offset from UTC for monthly figures.
     pub report_offset: FixedOffset,
-    /// Failed console sign-ins per name.
-    pub sign_in: Arc<crate::console::session::SignInThrottle>,
     /// Session cookies carry `Secure` (the server speaks TLS).
     pub secure_cookies: bool,
     /// The console's roster solves (child processes), the newest per team.
@@ -85,7 +83,6 @@ impl AppState {
             health_busy: Arc::new(AtomicBool::new(false)),
             tasks: TaskTracker::new(),
             report_offset,
-            sign_in: Arc::default(),
             secure_cookies: false,
             roster_jobs: Arc::default(),
         }

@@ -21,13 +21,16 @@ use std::sync::Arc;
 use kefu_core::case::{CaseKind, Status};
 use kefu_core::ids::{DeviceId, Timestamp};
 use kefu_core::sync::Push;
-use kefu_core::sync::server::{RoundContext, RoundError};
+use kefu_core::sync::server::{AcceptedDoc, RoundContext, RoundError};
 use kefu_core::sync::session::SessionHeads;
 pub use postgres::PgStorage;
 pub use sqlite::SqliteStorage;
 
 use crate::auth::{MintedToken, Role};
 use crate::config::DbLocation;
+
+/// Most names whose failed sign-ins are counted at once ([`Storage::sign_in_failed`]).
+pub const MAX_SIGN_IN_NAMES: i64 = 10_000;
 
 /// Opens (creating and migrating as needed) the database `--db` names.
 pub fn open(db: &DbLocation) -> Result<Arc<dyn Storage>, StorageError> {
@@ -267,6 +270,20 @@ pub struct RosterRecord {
     pub published: Option<(String, Timestamp)>,
 }
 
+/// The phones' document of a roster being published (`kefu_core::roster`), stored in the
+/// publishing transaction like a document a sync round accepted: with the team's next change
+/// sequence number, so every device of the team receives it in its next round.
+pub struct PublishedDoc<'a> {
+    /// The document's id (`roster:<first day of the period>`).
+    pub id: &'a str,
+    /// The document to store, from the roster's JSON as published and the team's stored
+    /// document of that id, if any (an earlier version of the period's roster).
+    pub build: &'a BuildDoc<'a>,
+}
+
+/// Makes the document to store from the roster's JSON and the stored document, if any.
+pub type BuildDoc<'a> = dyn Fn(&str, Option<&[u8]>) -> Result<AcceptedDoc, StorageError> + 'a;
+
 /// The result of a committed round.
 #[derive(Clone, Debug)]
 pub struct RoundOutcome {
@@ -347,6 +364,15 @@ pub trait Storage: Send + Sync + 'static {
     fn web_session(&self, token_hash: &[u8; 32], now: Timestamp) -> Result<Option<WebSessionRecord>, StorageError>;
     /// Ends a session (sign-out); ending one that does not exist is not an error.
     fn delete_web_session(&self, token_hash: &[u8; 32]) -> Result<(), StorageError>;
+    /// Counts a failed sign-in of `name` (trimmed, lower-cased) at `now`. Windows that began
+    /// `window_ms` or more before `now` are over and forgotten first, so a name's count restarts
+    /// with a new window. At most [`MAX_SIGN_IN_NAMES`] names are tracked at once; past that a
+    /// failure is not recorded (a flood of made-up names cannot fill the disk).
+    fn sign_in_failed(&self, name: &str, now: Timestamp, window_ms: i64) -> Result<(), StorageError>;
+    /// The failures of `name` in its current window and when that window began.
+    fn sign_in_failures(&self, name: &str) -> Result<Option<(u32, Timestamp)>, StorageError>;
+    /// Forgets the failures of `name` after it signed in.
+    fn sign_in_succeeded(&self, name: &str) -> Result<(), StorageError>;
     /// Calls `changed` with the team whenever another server process commits documents of it,
     /// and with `None` when some may have been missed (any team may have changed). SQLite has no
     /// other process serving rounds (`kefu admin` stores no documents), so by default: nothing.
@@ -377,8 +403,17 @@ pub trait Storage: Send + Sync + 'static {
         by: &str,
         now: Timestamp,
     ) -> Result<bool, StorageError>;
-    /// Publishes draft `version`; `false` if it is not a draft and nothing changed.
-    fn publish_roster(&self, team_id: i64, version: i64, by: &str, now: Timestamp) -> Result<bool, StorageError>;
+    /// Publishes draft `version` and stores `doc` for the team's devices, in one transaction
+    /// (on PostgreSQL the other processes hear of it as of a round); `false` if it is not a draft
+    /// and nothing changed. The caller tells this process's live sessions.
+    fn publish_roster(
+        &self,
+        team_id: i64,
+        version: i64,
+        by: &str,
+        now: Timestamp,
+        doc: &PublishedDoc<'_>,
+    ) -> Result<bool, StorageError>;
     /// Roster `version` of the team, or the newest with `None`.
     fn roster(&self, team_id: i64, version: Option<i64>) -> Result<Option<RosterRecord>, StorageError>;
     /// Every roster version of the team, newest first, without their JSON (`roster_json` empty).

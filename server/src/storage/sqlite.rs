@@ -33,8 +33,8 @@ use super::rows::{
     USER_COLUMNS, UserColumns, decode_heads, encode_heads, phone_digits, user_record,
 };
 use super::{
-    CaseQuery, CaseRow, DeviceRecord, NewDevice, RosterRecord, RoundOutcome, Storage, StorageError, TeamFileRecord,
-    TeamRecord, UserRecord, WebSessionRecord,
+    CaseQuery, CaseRow, DeviceRecord, MAX_SIGN_IN_NAMES, NewDevice, PublishedDoc, RosterRecord, RoundOutcome, Storage,
+    StorageError, TeamFileRecord, TeamRecord, UserRecord, WebSessionRecord,
 };
 use crate::auth::Role;
 
@@ -44,6 +44,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_confirmed_sync.sql"),
     include_str!("migrations/0003_console.sql"),
     include_str!("migrations/0004_roster.sql"),
+    include_str!("migrations/0005_sign_in_failures.sql"),
 ];
 
 /// The migration that added the customer columns to `case_index`, which SQL alone cannot fill.
@@ -543,6 +544,35 @@ impl Storage for SqliteStorage {
         Ok(())
     }
 
+    fn sign_in_failed(&self, name: &str, now: Timestamp, window_ms: i64) -> Result<(), StorageError> {
+        let mut conn = self.writer();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute("DELETE FROM sign_in_failures WHERE since <= ?1", [now.0 - window_ms])?;
+        tx.execute(
+            "INSERT INTO sign_in_failures (name, failures, since)
+             SELECT ?1, 1, ?2 WHERE (SELECT COUNT(*) FROM sign_in_failures) < ?3
+             ON CONFLICT (name) DO UPDATE SET failures = failures + 1",
+            params![name, now.0, MAX_SIGN_IN_NAMES],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn sign_in_failures(&self, name: &str) -> Result<Option<(u32, Timestamp)>, StorageError> {
+        let row = self
+            .reader()
+            .query_row("SELECT failures, since FROM sign_in_failures WHERE name = ?1", [name], |row| {
+                Ok((row.get::<_, u32>(0)?, Timestamp(row.get(1)?)))
+            })
+            .optional()?;
+        Ok(row)
+    }
+
+    fn sign_in_succeeded(&self, name: &str) -> Result<(), StorageError> {
+        self.writer().execute("DELETE FROM sign_in_failures WHERE name = ?1", [name])?;
+        Ok(())
+    }
+
     fn save_team_file(&self, team_id: i64, toml: &str, by: &str, now: Timestamp) -> Result<i64, StorageError> {
         let mut conn = self.writer();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -617,13 +647,32 @@ impl Storage for SqliteStorage {
         Ok(changed == 1)
     }
 
-    fn publish_roster(&self, team_id: i64, version: i64, by: &str, now: Timestamp) -> Result<bool, StorageError> {
-        let changed = self.writer().execute(
-            "UPDATE rosters SET published_by = ?3, published_at = ?4
-             WHERE team_id = ?1 AND version = ?2 AND published_at IS NULL",
-            params![team_id, version, by, now.0],
-        )?;
-        Ok(changed == 1)
+    fn publish_roster(
+        &self,
+        team_id: i64,
+        version: i64,
+        by: &str,
+        now: Timestamp,
+        doc: &PublishedDoc<'_>,
+    ) -> Result<bool, StorageError> {
+        let mut conn = self.writer();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let json: Option<String> = tx
+            .query_row(
+                "UPDATE rosters SET published_by = ?3, published_at = ?4
+                 WHERE team_id = ?1 AND version = ?2 AND published_at IS NULL RETURNING roster_json",
+                params![team_id, version, by, now.0],
+                |row| row.get(0),
+            )
+            .optional()?;
+        let Some(json) = json else { return Ok(false) };
+        // Stored as a round stores what it accepted: the same sequence, stamps and upsert.
+        let mut round = RoundTx::new(&tx, team_id, self.server_device, false);
+        let stored = round.load(doc.id)?.map(|stored| stored.bytes);
+        let accepted = (doc.build)(&json, stored.as_deref())?;
+        round.commit(std::slice::from_ref(&accepted))?;
+        tx.commit()?;
+        Ok(true)
     }
 
     fn roster(&self, team_id: i64, version: Option<i64>) -> Result<Option<RosterRecord>, StorageError> {
@@ -942,8 +991,28 @@ mod tests {
 
         let draft = storage.insert_roster(north.id, 2, "{}", "wang", Timestamp(4)).unwrap();
         assert!(storage.update_draft_roster(north.id, draft, "{\"moved\":1}", "li", Timestamp(5)).unwrap());
-        assert!(storage.publish_roster(north.id, draft, "li", Timestamp(6)).unwrap());
-        assert!(!storage.publish_roster(north.id, draft, "wang", Timestamp(7)).unwrap(), "published once");
+        // Publishing stores the phones' document in the same transaction, from the JSON as published.
+        let build = |json: &str, stored: Option<&[u8]>| {
+            let bytes = format!("{json} over {} bytes", stored.map_or(0, <[u8]>::len)).into_bytes();
+            Ok(AcceptedDoc {
+                id: "roster:2026-03-02".into(),
+                bytes,
+                heads: vec![],
+                is_new: stored.is_none(),
+                case: None,
+            })
+        };
+        let doc = PublishedDoc { id: "roster:2026-03-02", build: &build };
+        assert!(storage.publish_roster(north.id, draft, "li", Timestamp(6), &doc).unwrap());
+        let stored = storage.load_doc(north.id, "roster:2026-03-02").unwrap();
+        assert_eq!(stored.as_deref(), Some(&b"{\"moved\":1} over 0 bytes"[..]));
+        assert!(!storage.publish_roster(north.id, draft, "wang", Timestamp(7), &doc).unwrap(), "published once");
+        assert_eq!(
+            storage.load_doc(north.id, "roster:2026-03-02").unwrap(),
+            stored,
+            "a refused publish stores nothing"
+        );
+        assert_eq!(storage.load_doc(south.id, "roster:2026-03-02").unwrap(), None, "only the team's");
         assert!(!storage.update_draft_roster(north.id, draft, "{}", "wang", Timestamp(8)).unwrap(), "frozen");
         assert!(!storage.update_draft_roster(south.id, draft, "{}", "wang", Timestamp(8)).unwrap(), "other team");
         let stored = storage.roster(north.id, None).unwrap().unwrap();

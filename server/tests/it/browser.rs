@@ -458,7 +458,7 @@ fn a_supervisor_builds_a_roster_in_headless_chromium() {
     set_value(&browser, "input[name='f.staff.0.posts']", "[\"garage\"]");
     browser.click("#team-save");
     let message = browser.text("label.invalid small.field-error[data-field='f.staff.0.posts']");
-    assert!(message.contains("unknown post `garage`"), "{message}");
+    assert!(message.contains("未知的岗位 `garage`"), "in the page's language: {message}");
     assert_eq!(browser.attribute("input[name='f.staff.0.posts']", "aria-invalid"), "true");
     browser.execute("document.querySelector('label.invalid').scrollIntoView({ block: 'center' });", vec![]);
     browser.screenshot("roster-team-error");
@@ -493,10 +493,10 @@ fn a_supervisor_builds_a_roster_in_headless_chromium() {
     set_value(&browser, "#move-date", date);
     set_value(&browser, "#move-to", to);
     browser.click("#move");
-    let violations = browser.wait_for_text("#violations", "the breach", |text| {
-        text.contains(&format!("{to} has 2 shifts starting on {date}"))
-    });
+    let violations = browser
+        .wait_for_text("#violations", "the breach", |text| text.contains(&format!("{to} 在 {date} 有 2 个班次")));
     assert!(violations.contains("每天一班"), "the rule is named in the page's language: {violations}");
+    assert!(!violations.contains("shifts starting on"), "no English sentence on the Chinese page: {violations}");
     browser.find(&format!("table.by-person td.flagged[data-staff='{to}'][data-date='{date}']"));
     browser.execute(
         "document.querySelector('td.flagged[data-staff=\"' + arguments[0] + '\"]').scrollIntoView({ block: 'center' });",

@@ -218,14 +218,18 @@ fn a_supervisor_cannot_reach_another_team_and_an_admin_can() {
 }
 
 #[test]
-fn repeated_failed_sign_ins_are_throttled() {
+fn repeated_failed_sign_ins_are_throttled_across_restarts() {
     let dir = tempfile::tempdir().unwrap();
-    let (server, _) = sample_server(dir.path());
+    let (first, db) = sample_server(dir.path());
     for attempt in 0..5 {
         let answer =
-            post_form(&server, "/console/sign-in", None, None, &[("name", "wang.li"), ("password", "wrong password")]);
+            post_form(&first, "/console/sign-in", None, None, &[("name", "wang.li"), ("password", "wrong password")]);
         assert_eq!(answer.status, 401, "attempt {attempt}");
     }
+    // The count is kept in the database: the server restarted sees it, as would another process
+    // on the same PostgreSQL database.
+    drop(first);
+    let server = Server::start(&db, &[]);
     let locked = post_form(&server, "/console/sign-in", None, None, &[("name", "wang.li"), ("password", PASSWORD)]);
     assert_eq!(locked.status, 429, "even the right password waits: {}", locked.body);
     assert!(locked.set_cookie.is_none());

@@ -19,7 +19,7 @@ end = "2026-03-08"
 slot_minutes = 30
 
 [rules]
-min_on_duty = 0
+min_on_duty = 0 # the desk closes at night
 lunch = { window = ["12:00", "13:00"], length_minutes = 30 }
 
 [default_contract]
@@ -36,6 +36,7 @@ start = "09:00"
 end = "17:00"
 roles = ["reception"]
 
+# lin trains new staff on Mondays
 [[staff]]
 id = "lin"
 name = "林"
@@ -60,7 +61,7 @@ leave = [{ date = "2026-03-04", kind = "compensatory" }]
 const SOLVE_WAIT: Duration = Duration::from_secs(120);
 
 /// Posts `form` to `path` with the CSRF token of the page at `page`.
-fn post_with_csrf(server: &Server, cookie: &str, page: &str, path: &str, form: &[(&str, &str)]) -> Answer {
+pub fn post_with_csrf(server: &Server, cookie: &str, page: &str, path: &str, form: &[(&str, &str)]) -> Answer {
     let csrf = csrf_of(&get(server, page, Some(cookie)).body);
     let mut fields = vec![("csrf", csrf.as_str())];
     fields.extend_from_slice(form);
@@ -73,7 +74,7 @@ pub fn import(server: &Server, cookie: &str, toml: &str) -> Answer {
 }
 
 /// Starts a solve and waits until the roster page shows its roster; returns the version.
-fn generate(server: &Server, cookie: &str) -> String {
+pub fn generate(server: &Server, cookie: &str) -> String {
     let started =
         post_with_csrf(server, cookie, "/console/roster", "/console/roster/generate", &[("time_limit", "20")]);
     assert_eq!(started.status, 303, "{}", started.body);
@@ -106,20 +107,17 @@ fn the_team_file_is_checked_before_it_is_stored_and_errors_name_their_field() {
     let huge = import(&server, &cookie, &format!("{SMALL_TEAM}\n# {}\n", "x".repeat(600 * 1024)));
     assert_eq!(huge.status, 422);
     assert!(huge.body.contains("toml: the team file is") && huge.body.contains("at most"), "{}", huge.body);
-    let wrong = import(
-        &server,
-        &cookie,
-        &SMALL_TEAM.replace(
-            "posts = [\"desk\"]\n\n[[staff]]\nid = \"zhou\"",
-            "posts = [\"garage\"]\n\n[[staff]]\nid = \"zhou\"",
-        ),
-    );
+    let garage = SMALL_TEAM
+        .replace("posts = [\"desk\"]\n\n[[staff]]\nid = \"zhou\"", "posts = [\"garage\"]\n\n[[staff]]\nid = \"zhou\"");
+    let wrong = import(&server, &cookie, &garage);
     assert_eq!(wrong.status, 422);
     assert!(
-        wrong.body.contains("id=\"import-error\"") && wrong.body.contains("staff wu: unknown post `garage`"),
+        wrong.body.contains("id=\"import-error\"") && wrong.body.contains("staff wu：未知的岗位 `garage`"),
         "{}",
         wrong.body
     );
+    let english = import(&server, &format!("{cookie}; kefu_lang=en"), &garage);
+    assert!(english.body.contains("staff wu: unknown post `garage`"), "{}", english.body);
     assert_eq!(team_file(&server, &cookie).status, 404, "nothing stored");
 
     let stored = import(&server, &cookie, SMALL_TEAM);
@@ -161,15 +159,12 @@ fn the_team_file_is_checked_before_it_is_stored_and_errors_name_their_field() {
     assert_eq!(bad.status, 422, "{}", bad.body);
     let (_, next_to) = bad.body.split_once("name=\"f.staff.0.posts\"").expect("the field is shown");
     let next_to = &next_to[..next_to.find("</label>").unwrap()];
-    assert!(
-        next_to.contains("data-field=\"f.staff.0.posts\"") && next_to.contains("unknown post `garage`"),
-        "{next_to}"
-    );
+    assert!(next_to.contains("data-field=\"f.staff.0.posts\"") && next_to.contains("未知的岗位 `garage`"), "{next_to}");
     assert!(next_to.contains("value=\"[&#34;garage&#34;]\""), "the refused value is shown back: {next_to}");
     for (name, value, why) in [
-        ("f.staff.99999999.id", "x", "not an entry of the team file"),
-        ("f.staff.0.name", "lin\n[rules]", "one line only"),
-        ("is_admin", "1", "not a field of the team form"),
+        ("f.staff.99999999.id", "x", "不是排班文件中的条目"),
+        ("f.staff.0.name", "lin\n[rules]", "只能写一行"),
+        ("is_admin", "1", "不是排班表单的字段"),
     ] {
         let refused = form(&[("f.staff.0.posts", "[\"desk\"]"), (name, value)]);
         assert_eq!(refused.status, 422, "{name}");
@@ -185,6 +180,9 @@ fn the_team_file_is_checked_before_it_is_stored_and_errors_name_their_field() {
     );
     let now = team_file(&server, &cookie);
     assert!(!now.body.contains("wu") && now.body.contains("id = \"lin\""), "{}", now.body);
+    for comment in ["min_on_duty = 0 # the desk closes at night", "# lin trains new staff on Mondays\n[[staff]]"] {
+        assert!(now.body.contains(comment), "the stored file's comments survive the form: {}", now.body);
+    }
     assert!(get(&server, "/console/roster/team", Some(&cookie)).body.contains("版本 2"));
 }
 
@@ -216,7 +214,7 @@ fn a_roster_is_generated_moved_rechecked_published_and_exported_within_its_team(
     );
     assert_eq!(moved.status, 303, "{}", moved.body);
     let page = get(&server, moved.location.as_deref().unwrap(), Some(&cookie)).body;
-    assert!(page.contains("zhou works on 2026-03-04, a day of an approved compensatory day"), "{page}");
+    assert!(page.contains("zhou 在 2026-03-04 上班，当天是已批准的调休"), "{page}");
     assert!(
         page.contains("class=\"work flagged\" data-staff=\"zhou\" data-date=\"2026-03-04\""),
         "highlighted: {page}"
@@ -263,7 +261,7 @@ fn a_roster_is_generated_moved_rechecked_published_and_exported_within_its_team(
     let next: i64 = version.parse::<i64>().unwrap() + 1;
     assert_eq!(moved_back.location.as_deref(), Some(format!("/console/roster?version={next}").as_str()));
     let frozen = get(&server, &format!("/console/roster?version={version}"), Some(&cookie)).body;
-    assert!(frozen.contains("a day of an approved compensatory day"), "the published version kept its shifts");
+    assert!(frozen.contains("当天是已批准的调休"), "the published version kept its shifts");
     assert!(
         get(&server, &format!("/console/roster?version={next}"), Some(&cookie)).body.contains("id=\"no-violations\"")
     );
@@ -297,7 +295,10 @@ fn a_roster_is_generated_moved_rechecked_published_and_exported_within_its_team(
     );
     assert_eq!(emptied.status, 303);
     let page = get(&server, &format!("/console/roster?version={next}"), Some(&cookie)).body;
-    assert!(page.contains("data-rule=\"coverage\"") && page.contains("0 of 1 required at 前台"), "{page}");
+    assert!(page.contains("data-rule=\"coverage\"") && page.contains("前台 需要 1 人，只有 0 人"), "{page}");
+    let english =
+        get(&server, &format!("/console/roster?version={next}"), Some(&format!("{cookie}; kefu_lang=en"))).body;
+    assert!(english.contains("0 of 1 required at 前台"), "the breach in the page's language:\n{english}");
     assert!(page.contains(&format!("class=\"off\" data-staff=\"{worker}\" data-date=\"2026-03-04\"")), "{page}");
     let back = post_with_csrf(
         &server,
@@ -346,15 +347,8 @@ fn a_running_solve_is_followed_live_limited_per_team_and_overall_and_cancel_kill
     let dir = tempfile::tempdir().unwrap();
     let (server, db) = sample_server(dir.path());
     let cookie = sign_in(&server, "wang.li", PASSWORD);
-    let spec = kefu_solver::generate::CentreSpec {
-        n_staff: 60,
-        n_days: 28,
-        start: chrono::NaiveDate::from_ymd_opt(2026, 3, 2).unwrap(),
-        slot_minutes: 30,
-        seed: 7,
-        extra_demand: 0,
-    };
-    assert_eq!(import(&server, &cookie, &kefu_solver::generate::centre_toml(&spec)).status, 303);
+    let big_team = sixty_staff_team();
+    assert_eq!(import(&server, &cookie, &big_team).status, 303);
     let generate = |limit: &str| {
         post_with_csrf(&server, &cookie, "/console/roster", "/console/roster/generate", &[("time_limit", limit)])
     };
@@ -394,11 +388,10 @@ fn a_running_solve_is_followed_live_limited_per_team_and_overall_and_cancel_kill
     admin_ok(&db, &["team", "create", "south"]);
     assert!(add_user(&db, "root", "north", "admin").status.success());
     let root = sign_in(&server, "root", PASSWORD);
-    let toml = kefu_solver::generate::centre_toml(&spec);
     for team in ["north", "south"] {
         let page = format!("/console/roster/team?team={team}");
         let path = format!("/console/roster/team/import?team={team}");
-        assert_eq!(post_with_csrf(&server, &root, &page, &path, &[("toml", &toml)]).status, 303, "{team}");
+        assert_eq!(post_with_csrf(&server, &root, &page, &path, &[("toml", &big_team)]).status, 303, "{team}");
     }
     let start = |team: &str| {
         let path = format!("/console/roster/generate?team={team}");
@@ -414,6 +407,46 @@ fn a_running_solve_is_followed_live_limited_per_team_and_overall_and_cancel_kill
         // Waited for, so no solver outlives the server this test kills.
         wait_until_cancelled(&server, cookie, &format!("/console/roster?team={team}"));
     }
+}
+
+#[test]
+fn a_server_killed_mid_solve_leaves_no_solver_running() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, _db) = sample_server(dir.path());
+    let cookie = sign_in(&server, "wang.li", PASSWORD);
+    let big_team = sixty_staff_team();
+    assert_eq!(import(&server, &cookie, &big_team).status, 303);
+    let started =
+        post_with_csrf(&server, &cookie, "/console/roster", "/console/roster/generate", &[("time_limit", "300")]);
+    assert_eq!(started.status, 303);
+    let pid = wait_for_solver_pid(&server);
+    assert!(running(pid), "the solver runs as process {pid}");
+    server.kill();
+    // The solver checks its parent every second; its 300 s limit is far beyond this wait.
+    let deadline = Instant::now() + SOLVE_WAIT;
+    while running(pid) {
+        assert!(Instant::now() < deadline, "the solver {pid} outlived its killed server by {SOLVE_WAIT:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A generated 60-person, 4-week centre: a solve of it runs long enough to be watched, cancelled
+/// or outlived.
+fn sixty_staff_team() -> String {
+    kefu_solver::generate::centre_toml(&kefu_solver::generate::CentreSpec {
+        n_staff: 60,
+        n_days: 28,
+        start: chrono::NaiveDate::from_ymd_opt(2026, 3, 2).unwrap(),
+        slot_minutes: 30,
+        seed: 7,
+        extra_demand: 0,
+    })
+}
+
+/// Whether process `pid` exists and has not exited (an exited child nobody reaped is a zombie).
+fn running(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .is_ok_and(|stat| stat.rsplit_once(") ").is_some_and(|(_, rest)| !rest.starts_with('Z')))
 }
 
 /// Waits until the roster page at `path` shows its solve cancelled.

@@ -14,6 +14,7 @@ mod http_api;
 mod import;
 mod live;
 mod pressure;
+mod roster_phones;
 mod scale_out;
 mod security;
 mod supervisor_api;

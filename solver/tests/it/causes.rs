@@ -7,7 +7,7 @@ use kefu_solver::Status;
 use crate::support::{Solved, example_text, solve_checked};
 
 fn coverage_details(solved: &Solved) -> Vec<&str> {
-    solved.outcome.violations.iter().filter(|v| v.rule.id() == "coverage").map(|v| v.detail.as_str()).collect()
+    solved.outcome.violations.iter().filter(|v| v.rule.id() == "coverage").map(|v| v.detail.en.as_str()).collect()
 }
 
 /// One desk clerk, the desk open 09:00–17:00 on weekdays; `period_end` sets how much of the

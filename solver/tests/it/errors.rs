@@ -294,3 +294,28 @@ fn an_infinite_weight_is_refused() {
         expect!["line 43, column 9: rules: weight hours must be a finite number, not inf"],
     );
 }
+
+#[test]
+fn errors_and_warnings_read_in_chinese_too() {
+    let chinese = |from: &str, to: &str| {
+        parse_team(&edited(from, to)).expect_err("the edit makes the file invalid").text(kefu_solver::export::Lang::Zh)
+    };
+    let lines = [
+        chinese("end = \"2026-07-05\"\n", ""),
+        chinese("posts = [\"phones\", \"chat\"]", "posts = [\"phones\", \"chatroom\"]"),
+        chinese("slot_minutes = 15", "slot_minutes = 20"),
+        chinese("slot_minutes = 15", "slot_minutes = 15\nslot_length = 15"),
+        chinese("slot_minutes = 15", "slot_minutes = \"15\""),
+    ];
+    expect![[r#"
+        第 11 行第 1 列：period：缺少字段 `end`
+        第 225 行第 20 列：staff huang：未知的岗位 `chatroom`
+        第 14 行第 16 列：period：slot_minutes 须为 15 或 30，不能是 20
+        第 15 行第 1 列：period：未知字段 `slot_length`，可用的字段：`start`, `end`, `slot_minutes`, `holidays`, `working_days`
+        第 14 行第 16 列：period：类型不对：string "15"，应为 u32"#]].assert_eq(&lines.join("\n"));
+    let problem = parse_team(&edited("posts = [\"phones\", \"chat\"]", "posts = []")).expect("valid, with a warning");
+    let warnings: Vec<String> =
+        problem.warnings.iter().map(|warning| warning.text(kefu_solver::export::Lang::Zh)).collect();
+    expect!["第 223 行第 6 列：staff huang：什么班都上不了：此人的岗位上没有角色 agent 可上的班次"]
+        .assert_eq(&warnings.join("\n"));
+}

@@ -51,6 +51,7 @@ proptest! {
         for v in &solved.json.violations {
             prop_assert!(KNOWN_RULES.contains(&v.rule.as_str()), "unknown rule {}", v.rule);
             prop_assert!(!v.detail.is_empty());
+            prop_assert!(!v.detail_zh.is_empty() && v.detail_zh != v.detail, "worded in Chinese too: {}", v.detail);
         }
         if matches!(solved.outcome.status, Status::Optimal | Status::Feasible) {
             prop_assert!(kefu_solver::check(&solved.problem, &solved.outcome.roster).is_empty());

@@ -112,7 +112,7 @@ fn too_long_a_rest_for_two_people_is_proven_and_blamed_on_rest() {
     // 40 hours of rest: each can work every third night at most, so two cannot cover fourteen.
     let solved = solve_checked(&fortnight(2, 40), 120.0);
     assert_eq!(solved.outcome.status, Status::Infeasible);
-    let short: Vec<&str> = solved.outcome.violations.iter().map(|v| v.detail.as_str()).collect();
+    let short: Vec<&str> = solved.outcome.violations.iter().map(|v| v.detail.en.as_str()).collect();
     assert!(!short.is_empty());
     for detail in short {
         assert!(detail.contains("required at night: would rest too little: m1, m2"), "{detail}");

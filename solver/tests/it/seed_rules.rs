@@ -99,7 +99,7 @@ fn two_different_agents_work_the_phones_every_day() {
     roster.sort();
     let violations = check(&solved.problem, &roster);
     let daily: Vec<&str> =
-        violations.iter().filter(|v| v.rule.id() == "daily_role").map(|v| v.detail.as_str()).collect();
+        violations.iter().filter(|v| v.rule.id() == "daily_role").map(|v| v.detail.en.as_str()).collect();
     assert_eq!(daily, ["2026-04-28: 1 agent on duty at phones, 2 required every day"], "{violations:?}");
 }
 
@@ -121,7 +121,7 @@ fn only_maintenance_staff_work_into_the_night_whatever_the_template() {
     (a.shift, a.post, a.start, a.end, a.lunch) = (shift("X"), post("phones"), origin + 13 * 60, origin + 22 * 60, None);
     let violations = check(&solved.problem, &roster);
     let night: Vec<&str> =
-        violations.iter().filter(|v| v.rule.id() == "night_duty").map(|v| v.detail.as_str()).collect();
+        violations.iter().filter(|v| v.rule.id() == "night_duty").map(|v| v.detail.en.as_str()).collect();
     assert_eq!(night.len(), 1, "{violations:?}");
     assert!(
         night[0].starts_with("a1 works X at phones")
@@ -149,7 +149,9 @@ fn the_night_duty_hands_over_to_the_morning_desk() {
     edited.assignments.retain(|a| !(a.day == d && a.post == post("desk") && a.shift == shift("D")));
     let violations = check(&solved.problem, &edited);
     assert!(
-        violations.iter().any(|v| v.rule.id() == "handover" && v.detail.contains("leaves night at 2026-04-28T08:30")),
+        violations
+            .iter()
+            .any(|v| v.rule.id() == "handover" && v.detail.en.contains("leaves night at 2026-04-28T08:30")),
         "{violations:?}"
     );
 }
@@ -165,7 +167,7 @@ fn a_chain_whose_posts_cannot_hand_over_is_proven_infeasible_at_the_right_time()
     let solved = solve_checked(&team, 120.0);
     assert_eq!(solved.outcome.status, Status::Infeasible);
     let handover: Vec<&str> =
-        solved.outcome.violations.iter().filter(|v| v.rule.id() == "handover").map(|v| v.detail.as_str()).collect();
+        solved.outcome.violations.iter().filter(|v| v.rule.id() == "handover").map(|v| v.detail.en.as_str()).collect();
     assert!(!handover.is_empty());
     assert!(
         handover
@@ -235,7 +237,8 @@ fn leave_taken_counts_in_each_month_the_period_touches() {
     roster.days_off.push(DayOff { staff: r3, day: day("2026-05-07"), kind: LeaveKind::Compensatory });
     roster.sort();
     let violations = check(&solved.problem, &roster);
-    let cap: Vec<&str> = violations.iter().filter(|v| v.rule.id() == "leave_cap").map(|v| v.detail.as_str()).collect();
+    let cap: Vec<&str> =
+        violations.iter().filter(|v| v.rule.id() == "leave_cap").map(|v| v.detail.en.as_str()).collect();
     assert_eq!(
         cap,
         ["r3 has 5 leave and compensatory days in 2026-05 (3 taken before the period), above the cap of 4"]
@@ -247,7 +250,7 @@ fn leave_already_above_the_cap_is_proven_infeasible_naming_the_person_and_month(
     let solved = solve_checked(&edited("\"2026-05\" = 3", "\"2026-05\" = 4"), 120.0);
     assert_eq!(solved.outcome.status, Status::Infeasible);
     let details: Vec<(&str, &str)> =
-        solved.outcome.violations.iter().map(|v| (v.rule.id(), v.detail.as_str())).collect();
+        solved.outcome.violations.iter().map(|v| (v.rule.id(), v.detail.en.as_str())).collect();
     assert_eq!(
         details,
         [(
@@ -271,7 +274,7 @@ fn one_agent_on_a_day_is_proven_infeasible_naming_the_day() {
         .violations
         .iter()
         .filter(|v| v.rule.id() == "daily_role")
-        .map(|v| (v.at.as_str(), v.detail.as_str()))
+        .map(|v| (v.at.as_str(), v.detail.en.as_str()))
         .collect();
     assert_eq!(daily, [("2026-04-28", "2026-04-28: 1 agent on duty at phones, 2 required every day")]);
 }
@@ -395,7 +398,7 @@ fn the_office_stands_in_while_a_lone_clerk_eats() {
     let clerk_lunch = edited.assignments.iter().find(|a| a.day == 0 && a.staff == 0).and_then(|a| a.lunch);
     edited.assignments.iter_mut().filter(|a| a.day == 0).for_each(|a| a.lunch = clerk_lunch);
     let violations = check(&solved.problem, &edited);
-    let details: Vec<&str> = violations.iter().map(|v| v.detail.as_str()).collect();
+    let details: Vec<&str> = violations.iter().map(|v| v.detail.en.as_str()).collect();
     assert!(!details.is_empty() && violations.iter().all(|v| v.rule.id() == "lunch"), "{violations:?}");
     assert!(details[0].starts_with("desk needs 1 standing in while its staff are at lunch; office has 0 to spare"));
 }
@@ -408,7 +411,7 @@ fn without_a_relief_post_the_lone_clerk_cannot_eat() {
     // The clerk still works and eats: the desk is short for one turn a day, not left empty.
     assert_eq!(rules, BTreeSet::from(["coverage", "lunch"]));
     for v in solved.outcome.violations.iter().filter(|v| v.rule.id() == "coverage") {
-        assert!(v.detail.ends_with(": 0 of 1 required at desk: 1 at lunch"), "{}", v.detail);
+        assert!(v.detail.en.ends_with(": 0 of 1 required at desk: 1 at lunch"), "{}", v.detail.en);
     }
 }
 

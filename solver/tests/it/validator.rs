@@ -57,7 +57,7 @@ fn dropping_the_night_shift_leaves_the_centre_uncovered() {
     roster.assignments.retain(|a| !(a.post == night && a.day == 3));
     let violations = check(&week().problem, &roster);
     assert!(
-        violations.iter().any(|v| v.rule.id() == "coverage" && v.detail.starts_with("Thu 07-02 18:00–")),
+        violations.iter().any(|v| v.rule.id() == "coverage" && v.detail.en.starts_with("Thu 07-02 18:00–")),
         "{violations:?}"
     );
     assert!(violations.iter().any(|v| v.rule.id() == "min_on_duty"));

@@ -14,6 +14,8 @@
 use std::collections::{BTreeMap, HashMap};
 
 use kefu_solver::InputError;
+use kefu_solver::export::Lang;
+use kefu_solver::words::Words;
 
 /// Fields always offered for these entries, in this order, so that leave, 调休 (compensatory
 /// days), wishes, holidays and make-up working days can be added where there are none yet.
@@ -104,8 +106,8 @@ pub struct TeamForm {
 pub struct FieldError {
     /// The form control's name (or the sent name, for an unknown one).
     pub field: String,
-    /// What is wrong.
-    pub message: String,
+    /// What is wrong, in English and Chinese.
+    pub message: Words,
 }
 
 /// The TOML written from a form, with the field each line came from.
@@ -198,20 +200,24 @@ fn looks_like_toml(text: &str) -> bool {
 
 /// The TOML of one field's text, checked to be one value on one line.
 fn toml_value(field: &str, text: &str) -> Result<String, FieldError> {
-    let fail = |message: String| Err(FieldError { field: field.to_string(), message });
+    let fail = |en: String, zh: String| Err(FieldError { field: field.to_string(), message: Words::new(en, zh) });
     if text.len() > MAX_VALUE_BYTES {
-        return fail(format!("{} bytes; at most {MAX_VALUE_BYTES}", text.len()));
+        let bytes = text.len();
+        return fail(
+            format!("{bytes} bytes; at most {MAX_VALUE_BYTES}"),
+            format!("{bytes} 字节，最多 {MAX_VALUE_BYTES}"),
+        );
     }
     if text.contains(['\n', '\r']) {
-        return fail("one line only".into());
+        return fail("one line only".into(), "只能写一行".into());
     }
     if !looks_like_toml(text) {
         return Ok(toml::Value::String(text.to_string()).to_string());
     }
     match format!("value = {text}").parse::<toml::Table>() {
         Ok(table) if table.len() == 1 => Ok(text.to_string()),
-        Ok(_) => fail("one value only".into()),
-        Err(err) => fail(format!("not a value: {}", err.message())),
+        Ok(_) => fail("one value only".into(), "只能写一个值".into()),
+        Err(err) => fail(format!("not a value: {}", err.message()), format!("不是一个值：{}", err.message())),
     }
 }
 
@@ -227,7 +233,11 @@ pub fn write(pairs: &[(String, String)]) -> Result<Written, FieldError> {
     type Slot = (usize, String, Option<usize>);
     let mut sections: BTreeMap<Slot, Vec<(String, String, String)>> = BTreeMap::new();
     let mut removed = Vec::new();
-    let unknown = |name: &str, why: &str| FieldError { field: name.chars().take(80).collect(), message: why.into() };
+    let unknown = |name: &str, (en, zh): (&str, &str)| FieldError {
+        field: name.chars().take(80).collect(),
+        message: Words::new(en.to_owned(), zh.to_owned()),
+    };
+    const NO_ENTRY: (&str, &str) = ("not an entry of the team file", "不是排班文件中的条目");
     for (name, value) in pairs {
         if name == "csrf" {
             continue;
@@ -239,7 +249,7 @@ pub fn write(pairs: &[(String, String)]) -> Result<Written, FieldError> {
             }
             match text.parse::<usize>() {
                 Ok(index) if index < MAX_ENTRIES => Ok(Some(index)),
-                _ => Err(unknown(name, "not an entry of the team file")),
+                _ => Err(unknown(name, NO_ENTRY)),
             }
         };
         match parts.as_slice() {
@@ -252,7 +262,7 @@ pub fn write(pairs: &[(String, String)]) -> Result<Written, FieldError> {
                 let at = index(at)?;
                 let rank = match (*section, at) {
                     ("top", None) => 0,
-                    ("top", Some(_)) => return Err(unknown(name, "not an entry of the team file")),
+                    ("top", Some(_)) => return Err(unknown(name, NO_ENTRY)),
                     (_, None) => 1,
                     (section, Some(_)) => 2 + section_rank(section),
                 };
@@ -264,7 +274,7 @@ pub fn write(pairs: &[(String, String)]) -> Result<Written, FieldError> {
                     line,
                 ));
             }
-            _ => return Err(unknown(name, "not a field of the team form")),
+            _ => return Err(unknown(name, ("not a field of the team form", "不是排班表单的字段"))),
         }
     }
     let mut toml = String::new();
@@ -284,7 +294,7 @@ pub fn write(pairs: &[(String, String)]) -> Result<Written, FieldError> {
         }
         for (name, key, value) in fields.into_iter().filter(|(_, _, value)| !value.is_empty()) {
             if seen.contains(&key) {
-                return Err(unknown(&name, "sent twice"));
+                return Err(unknown(&name, ("sent twice", "重复提交")));
             }
             toml.push_str(&format!("{key} = {value}\n"));
             lines.push(name);
@@ -295,10 +305,10 @@ pub fn write(pairs: &[(String, String)]) -> Result<Written, FieldError> {
 }
 
 impl TeamForm {
-    /// Puts the parser's error next to the field on its line, or on the entry it names, or on
-    /// the form.
-    pub fn attach(&mut self, written: &Written, error: &InputError) {
-        let message = error.kind.to_string();
+    /// Puts the parser's error, in `lang`, next to the field on its line, or on the entry it
+    /// names, or on the form.
+    pub fn attach(&mut self, written: &Written, error: &InputError, lang: Lang) {
+        let message = error.kind.words().get(lang).to_owned();
         let on_line = written.lines.get(error.line.saturating_sub(1)).filter(|name| !name.is_empty());
         let entry_named = error.entry.as_deref();
         let field = on_line.and_then(|name| {
@@ -322,16 +332,17 @@ impl TeamForm {
         } else if let Some(entry) = self.entries.iter_mut().find(|entry| Some(entry.title.as_str()) == entry_named) {
             entry.error = Some(message);
         } else {
-            self.error = Some(error.to_string());
+            self.error = Some(error.text(lang));
         }
     }
 
-    /// Puts a field error next to its field, or on the form if no field has that name.
-    pub fn attach_field(&mut self, error: &FieldError) {
+    /// Puts a field error, in `lang`, next to its field, or on the form if no field has that name.
+    pub fn attach_field(&mut self, error: &FieldError, lang: Lang) {
+        let message = error.message.get(lang).to_owned();
         let found = self.entries.iter_mut().flat_map(|entry| entry.fields.iter_mut()).find(|f| f.name == error.field);
         match found {
-            Some(field) => field.error = Some(error.message.clone()),
-            None => self.error = Some(format!("{}: {}", error.field, error.message)),
+            Some(field) => field.error = Some(message),
+            None => self.error = Some(format!("{}: {message}", error.field)),
         }
     }
 
@@ -436,7 +447,7 @@ leave = [{ date = "2026-03-02", kind = "compensatory" }]
         let written = write(&sent).unwrap();
         let error = kefu_solver::parse_team(&written.toml).unwrap_err();
         let mut form = form_of(TEAM).unwrap().with_values(&sent);
-        form.attach(&written, &error);
+        form.attach(&written, &error, Lang::En);
         let field = form.entries.iter().flat_map(|e| &e.fields).find(|f| f.error.is_some()).unwrap();
         assert_eq!(field.name, "f.staff.1.posts");
         assert!(field.error.as_deref().unwrap().contains("garage"), "{field:?}");
@@ -461,15 +472,15 @@ leave = [{ date = "2026-03-02", kind = "compensatory" }]
     fn hostile_fields_are_refused_by_name() {
         let refused = |name: &str, value: &str| write(&[(name.to_string(), value.to_string())]).unwrap_err();
         let error = refused("f.staff.0.name", "wu\n[rules]\nmin_on_duty = 9");
-        assert_eq!((error.field.as_str(), error.message.as_str()), ("f.staff.0.name", "one line only"));
-        assert!(refused("f.staff.0.roles", "[\"a\"] extra = 1").message.starts_with("not a value"));
-        assert_eq!(refused("f.staff.99999999.id", "x").message, "not an entry of the team file");
-        assert_eq!(refused("f.sta ff.0.id", "x").message, "not a field of the team form");
-        assert_eq!(refused("f.top.3.name", "x").message, "not an entry of the team file");
+        assert_eq!((error.field.as_str(), error.message.en.as_str()), ("f.staff.0.name", "one line only"));
+        assert!(refused("f.staff.0.roles", "[\"a\"] extra = 1").message.en.starts_with("not a value"));
+        assert_eq!(refused("f.staff.99999999.id", "x").message.en, "not an entry of the team file");
+        assert_eq!(refused("f.sta ff.0.id", "x").message.en, "not a field of the team form");
+        assert_eq!(refused("f.top.3.name", "x").message.en, "not an entry of the team file");
         assert_eq!(refused("admin", "1").field, "admin");
-        assert!(refused("f.top.-.name", &"x".repeat(MAX_VALUE_BYTES + 1)).message.contains("at most"));
+        assert!(refused("f.top.-.name", &"x".repeat(MAX_VALUE_BYTES + 1)).message.en.contains("at most"));
         let twice = write(&[("f.top.-.name".into(), "a".into()), ("f.top.-.name".into(), "b".into())]);
-        assert_eq!(twice.unwrap_err().message, "sent twice");
+        assert_eq!(twice.unwrap_err().message.en, "sent twice");
     }
 
     #[test]

@@ -236,10 +236,8 @@ mod tests {
                 lunch: None,
             });
         }
-        let violations: Vec<ViolationJson> = kefu_solver::check(&problem, &roster)
-            .into_iter()
-            .map(|v| ViolationJson { rule: v.rule.id().to_string(), at: v.at, detail: v.detail })
-            .collect();
+        let violations: Vec<ViolationJson> =
+            kefu_solver::check(&problem, &roster).into_iter().map(|v| ViolationJson::of(&v)).collect();
         let twice = violations.iter().find(|v| v.rule == "one_shift_per_day").expect("two shifts on one day");
         assert_eq!(twice.at, problem.staff[1].id);
         let weeks = weeks(&problem, &roster, &violations, Lang::En);

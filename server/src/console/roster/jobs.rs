@@ -199,6 +199,7 @@ fn solve(job: &Job, request: &SolveRequest, cancelled: &mpsc::Receiver<()>) -> R
     // leave is left on disk, even when the server is killed mid-solve.
     let mut child = Command::new(exe)
         .args(["roster", "solve", "--json", "--time-limit", &request.time_limit.to_string(), "/dev/stdin"])
+        .args(["--stop-with", &std::process::id().to_string()])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -30,12 +30,14 @@ use super::super::events::async_stream;
 use super::super::i18n::Lang;
 use super::super::pages::{Console, Page, error_page, render, short_time};
 use super::super::session::{ApiScope, check_csrf};
+use super::document::Publication;
 use super::form::{self, TeamForm};
 use super::grid::{self, Week};
 use super::jobs::{JobState, MAX_TIME_LIMIT, Refusal, SolveRequest};
+use super::layout;
 use crate::http::cases::local_time;
 use crate::http::{ApiError, AppState};
-use crate::storage::{RosterRecord, TeamFileRecord};
+use crate::storage::{PublishedDoc, RosterRecord, TeamFileRecord};
 
 /// Largest team file accepted (import or form): a 300-person centre's file is far smaller.
 pub const MAX_TEAM_BYTES: usize = 512 * 1024;
@@ -117,7 +119,7 @@ impl TeamPage {
         let warnings = file
             .as_ref()
             .and_then(|file| kefu_solver::parse_team(&file.toml).ok())
-            .map(|problem| problem.warnings.iter().map(ToString::to_string).collect())
+            .map(|problem| problem.warnings.iter().map(|warning| warning.text(solver_lang(page.lang))).collect())
             .unwrap_or_default();
         TeamPage { page, file, form, warnings, import_error: None, import_text: String::new(), saved: false, saved_at }
     }
@@ -174,7 +176,7 @@ pub async fn save_team(
     let written = match form::write(&pairs) {
         Ok(written) => written,
         Err(err) => {
-            shown.attach_field(&err);
+            shown.attach_field(&err, solver_lang(lang));
             return TeamPage::new(&state, console.page, file, shown).respond(StatusCode::UNPROCESSABLE_ENTITY);
         }
     };
@@ -183,11 +185,14 @@ pub async fn save_team(
         return TeamPage::new(&state, console.page, file, shown).respond(StatusCode::UNPROCESSABLE_ENTITY);
     }
     if let Err(err) = kefu_solver::parse_team(&written.toml) {
-        shown.attach(&written, &err);
+        shown.attach(&written, &err, solver_lang(lang));
         tracing::info!(team = %console.scope.team_name, error = %err, "team form refused");
         return TeamPage::new(&state, console.page, file, shown).respond(StatusCode::UNPROCESSABLE_ENTITY);
     }
-    store_team(&state, &console, written.toml).await
+    let stored = file.map(|file| file.toml).unwrap_or_default();
+    let kept = layout::keep_comments(&stored, &written.toml);
+    // Comments never push a file past the limit the form's own text met.
+    store_team(&state, &console, if kept.len() > MAX_TEAM_BYTES { written.toml } else { kept }).await
 }
 
 async fn store_team(state: &AppState, console: &Console, toml: String) -> Response {
@@ -227,7 +232,7 @@ pub async fn import_team(
     let refusal = if import.toml.len() > MAX_TEAM_BYTES {
         Some(format!("toml: the team file is {} bytes; at most {MAX_TEAM_BYTES}", import.toml.len()))
     } else {
-        kefu_solver::parse_team(&import.toml).err().map(|err| format!("toml: {err}"))
+        kefu_solver::parse_team(&import.toml).err().map(|err| format!("toml: {}", err.text(solver_lang(lang))))
     };
     let Some(message) = refusal else { return store_team(&state, &console, import.toml).await };
     let (file, form) = match current_team(&state, console.scope.team_id).await {
@@ -380,8 +385,12 @@ fn view(loaded: Loaded, lang: Lang, state: &AppState) -> RosterView {
         violations: loaded
             .outcome
             .violations
-            .into_iter()
-            .map(|v| ViolationLine { rule: v.rule, at: v.at, detail: v.detail })
+            .iter()
+            .map(|v| ViolationLine {
+                rule: v.rule.clone(),
+                at: v.at.clone(),
+                detail: v.detail_in(solver_lang(lang)).to_owned(),
+            })
             .collect(),
         weeks,
         staff: loaded.problem.staff.iter().map(|staff| (staff.id.clone(), staff.name.clone())).collect(),
@@ -675,7 +684,8 @@ pub struct PublishForm {
     version: String,
 }
 
-/// `POST /console/roster/publish`: freezes a draft as published, with who and when.
+/// `POST /console/roster/publish`: freezes a draft as published, with who and when, and sends it
+/// to the team's phones as the roster document of its period (`document.rs`).
 pub async fn publish(
     State(state): State<AppState>,
     console: Console,
@@ -690,9 +700,42 @@ pub async fn publish(
         Ok(version) => version,
         Err(err) => return error_page(lang, &err),
     };
-    let (storage, team_id, by) = (Arc::clone(&state.storage), console.scope.team_id, user(&console));
-    match blocking(move || Ok(storage.publish_roster(team_id, version, &by, Timestamp::now())?)).await {
+    let team_id = console.scope.team_id;
+    // The period comes from the roster's team file; a version the team does not have is
+    // refused below like one already published.
+    let problem = match load(&state, team_id, Some(version)).await {
+        Ok(Some(loaded)) => Some(loaded.problem),
+        Ok(None) | Err(ApiError::NotFound { .. }) => None,
+        Err(err) => return error_page(lang, &err),
+    };
+    let period = problem.as_ref().and_then(|problem| problem.days.first().copied().zip(problem.days.last().copied()));
+    let published = match (problem, period) {
+        (Some(problem), Some((first_day, last_day))) => {
+            let publication = Publication {
+                first_day,
+                last_day,
+                version,
+                by: user(&console),
+                at: Timestamp::now(),
+                utc_offset_minutes: state.report_offset.local_minus_utc() / 60,
+                server: state.storage.server_device(),
+                staff_names: problem.staff.iter().map(|staff| (staff.id.clone(), staff.name.clone())).collect(),
+                post_names: problem.posts.iter().map(|post| (post.id.clone(), post.name.clone())).collect(),
+            };
+            let storage = Arc::clone(&state.storage);
+            blocking(move || {
+                let id = publication.doc_id();
+                let doc = PublishedDoc { id: &id, build: &|json, stored| publication.build(json, stored) };
+                Ok(storage.publish_roster(team_id, version, &publication.by, publication.at, &doc)?)
+            })
+            .await
+        }
+        _ => Ok(false),
+    };
+    match published {
         Ok(true) => {
+            // The team's live sessions pull now, as after a round that stored documents.
+            state.sessions.notify_team(team_id, None);
             tracing::info!(team = %console.scope.team_name, version, user = %user(&console), "roster published");
             see_other("/console/roster", &console.page.team_query, &format!("version={version}"))
         }

@@ -26,7 +26,7 @@ use std::sync::Arc;
 
 use kefu_core::ids::{DeviceId, Timestamp};
 use kefu_core::sync::Push;
-use kefu_core::sync::server::{RoundContext, RoundError, handle_push};
+use kefu_core::sync::server::{RoundContext, RoundError, SyncStorage, handle_push};
 use kefu_core::sync::session::SessionHeads;
 use postgres::types::ToSql;
 use postgres::{IsolationLevel, Row};
@@ -37,14 +37,18 @@ use super::rows::{
     self, DEVICE_COLUMNS, DeviceColumns, QueryValue, ROSTER_COLUMNS, USER_COLUMNS, UserColumns, user_record,
 };
 use super::{
-    CaseQuery, CaseRow, DeviceRecord, NewDevice, RosterRecord, RoundOutcome, Storage, StorageError, TeamFileRecord,
-    TeamRecord, UserRecord, WebSessionRecord,
+    CaseQuery, CaseRow, DeviceRecord, MAX_SIGN_IN_NAMES, NewDevice, PublishedDoc, RosterRecord, RoundOutcome, Storage,
+    StorageError, TeamFileRecord, TeamRecord, UserRecord, WebSessionRecord,
 };
 use crate::auth::Role;
 
 /// Migrations in order; `meta.schema_version` is the number applied. Version 1 holds what
 /// SQLite's versions 1 to 3 built, version 2 its version 4.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql"), include_str!("migrations/0002_roster.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_init.sql"),
+    include_str!("migrations/0002_roster.sql"),
+    include_str!("migrations/0003_sign_in_failures.sql"),
+];
 
 /// The advisory lock that makes processes starting together migrate one at a time.
 const MIGRATION_LOCK: i64 = 0x6b65_6675_6d69_6772;
@@ -539,6 +543,30 @@ impl Storage for PgStorage {
         Ok(())
     }
 
+    fn sign_in_failed(&self, name: &str, now: Timestamp, window_ms: i64) -> Result<(), StorageError> {
+        let mut conn = self.pool.get()?;
+        let mut tx = conn.client.transaction()?;
+        tx.execute("DELETE FROM sign_in_failures WHERE since <= $1", &[&(now.0 - window_ms)])?;
+        tx.execute(
+            "INSERT INTO sign_in_failures (name, failures, since)
+             SELECT $1, 1, $2 WHERE (SELECT COUNT(*) FROM sign_in_failures) < $3
+             ON CONFLICT (name) DO UPDATE SET failures = sign_in_failures.failures + 1",
+            &[&name, &now.0, &MAX_SIGN_IN_NAMES],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn sign_in_failures(&self, name: &str) -> Result<Option<(u32, Timestamp)>, StorageError> {
+        let row = self.query_opt("SELECT failures, since FROM sign_in_failures WHERE name = $1", &[&name])?;
+        Ok(row.map(|row| (u32::try_from(row.get::<_, i32>(0)).unwrap_or(u32::MAX), Timestamp(row.get(1)))))
+    }
+
+    fn sign_in_succeeded(&self, name: &str) -> Result<(), StorageError> {
+        self.execute("DELETE FROM sign_in_failures WHERE name = $1", &[&name])?;
+        Ok(())
+    }
+
     fn save_team_file(&self, team_id: i64, toml: &str, by: &str, now: Timestamp) -> Result<i64, StorageError> {
         self.next_version(team_id, "team_files", |tx, version| {
             tx.execute(
@@ -595,13 +623,36 @@ impl Storage for PgStorage {
         Ok(changed == 1)
     }
 
-    fn publish_roster(&self, team_id: i64, version: i64, by: &str, now: Timestamp) -> Result<bool, StorageError> {
-        let changed = self.execute(
+    fn publish_roster(
+        &self,
+        team_id: i64,
+        version: i64,
+        by: &str,
+        now: Timestamp,
+        doc: &PublishedDoc<'_>,
+    ) -> Result<bool, StorageError> {
+        let mut conn = self.pool.get()?;
+        let pool::Conn { client, statements } = &mut *conn;
+        let mut tx = client.transaction()?;
+        // The team's lock, as a round takes it: the change sequence moves one writer at a time.
+        tx.execute("SELECT 1 FROM teams WHERE id = $1 FOR UPDATE", &[&team_id])?;
+        let Some(row) = tx.query_opt(
             "UPDATE rosters SET published_by = $3, published_at = $4
-             WHERE team_id = $1 AND version = $2 AND published_at IS NULL",
+             WHERE team_id = $1 AND version = $2 AND published_at IS NULL RETURNING roster_json",
             &[&team_id, &version, &by, &now.0],
-        )?;
-        Ok(changed == 1)
+        )?
+        else {
+            return Ok(false);
+        };
+        let json: String = row.get(0);
+        let mut round = PgRound::new(&mut tx, statements, team_id, self.server_device, false);
+        let stored = round.load(doc.id)?.map(|stored| stored.bytes);
+        let accepted = (doc.build)(&json, stored.as_deref())?;
+        round.commit(std::slice::from_ref(&accepted))?;
+        let payload = format!("{team_id} {}", self.process);
+        tx.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &payload])?;
+        tx.commit()?;
+        Ok(true)
     }
 
     fn roster(&self, team_id: i64, version: Option<i64>) -> Result<Option<RosterRecord>, StorageError> {

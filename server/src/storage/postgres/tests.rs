@@ -118,3 +118,21 @@ fn an_unreachable_or_missing_database_is_named_in_the_error() {
     assert!(message.contains("cannot connect to PostgreSQL at postgres://kefu@127.0.0.1:1/kefu"), "{message}");
     assert!(!message.contains("secret"), "the password stays out of messages: {message}");
 }
+
+#[test]
+fn failed_sign_ins_counted_by_one_process_lock_the_name_for_another() {
+    let Some(url) = database() else { return };
+    let (first, second) = (PgStorage::open(&url).expect("open"), PgStorage::open(&url).expect("open"));
+    let now = Timestamp(1_800_000_000_000);
+    let window = 15 * 60 * 1000;
+    for _ in 0..3 {
+        first.sign_in_failed("wang.li", now, window).expect("count");
+        second.sign_in_failed("wang.li", now, window).expect("count");
+    }
+    assert_eq!(second.sign_in_failures("wang.li").expect("read"), Some((6, now)));
+    let later = Timestamp(now.0 + window);
+    first.sign_in_failed("wang.li", later, window).expect("a new window");
+    assert_eq!(second.sign_in_failures("wang.li").expect("read"), Some((1, later)));
+    second.sign_in_succeeded("wang.li").expect("forget");
+    assert_eq!(first.sign_in_failures("wang.li").expect("read"), None);
+}
