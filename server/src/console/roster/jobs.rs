@@ -283,7 +283,12 @@ fn read_progress(job: &Job, stderr: impl Read) -> String {
         let figures = progress_figures(&text);
         job.state.send_modify(|state| {
             if let Some((best, bound, gap)) = figures {
-                (state.best, state.bound, state.gap) = (best, Some(bound), gap);
+                // The solve keeps its best roster across its searches: a search that found
+                // nothing better (or nothing) leaves the best of the one before it.
+                if best.is_some() {
+                    (state.best, state.gap) = (best, gap);
+                }
+                state.bound = bound.or(state.bound);
             }
             state.lines.push(text.chars().take(400).collect());
             if state.lines.len() > KEPT_LINES {
@@ -295,15 +300,22 @@ fn read_progress(job: &Job, stderr: impl Read) -> String {
 }
 
 /// Best, bound and gap (percent) of a line such as `roster search ended at 4.1 s: best objective
-/// 12.00, bound 11.00, gap 8.33 %` (best and gap absent when the search found nothing).
-fn progress_figures(line: &str) -> Option<(Option<f64>, f64, Option<f64>)> {
-    let (_, figures) = line.split_once(" ended at ")?.1.split_once(": ")?;
+/// 12.00, bound 11.00, gap 8.33 %` (best and gap absent when the search found nothing), or
+/// `first roster built at 0.4 s: best objective 14.00, every rule met, no bound yet` (the
+/// searches before the MILP: no bound, no gap).
+fn progress_figures(line: &str) -> Option<(Option<f64>, Option<f64>, Option<f64>)> {
+    let (_, figures) = [" ended at ", " built at ", " improved at "]
+        .iter()
+        .find_map(|event| line.split_once(event))?
+        .1
+        .split_once(": ")?;
     let number_after = |label: &str| -> Option<f64> {
         let rest = &figures[figures.find(label)? + label.len()..];
         rest.split([',', ' ']).next()?.parse().ok()
     };
     let best = number_after("best objective ").or_else(|| number_after("least breach penalty "));
-    Some((best, number_after("bound ")?, number_after("gap ")))
+    let bound = number_after("bound ");
+    (best.is_some() || bound.is_some()).then_some((best, bound, number_after("gap ")))
 }
 
 #[cfg(test)]
@@ -314,17 +326,21 @@ mod tests {
     fn the_solvers_progress_lines_give_best_bound_and_gap() {
         assert_eq!(
             progress_figures("roster search ended at 4.1 s: best objective 12.50, bound 11.00, gap 8.33 %"),
-            Some((Some(12.5), 11.0, Some(8.33)))
+            Some((Some(12.5), Some(11.0), Some(8.33)))
         );
         assert_eq!(
             progress_figures(
                 "search for a roster meeting every rule ended at 9.0 s: least breach penalty 1000.00, bound 0.00, gap 100.00 %"
             ),
-            Some((Some(1000.0), 0.0, Some(100.0)))
+            Some((Some(1000.0), Some(0.0), Some(100.0)))
         );
         assert_eq!(
             progress_figures("roster search ended at 2.0 s: nothing found, bound 3.00"),
-            Some((None, 3.0, None))
+            Some((None, Some(3.0), None))
+        );
+        assert_eq!(
+            progress_figures("first roster built at 0.4 s: best objective 14.00, every rule met, no bound yet"),
+            Some((Some(14.0), None, None))
         );
         assert_eq!(progress_figures("still solving, 5 s elapsed"), None);
     }
