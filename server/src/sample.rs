@@ -81,6 +81,7 @@ pub fn seed_if_new(storage: &dyn Storage, utc_offset_minutes: i32) -> anyhow::Re
         seal_key: storage.seal_key(),
         device: writer,
         staff: None,
+        supervises: false,
         now,
         utc_offset_minutes,
         max_docs: n_cases,

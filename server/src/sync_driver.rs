@@ -143,6 +143,7 @@ async fn execute(
             seal_key: storage.seal_key(),
             device: principal_for_task.device,
             staff: record.staff.as_deref().and_then(|staff| StaffId::new(staff).ok()),
+            supervises: record.role != crate::auth::Role::Staff,
             now: Timestamp::now(),
             utc_offset_minutes,
             max_docs: limits.0,

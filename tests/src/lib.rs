@@ -7,11 +7,13 @@
 //! delays, duplicates and reorders messages and cuts connections. Devices and the
 //! server crash (whatever was not durable is gone), apps are reinstalled, phones and the
 //! server are restored from older backups, and staff edit all the while: new cases,
-//! notes, transitions, description text, duty-log entries; the supervisor publishes the
-//! team's roster, and republishes it midway. Then the network heals and every device
-//! syncs until quiet, and the run checks:
+//! notes, transitions, description text, duty-log entries, leave requests, swaps asked and
+//! answered, check-ins; the supervisor publishes the team's roster, and midway republishes it,
+//! decides every pending request and corrects each attendance record. Then the network heals
+//! and every device syncs until quiet, and the run checks:
 //!
-//! - every device holds exactly the server's documents, at the server's heads;
+//! - every device holds exactly the server's documents it may read (requests and attendance
+//!   only its staff member's), at the server's heads;
 //! - every edit the server acknowledged to a device is on the server (and so everywhere);
 //! - the domain holds: every document valid, every case numbered by the server, no two
 //!   cases with the same server number or the same provisional number; every phone reads
@@ -25,21 +27,24 @@
 //! server's (restores from older backups). Both at once can lose an acknowledged edit
 //! for good, when the only replicas holding it are the ones rolled back; no protocol can
 //! bring that back, so the check would have nothing to hold it to. Seeds of server
-//! disasters publish the roster only before the first backup: phones do not relay the
-//! server's roster changes, so a restore that loses a publish leaves them holding a
-//! version the server lacks (ARCHITECTURE.md, section 5, "Rosters": a known gap).
+//! disasters publish the roster only before the first backup, and decide nothing: phones do
+//! not relay the server's roster, decision and correction changes, so a restore that loses one
+//! leaves them holding a version the server lacks (ARCHITECTURE.md, section 5, "Rosters": a
+//! known gap).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use automerge::ChangeHash;
+use kefu_core::attendance::{AttendanceDoc, AttendanceEdit, CheckKind, ShiftStatus, attendance_id, is_attendance};
 use kefu_core::case::{CaseDoc, CaseEdit, CaseKind, Channel, Customer, EntryBody, NewCase, Priority, Status};
 use kefu_core::duty_log::{DutyEdit, DutyEntryKind, DutyLogDoc, DutyShift, is_duty_log};
 use kefu_core::ids::{DeviceId, SplitMix64, StaffId, Timestamp};
+use kefu_core::request::{RequestDoc, RequestEdit, RequestKind, RequestStatus, is_request};
 use kefu_core::roster::{Roster, RosterDoc, RosterShift, is_roster};
 use kefu_core::store::{CaseFilter, CaseStore, StoreConfig};
 use kefu_core::sync::memory::MemoryServer;
-use kefu_core::sync::server::{AcceptedDoc, RoundContext, RoundError};
+use kefu_core::sync::server::{AcceptedDoc, RoundContext, RoundError, may_read};
 use kefu_core::sync::{Push, Reply};
 
 pub mod faults;
@@ -243,6 +248,7 @@ pub fn run(seed: u64) -> Result<Outcome, String> {
         // A republish a restore could lose is left out of server disasters (module doc).
         if step == steps / 2 && disasters != Disasters::Server {
             world.publish_roster().map_err(|err| format!("seed {seed} ({disasters:?}): {err}"))?;
+            world.supervise().map_err(|err| format!("seed {seed} ({disasters:?}): {err}"))?;
         }
         world.step().map_err(|err| format!("seed {seed} ({disasters:?}): {err}"))?;
     }
@@ -259,6 +265,7 @@ impl World {
             seal_key: [0x5e; 32],
             device: self.devices[device].token,
             staff: Some(self.devices[device].staff.clone()),
+            supervises: false,
             now: Timestamp(self.clock),
             utc_offset_minutes: 480,
             max_docs: 500,
@@ -266,6 +273,42 @@ impl World {
             max_updates: 4,
             fan_out: false,
         }
+    }
+
+    /// The supervisor decides every pending request (approving most) and corrects each
+    /// attendance record's first day, as the console writes them: by the server's actor.
+    fn supervise(&mut self) -> Result<(), String> {
+        let server = StaffId::new("server").expect("a valid staff id");
+        for (id, bytes) in self.server.docs(TEAM) {
+            let actor = SERVER.install(self.rng.next().to_le_bytes()).actor();
+            let doc = load(&bytes)?;
+            let written = if is_request(&doc) {
+                let mut request = RequestDoc::load(&bytes, actor).map_err(|err| format!("{id}: {err}"))?;
+                if request.read().status() != RequestStatus::Pending {
+                    continue;
+                }
+                let edit =
+                    RequestEdit::Decide { approve: self.rng.chance(0.8), by: "supervisor".into(), note: "ok".into() };
+                request.apply(Timestamp(self.clock), &server, &edit).map_err(|err| format!("{id}: {err}"))?;
+                request.automerge().clone()
+            } else if is_attendance(&doc) {
+                let mut record = AttendanceDoc::load(&bytes, actor).map_err(|err| format!("{id}: {err}"))?;
+                let fix = AttendanceEdit::Fix {
+                    shift: format!("2026-12-07/{}/day", record.read().staff),
+                    status: ShiftStatus::Excused,
+                    note: "sick note brought".into(),
+                    by: "supervisor".into(),
+                };
+                record.apply(Timestamp(self.clock), &fix).map_err(|err| format!("{id}: {err}"))?;
+                record.automerge().clone()
+            } else {
+                continue;
+            };
+            let accepted =
+                AcceptedDoc { id, bytes: written.save(), heads: written.get_heads(), is_new: false, case: None };
+            self.server.store_server_doc(TEAM, &accepted)?;
+        }
+        Ok(())
     }
 
     /// The supervisor publishes the next version of the week's roster: each phone's staff member
@@ -390,10 +433,14 @@ impl World {
         self.serial += 1;
         let serial = self.serial;
         let at = Timestamp(self.clock);
-        let kind = self.rng.below(10);
+        let kind = self.rng.below(13);
         let pick = self.rng.next();
         let dev = &mut self.devices[device];
         let staff = dev.staff.clone();
+        if kind >= 10 {
+            let store = dev.store.as_mut().expect("the store is open between steps");
+            return staffing(store, &staff, kind, pick, at, &mut dev.markers);
+        }
         let store = dev.store();
         let cases: Vec<_> = store.list(&CaseFilter::default()).map_err(|err| err.to_string())?;
         if kind < 2 || cases.is_empty() {
@@ -581,12 +628,18 @@ impl World {
             if pending > 0 {
                 return Err(format!("{} still has {pending} documents pending", dev.name));
             }
+            let readable: BTreeMap<String, Vec<ChangeHash>> = server_heads
+                .iter()
+                .filter(|(id, _)| load(&docs[*id]).is_ok_and(|doc| may_read(id, &doc, Some(&dev.staff))))
+                .map(|(id, heads)| (id.clone(), heads.clone()))
+                .collect();
+            let server_heads = &readable;
             let ids = store.doc_ids().map_err(|err| err.to_string())?;
             let held: BTreeMap<String, Vec<ChangeHash>> = ids
                 .into_iter()
                 .map(|id| Ok((id.clone(), sorted(store.heads(&id).map_err(|err| err.to_string())?))))
                 .collect::<Result<_, String>>()?;
-            if held != server_heads {
+            if held != *server_heads {
                 let missing = server_heads.keys().filter(|id| !held.contains_key(*id)).count();
                 let extra = held.keys().filter(|id| !server_heads.contains_key(*id)).count();
                 let differ =
@@ -619,6 +672,14 @@ impl World {
                 RosterDoc::from_automerge(doc).map_err(|err| format!("{id} is invalid: {err}"))?;
                 continue;
             }
+            if is_request(&doc) {
+                RequestDoc::from_automerge(doc).map_err(|err| format!("{id} is invalid: {err}"))?;
+                continue;
+            }
+            if is_attendance(&doc) {
+                AttendanceDoc::from_automerge(doc).map_err(|err| format!("{id} is invalid: {err}"))?;
+                continue;
+            }
             let case = CaseDoc::from_automerge(doc).map_err(|err| format!("{id} is invalid: {err}"))?.read();
             let Some(number) = case.number.assigned else { return Err(format!("case {id} has no server number")) };
             if let Some(other) = numbers.insert(number.clone(), id.clone()) {
@@ -634,6 +695,71 @@ impl World {
         }
         Ok(())
     }
+}
+
+/// A staffing edit on a phone: a leave day asked, a swap asked of the next phone's staff member
+/// or answered, a check-in. What the phone itself refuses (a day asked already, a full month,
+/// no shift to swap) changes nothing, as on a real phone.
+fn staffing(
+    store: &mut CaseStore,
+    staff: &StaffId,
+    kind: usize,
+    pick: u64,
+    at: Timestamp,
+    markers: &mut Vec<Marker>,
+) -> Result<(), String> {
+    let refused = |err: kefu_core::store::StoreError| match err {
+        kefu_core::store::StoreError::Edit(_) => Ok(()),
+        err => Err(format!("staffing: {err}")),
+    };
+    match kind {
+        10 => {
+            let day = chrono::NaiveDate::from_ymd_opt(2026, 12, 1 + (pick % 28) as u32).expect("a date");
+            match store.request_days(RequestKind::Leave, &[day], "", staff, at) {
+                Ok(request) => markers.push(Marker { doc: request.id, text: String::new() }),
+                Err(err) => refused(err)?,
+            }
+        }
+        11 => {
+            let requests = store.requests().map_err(|err| err.to_string())?;
+            let asked = requests.iter().find(|request| {
+                request.status() == RequestStatus::AwaitingColleague
+                    && request.swap.as_ref().is_some_and(|swap| swap.colleague == *staff)
+            });
+            if let Some(asked) = asked {
+                if let Err(err) = store.answer_swap(&asked.id, !pick.is_multiple_of(3), staff, at) {
+                    refused(err)?;
+                }
+                return Ok(());
+            }
+            let rosters = store.rosters().map_err(|err| err.to_string())?;
+            let mine = rosters.iter().flat_map(|roster| &roster.shifts).find(|shift| shift.staff == *staff).cloned();
+            let others: Vec<StaffId> = rosters
+                .iter()
+                .flat_map(|roster| &roster.shifts)
+                .map(|shift| shift.staff.clone())
+                .filter(|other| other != staff)
+                .collect();
+            if let (Some(mine), false) = (mine, others.is_empty()) {
+                let colleague = &others[(pick % others.len() as u64) as usize];
+                match store.request_swap(mine.date, &mine.shift, colleague, "", staff, at) {
+                    Ok(request) => markers.push(Marker { doc: request.id, text: String::new() }),
+                    Err(err) => refused(err)?,
+                }
+            }
+        }
+        _ => {
+            let check = if pick.is_multiple_of(2) { CheckKind::In } else { CheckKind::Out };
+            match store.check_in(staff, check, at) {
+                Ok(()) => {
+                    let (year, month) = kefu_core::attendance::month_of(at, 480);
+                    markers.push(Marker { doc: attendance_id(staff, year, month), text: at.0.to_string() });
+                }
+                Err(err) => refused(err)?,
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Heads in a canonical order, to compare replicas.
@@ -656,6 +782,10 @@ pub fn holds(bytes: &[u8], marker: &Marker) -> Result<bool, String> {
     if is_duty_log(&doc) {
         let log = DutyLogDoc::from_automerge(doc).map_err(|err| err.to_string())?.read();
         return Ok(log.entries.iter().any(|entry| entry.text == marker.text));
+    }
+    if is_attendance(&doc) {
+        let record = AttendanceDoc::from_automerge(doc).map_err(|err| err.to_string())?.read();
+        return Ok(record.checks.iter().any(|check| check.at.0.to_string() == marker.text));
     }
     let case = CaseDoc::from_automerge(doc).map_err(|err| err.to_string())?.read();
     Ok(case.timeline.iter().any(|entry| matches!(&entry.body, EntryBody::Note { text } if *text == marker.text)))

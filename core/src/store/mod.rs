@@ -16,6 +16,7 @@
 mod batch;
 mod cache;
 mod index;
+mod requests;
 mod rosters;
 mod sync_state;
 
@@ -23,12 +24,14 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
+use crate::attendance::{ATTENDANCE_TYPE, AttendanceDoc, is_attendance};
 use crate::case::{
     CASE_TYPE, Case, CaseDoc, CaseEdit, CasePolicy, EditContext, EditError, EntryId, FieldConflict, LoadError, NewCase,
     SchemaErrors,
 };
 use crate::duty_log::{DUTY_LOG_TYPE, DutyEdit, DutyLog, DutyLogDoc, DutyShift, duty_log_id, is_duty_log};
 use crate::ids::{CaseId, DeviceId, SplitMix64, StaffId, Timestamp};
+use crate::request::{REQUEST_TYPE, RequestDoc, is_request};
 use crate::roster::{ROSTER_TYPE, RosterDoc, is_roster};
 pub use batch::CaseBatch;
 use cache::DocCache;
@@ -121,6 +124,8 @@ enum Doc {
     Case(CaseDoc),
     DutyLog(DutyLogDoc),
     Roster(RosterDoc),
+    Request(RequestDoc),
+    Attendance(AttendanceDoc),
 }
 
 impl Doc {
@@ -129,6 +134,8 @@ impl Doc {
             Doc::Case(doc) => doc.automerge(),
             Doc::DutyLog(doc) => doc.automerge(),
             Doc::Roster(doc) => doc.automerge(),
+            Doc::Request(doc) => doc.automerge(),
+            Doc::Attendance(doc) => doc.automerge(),
         }
     }
 
@@ -137,6 +144,8 @@ impl Doc {
             Doc::Case(_) => CASE_TYPE,
             Doc::DutyLog(_) => DUTY_LOG_TYPE,
             Doc::Roster(_) => ROSTER_TYPE,
+            Doc::Request(_) => REQUEST_TYPE,
+            Doc::Attendance(_) => ATTENDANCE_TYPE,
         }
     }
 
@@ -145,6 +154,10 @@ impl Doc {
             DutyLogDoc::load(bytes, device).map(Doc::DutyLog)
         } else if doc_type == ROSTER_TYPE {
             RosterDoc::load(bytes, device.actor()).map(Doc::Roster)
+        } else if doc_type == REQUEST_TYPE {
+            RequestDoc::load(bytes, device.actor()).map(Doc::Request)
+        } else if doc_type == ATTENDANCE_TYPE {
+            AttendanceDoc::load(bytes, device.actor()).map(Doc::Attendance)
         } else {
             CaseDoc::load(bytes, device).map(Doc::Case)
         }
@@ -209,13 +222,13 @@ impl CaseStore {
             tx.commit()?;
         }
         if (1..=2).contains(&version) {
-            // Format 3: roster documents. SQLite cannot change a CHECK, so `docs` is rebuilt
+            // Format 3: roster, request and attendance documents. SQLite cannot change a CHECK, so `docs` is rebuilt
             // (its copy, then the swap), with foreign keys not yet enforced on this connection.
             let tx = conn.transaction_with_behavior(TransactionBehavior::Exclusive)?;
             tx.execute_batch(
                 "CREATE TABLE docs_v3 (
                      id        TEXT PRIMARY KEY,
-                     doc_type  TEXT NOT NULL CHECK (doc_type IN ('case', 'duty_log', 'roster')),
+                     doc_type  TEXT NOT NULL CHECK (doc_type IN ('case', 'duty_log', 'roster', 'request', 'attendance')),
                      snapshot  BLOB NOT NULL,
                      n_changes INTEGER NOT NULL DEFAULT 0
                  ) WITHOUT ROWID;
@@ -413,6 +426,8 @@ impl CaseStore {
                         Doc::Case(doc) => doc.receive(bytes),
                         Doc::DutyLog(doc) => doc.receive(bytes),
                         Doc::Roster(doc) => doc.receive(bytes),
+                        Doc::Request(doc) => doc.receive(bytes),
+                        Doc::Attendance(doc) => doc.receive(bytes),
                     }
                     .map_err(refused)?;
                     (doc, n_new, Some(heads))
@@ -460,6 +475,10 @@ impl CaseStore {
                 Doc::DutyLog(DutyLogDoc::from_automerge(am)?)
             } else if is_roster(&am) {
                 Doc::Roster(RosterDoc::from_automerge(am)?)
+            } else if is_request(&am) {
+                Doc::Request(RequestDoc::from_automerge(am)?)
+            } else if is_attendance(&am) {
+                Doc::Attendance(AttendanceDoc::from_automerge(am)?)
             } else {
                 Doc::Case(CaseDoc::from_automerge(am)?)
             })
@@ -468,6 +487,8 @@ impl CaseStore {
             Doc::Case(case) => case.id().to_string(),
             Doc::DutyLog(log) => log.id().to_string(),
             Doc::Roster(roster) => roster.id().to_string(),
+            Doc::Request(request) => request.id().to_string(),
+            Doc::Attendance(record) => record.id().to_string(),
         };
         if actual_id != doc_id {
             return Err(LoadError::Schema(SchemaErrors(vec![crate::case::SchemaError {
@@ -664,8 +685,9 @@ fn write_index(tx: &rusqlite::Transaction<'_>, doc: &Doc) -> Result<(), StoreErr
             index::upsert_case(tx, &case, has_conflict)
         }
         Doc::DutyLog(doc) => upsert_duty_index(tx, &doc.read()),
-        // Few per store (one per period): read from the documents, not an index.
-        Doc::Roster(_) => Ok(()),
+        // Few per store (a roster per period, a phone's own requests and months): read from
+        // the documents, not an index.
+        Doc::Roster(_) | Doc::Request(_) | Doc::Attendance(_) => Ok(()),
     }
 }
 

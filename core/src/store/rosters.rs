@@ -14,9 +14,7 @@ use crate::roster::{self, Roster, RosterChanges, RosterDoc, ShiftView};
 impl CaseStore {
     /// Ids of the roster documents held, oldest period first.
     pub fn roster_ids(&self) -> Result<Vec<String>, StoreError> {
-        let mut statement = self.conn.prepare_cached("SELECT id FROM docs WHERE doc_type = 'roster' ORDER BY id")?;
-        let rows = statement.query_map([], |row| row.get(0))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        self.ids_of_type("roster")
     }
 
     /// Every roster held, read.

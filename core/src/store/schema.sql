@@ -11,7 +11,7 @@ CREATE TABLE meta (
 -- written since (save_after), replayed in seq order on load.
 CREATE TABLE docs (
     id        TEXT PRIMARY KEY,
-    doc_type  TEXT NOT NULL CHECK (doc_type IN ('case', 'duty_log', 'roster')),
+    doc_type  TEXT NOT NULL CHECK (doc_type IN ('case', 'duty_log', 'roster', 'request', 'attendance')),
     snapshot  BLOB NOT NULL,
     n_changes INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;

@@ -29,18 +29,31 @@
 //! timeline, duty and handover entries must name the staff member the device is issued
 //! to, when it is issued to one. Roster documents ([`crate::roster`]) are the server's
 //! alone: any change a device pushes to one is refused (`doc.forged_field`).
+//!
+//! # Requests and attendance: who writes which key, who reads
+//!
+//! A request ([`crate::request`]) and an attendance record ([`crate::attendance`]) give each
+//! root key one writer. Every operation a device pushes is checked against it: the requester
+//! makes the request and may withdraw it, the colleague of a swap answers, a supervisor's
+//! decision is the server's; a person's phones add check-ins to their own record, corrections
+//! and faults are the server's. An operation inside a nested object is allowed only if the same
+//! push made the object. Both are read only by those they concern (the requester, the swap's
+//! colleague, the person checked in) and by supervisors' devices: other devices of the team
+//! neither receive them nor may push to them.
 
 use automerge::{ActorId, Automerge, ChangeHash, ReadDoc};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use super::wire::{Cursor, DocAck, DocPush, DocRefusal, DocUpdate, Push, Refusal, RefusalCode, Reply};
+use crate::attendance::{AttendanceDoc, attendance_staff, is_attendance};
 use crate::case::{
     AdmissionBudget, AdmissionError, CaseDoc, CaseEdit, CasePolicy, EditContext, LoadError, admit_bytes, check_reloads,
     decode_guarded, fork_with,
 };
 use crate::duty_log::{DutyLogDoc, is_duty_log};
 use crate::ids::{DeviceId, StaffId, Timestamp};
+use crate::request::{REQUEST_ID_PREFIX, RequestDoc, Writer, is_request, writer_of};
 use crate::roster::{ROSTER_ID_PREFIX, is_roster, is_roster_id};
 
 /// A stored document as the server holds it.
@@ -128,6 +141,9 @@ pub struct RoundContext {
     pub device: DeviceId,
     /// The staff member the device is issued to, if any: the author of every new entry.
     pub staff: Option<StaffId>,
+    /// The device is a supervisor's (or an administrator's): it reads every request and
+    /// attendance record of the team, not only those that concern its staff member.
+    pub supervises: bool,
     /// The server's clock.
     pub now: Timestamp,
     /// The team's offset from UTC in minutes: a case number's year is the team's year.
@@ -233,7 +249,7 @@ pub fn handle_push<S: SyncStorage>(push: &Push, ctx: &RoundContext, storage: &mu
             None => {
                 if let Some(stored) = storage.load(&have.id).map_err(storage_error)?.filter(|stored| stored.same_team) {
                     let doc = load_any(&stored.bytes, ctx).map_err(storage_error)?;
-                    if !have.heads.is_empty() {
+                    if !have.heads.is_empty() && readable(&have.id, &doc, ctx) {
                         acks.push(DocAck { id: have.id.clone(), heads: doc.get_heads() });
                         mark = mark.max(stored.seq);
                     }
@@ -331,6 +347,9 @@ fn update_for<S: SyncStorage>(
         return Ok(None);
     }
     let doc = load_any(&stored.bytes, ctx).map_err(storage_error)?;
+    if !readable(id, &doc, ctx) {
+        return Ok(None);
+    }
     let server_heads = doc.get_heads();
     let known = known_heads(&doc, heads);
     if sorted(server_heads.clone()) == sorted(known.clone()) {
@@ -381,6 +400,9 @@ fn accept<S: SyncStorage>(
         Some(stored) => Some(load_any(&stored.bytes, ctx).map_err(storage_error)?),
         None => None,
     };
+    if base.as_ref().is_some_and(|base| !readable(&push.id, base, ctx)) {
+        return Ok(Err(Refusal::new(RefusalCode::Forbidden, format!("{} is not this device's to read", push.id))));
+    }
     let merged = match &base {
         Some(base) => match fork_with(base, &push.changes).and_then(|(fork, n)| {
             // automerge 0.12 accepts some changes it cannot save loadably (see `check_reloads`).
@@ -410,7 +432,7 @@ fn accept<S: SyncStorage>(
         return Ok(Err(refusal));
     }
     let accepted = decode_guarded(|| {
-        Ok::<_, LoadError>(check_and_number(&push.id, merged, base.as_ref(), ctx, storage, numbered))
+        Ok::<_, LoadError>(check_and_number(&push.id, merged, base.as_ref(), &base_heads, ctx, storage, numbered))
     })
     .unwrap_or_else(|_| Ok(Err(Refusal::new(RefusalCode::Malformed, "the document could not be read"))))?;
     // What a document grows to over many pushes, each within budget, is held to it too.
@@ -523,6 +545,7 @@ fn check_and_number<S: SyncStorage>(
     id: &str,
     merged: Automerge,
     base: Option<&Automerge>,
+    base_heads: &[ChangeHash],
     ctx: &RoundContext,
     storage: &mut S,
     numbered: &mut Vec<(String, String)>,
@@ -531,6 +554,26 @@ fn check_and_number<S: SyncStorage>(
     let is_new = base.is_none();
     if is_roster(&merged) {
         return Ok(Err(roster_refusal(id)));
+    }
+    if is_request(&merged) || is_attendance(&merged) {
+        let checked = if is_request(&merged) {
+            RequestDoc::from_automerge(merged).map_err(|err| schema_refusal(&err)).and_then(|doc| {
+                check_request_writers(id, &doc, base.is_none(), base_heads, ctx)?;
+                Ok(doc.automerge().clone())
+            })
+        } else {
+            AttendanceDoc::from_automerge(merged).map_err(|err| schema_refusal(&err)).and_then(|doc| {
+                check_attendance_writers(id, &doc, base_heads, ctx)?;
+                Ok(doc.automerge().clone())
+            })
+        };
+        return Ok(checked.map(|doc| AcceptedDoc {
+            id: id.to_string(),
+            bytes: doc.save(),
+            heads: doc.get_heads(),
+            is_new,
+            case: None,
+        }));
     }
     if is_duty_log(&merged) {
         let log = match DutyLogDoc::from_automerge(merged) {
@@ -665,6 +708,122 @@ fn check_entries<'a>(
     for (id, by) in entries {
         if by != staff && !old.contains(&id) {
             return Err(forged_author(&format!("{what} {id}"), by, staff));
+        }
+    }
+    Ok(())
+}
+
+fn readable(id: &str, doc: &Automerge, ctx: &RoundContext) -> bool {
+    ctx.supervises || may_read(id, doc, ctx.staff.as_ref())
+}
+
+/// Whether a device issued to `staff` (and not a supervisor's) may read document `id` of its
+/// team: requests and attendance records only when they concern its staff member; everything
+/// else.
+pub fn may_read(id: &str, doc: &Automerge, staff: Option<&StaffId>) -> bool {
+    if let Some(owner) = attendance_staff(id) {
+        return staff == Some(&owner);
+    }
+    if id.starts_with(REQUEST_ID_PREFIX) || is_request(doc) {
+        let Ok(request) = RequestDoc::from_automerge(doc.clone()) else { return false };
+        return staff.is_some_and(|staff| request.read().involves(staff));
+    }
+    true
+}
+
+/// The root keys the changes after `base_heads` write; an operation inside a nested object is
+/// refused unless the same changes made that object.
+fn written_root_keys(doc: &Automerge, base_heads: &[ChangeHash]) -> Result<Vec<String>, Refusal> {
+    use automerge::legacy::{Key, ObjectId, OpId, OpType};
+    let mut keys = Vec::new();
+    let mut made: Vec<OpId> = Vec::new();
+    for change in doc.get_changes(base_heads) {
+        let expanded = change.decode();
+        for (n, op) in expanded.operations.iter().enumerate() {
+            match (&op.obj, &op.key) {
+                (ObjectId::Root, Key::Map(key)) => keys.push(key.to_string()),
+                (ObjectId::Id(obj), _) if made.contains(obj) => {}
+                _ => {
+                    return Err(Refusal::new(
+                        RefusalCode::ForgedField,
+                        "a change edits an entry this device did not make",
+                    ));
+                }
+            }
+            if matches!(op.action, OpType::Make(_)) {
+                made.push(OpId(expanded.start_op.get() + n as u64, expanded.actor_id.clone()));
+            }
+        }
+    }
+    keys.sort();
+    keys.dedup();
+    Ok(keys)
+}
+
+fn not_issued(what: &str) -> Refusal {
+    Refusal::new(RefusalCode::ForgedAuthor, format!("{what} is written from a phone issued to a staff member"))
+}
+
+/// Each root key a device writes in a request is its to write ([`writer_of`]).
+fn check_request_writers(
+    id: &str,
+    doc: &RequestDoc,
+    is_new: bool,
+    base_heads: &[ChangeHash],
+    ctx: &RoundContext,
+) -> Result<(), Refusal> {
+    if doc.id() != id {
+        return Err(Refusal::new(RefusalCode::Schema, format!("document is {}, not {id}", doc.id())));
+    }
+    let Some(me) = &ctx.staff else { return Err(not_issued(&format!("request {id}"))) };
+    let request = doc.read();
+    let colleague = request.swap.as_ref().map(|swap| &swap.colleague);
+    for key in written_root_keys(doc.automerge(), base_heads)? {
+        let allowed = match writer_of(&key) {
+            Some(Writer::Maker) => is_new && *me == request.staff,
+            Some(Writer::Requester) => *me == request.staff,
+            Some(Writer::Colleague) => colleague == Some(me),
+            Some(Writer::Server) | None => false,
+        };
+        if !allowed {
+            let writer = match writer_of(&key) {
+                Some(Writer::Maker) if !is_new => "nobody once the request is made".to_string(),
+                Some(Writer::Maker | Writer::Requester) => format!("the requester, {}", request.staff),
+                Some(Writer::Colleague) => {
+                    colleague.map_or("the colleague of a swap".to_string(), |c| format!("the colleague, {c}"))
+                }
+                _ => "the server, when a supervisor decides".to_string(),
+            };
+            return Err(Refusal::new(
+                RefusalCode::ForgedField,
+                format!("{key} of {id} is written by {writer}, not by this device (issued to {me})"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A device adds check-ins to its own staff member's record, nothing else.
+fn check_attendance_writers(
+    id: &str,
+    doc: &AttendanceDoc,
+    base_heads: &[ChangeHash],
+    ctx: &RoundContext,
+) -> Result<(), Refusal> {
+    if doc.id() != id {
+        return Err(Refusal::new(RefusalCode::Schema, format!("document is {}, not {id}", doc.id())));
+    }
+    let Some(me) = &ctx.staff else { return Err(not_issued(&format!("attendance {id}"))) };
+    let record = doc.read();
+    if record.staff != *me {
+        return Err(forged_author(&format!("attendance {id}"), &record.staff, me));
+    }
+    for key in written_root_keys(doc.automerge(), base_heads)? {
+        if crate::attendance::written_by_phone(&key) != Some(true) {
+            return Err(Refusal::new(
+                RefusalCode::ForgedField,
+                format!("{key} of {id} is written by the server, when a supervisor corrects or records"),
+            ));
         }
     }
     Ok(())

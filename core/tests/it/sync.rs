@@ -26,6 +26,9 @@ struct Device {
     name: String,
     team: String,
     token_device: DeviceId,
+    /// The staff member its token is issued to, and whether it is a supervisor's.
+    staff: Option<kefu_core::ids::StaffId>,
+    supervises: bool,
     _dir: tempfile::TempDir,
 }
 
@@ -34,7 +37,12 @@ fn device(name: &str, team: &str) -> Device {
     let mut store = CaseStore::open(dir.path(), StoreConfig::default()).unwrap();
     let token_device = DeviceId::random();
     store.bind_device(token_device).unwrap();
-    Device { store, name: name.into(), team: team.into(), token_device, _dir: dir }
+    Device { store, name: name.into(), team: team.into(), token_device, staff: None, supervises: false, _dir: dir }
+}
+
+/// A phone issued to staff member `name`, of team east.
+fn phone(name: &str) -> Device {
+    Device { staff: Some(staff(name)), ..device(name, "east") }
 }
 
 static NONCE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
@@ -46,7 +54,8 @@ fn ctx(device: &Device) -> RoundContext {
         server_nonce: NONCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed).to_le_bytes(),
         seal_key: [7; 32],
         device: device.token_device,
-        staff: None,
+        staff: device.staff.clone(),
+        supervises: device.supervises,
         now: Timestamp(0),
         utc_offset_minutes: 480,
         max_docs: 500,
@@ -539,4 +548,164 @@ fn a_published_roster_reaches_only_its_team_and_only_the_server_writes_it() {
         assert!(reply.refusals[0].refusal.message.contains("written by the server only"), "{reply:?}");
     }
     assert_eq!(server.state.docs("east"), stored_before, "nothing of it is stored");
+}
+
+/// Requests and attendance records reach only those they concern and supervisors, and each key
+/// has one writer: a requester cannot decide, a colleague cannot change the days, a bystander
+/// cannot answer, nobody writes another's check-ins or a correction; the server's decision and
+/// the colleague's answer reach the requester.
+#[test]
+fn requests_and_attendance_reach_whom_they_concern_and_each_key_has_one_writer() {
+    use automerge::ReadDoc;
+    use kefu_core::attendance::{AttendanceDoc, AttendanceEdit, CheckKind};
+    use kefu_core::request::{RequestDoc, RequestEdit, RequestKind, RequestStatus};
+    use kefu_core::roster::{Roster, RosterDoc, RosterShift};
+    use kefu_core::sync::server::AcceptedDoc;
+
+    let mut server = server();
+    let (mut wang, mut zhou, mut li) = (phone("wang"), phone("zhou"), phone("li"));
+    let mut boss = Device { supervises: true, ..phone("boss") };
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 3, 4).unwrap();
+    let shift = RosterShift {
+        staff: staff("wang"),
+        date: day,
+        shift: "day".into(),
+        post: "desk".into(),
+        start: day.and_hms_opt(8, 0, 0).unwrap(),
+        end: day.and_hms_opt(17, 0, 0).unwrap(),
+        lunch: None,
+    };
+    let roster = Roster::new(day, day, 1, "boss", Timestamp(1), 480, vec![shift]).unwrap();
+    let published = RosterDoc::publish(None, DeviceId::from_u128(0x5e).install([1; 8]).actor(), &roster).unwrap();
+    let stored = |id: &str, doc: &automerge::Automerge| AcceptedDoc {
+        id: id.to_string(),
+        bytes: doc.save(),
+        heads: doc.get_heads(),
+        is_new: false,
+        case: None,
+    };
+    server.state.store_server_doc("east", &stored(&roster.id, published.automerge())).unwrap();
+    sync(&mut server, &mut wang);
+
+    let by = staff("wang");
+    let swap = wang.store.request_swap(day, "day", &staff("zhou"), "家里有事", &by, Timestamp(10)).unwrap();
+    let leave =
+        wang.store.request_days(RequestKind::Leave, &[day.succ_opt().unwrap()], "", &by, Timestamp(11)).unwrap();
+    wang.store.check_in(&by, CheckKind::In, Timestamp(1_772_582_400_000)).unwrap();
+    sync(&mut server, &mut wang);
+    for device in [&mut zhou, &mut li, &mut boss] {
+        sync(&mut server, device);
+    }
+    let ids = |device: &mut Device| -> Vec<String> {
+        let mut ids: Vec<String> = device.store.requests().unwrap().into_iter().map(|request| request.id).collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(ids(&mut zhou), std::slice::from_ref(&swap.id), "the colleague sees the swap, not the leave");
+    assert!(ids(&mut li).is_empty(), "a bystander sees no request");
+    let mut both = vec![swap.id.clone(), leave.id.clone()];
+    both.sort();
+    assert_eq!(ids(&mut boss), both, "a supervisor's device sees every request");
+    let attendance = kefu_core::attendance::attendance_id(&by, 2026, 3);
+    assert!(!li.store.doc_ids().unwrap().contains(&attendance) && !zhou.store.doc_ids().unwrap().contains(&attendance));
+    assert!(boss.store.doc_ids().unwrap().contains(&attendance));
+
+    // Forged pushes: each refused, nothing stored.
+    let before = server.state.docs("east");
+    let held = |server: &Server, id: &str| server.state.docs("east")[id].clone();
+    let forge = |device: &Device, id: &str, bytes: &[u8], edit: &dyn Fn(&mut automerge::Automerge)| {
+        let base = automerge::Automerge::load(bytes).unwrap();
+        let mut forged = base.fork().with_actor(device.token_device.install([3; 8]).actor());
+        edit(&mut forged);
+        kefu_core::sync::Push {
+            docs: vec![kefu_core::sync::DocPush {
+                id: id.to_string(),
+                heads: forged.get_heads(),
+                changes: forged.save_after(&base.get_heads()),
+            }],
+            ..kefu_core::sync::Push::default()
+        }
+    };
+    let request_edit = |by: &'static str, edit: RequestEdit| {
+        move |doc: &mut automerge::Automerge| {
+            let mut request = RequestDoc::from_automerge(doc.clone()).unwrap();
+            request.apply(Timestamp(20), &staff(by), &edit).unwrap();
+            *doc = request.automerge().clone();
+        }
+    };
+    let approve = RequestEdit::Decide { approve: true, by: "wang".into(), note: "self-approved".into() };
+    let cases: Vec<(&Device, kefu_core::sync::Push, RefusalCode, &str)> = vec![
+        (
+            &wang,
+            forge(&wang, &leave.id, &held(&server, &leave.id), &request_edit("wang", approve)),
+            RefusalCode::ForgedField,
+            "when a supervisor decides",
+        ),
+        (
+            &zhou,
+            forge(&zhou, &swap.id, &held(&server, &swap.id), &|doc: &mut automerge::Automerge| {
+                use automerge::transaction::Transactable;
+                doc.transact(|tx| tx.put(automerge::ROOT, "note", "changed")).unwrap();
+            }),
+            RefusalCode::ForgedField,
+            "note",
+        ),
+        (
+            &li,
+            forge(&li, &swap.id, &held(&server, &swap.id), &request_edit("zhou", RequestEdit::Answer { accept: true })),
+            RefusalCode::Forbidden,
+            "not this device's",
+        ),
+        (
+            &wang,
+            forge(&wang, &attendance, &held(&server, &attendance), &|doc: &mut automerge::Automerge| {
+                let mut record = AttendanceDoc::from_automerge(doc.clone()).unwrap();
+                let fix = AttendanceEdit::Fix {
+                    shift: "x".into(),
+                    status: kefu_core::attendance::ShiftStatus::Excused,
+                    note: "mine".into(),
+                    by: "wang".into(),
+                };
+                record.apply(Timestamp(30), &fix).unwrap();
+                *doc = record.automerge().clone();
+            }),
+            RefusalCode::ForgedField,
+            "fix:",
+        ),
+    ];
+    for (device, push, code, words) in cases {
+        let reply = server.state.round("east", &device.name, &push, &ctx(device)).unwrap();
+        assert!(reply.acks.is_empty(), "{reply:?}");
+        assert_eq!(reply.refusals[0].refusal.code, code, "{reply:?}");
+        assert!(reply.refusals[0].refusal.message.contains(words), "{reply:?}");
+    }
+    let mut li_record = AttendanceDoc::create(li.token_device.actor(), &by, 2026, 4).unwrap();
+    li_record.apply(Timestamp(40), &AttendanceEdit::Check(CheckKind::In)).unwrap();
+    let id = li_record.id().to_string();
+    let push = kefu_core::sync::Push {
+        docs: vec![kefu_core::sync::DocPush {
+            id: id.clone(),
+            heads: li_record.automerge().get_heads(),
+            changes: li_record.automerge().save(),
+        }],
+        ..kefu_core::sync::Push::default()
+    };
+    let reply = server.state.round("east", "li", &push, &ctx(&li)).unwrap();
+    assert_eq!(reply.refusals[0].refusal.code, RefusalCode::ForgedAuthor, "li checks in for wang: {reply:?}");
+    assert_eq!(server.state.docs("east"), before, "nothing forged is stored");
+
+    // The colleague accepts on their phone, the server decides; the requester hears both.
+    zhou.store.answer_swap(&swap.id, true, &staff("zhou"), Timestamp(50)).unwrap();
+    sync(&mut server, &mut zhou);
+    let mut decided =
+        RequestDoc::load(&held(&server, &swap.id), DeviceId::from_u128(0x5e).install([4; 8]).actor()).unwrap();
+    assert_eq!(decided.read().status(), RequestStatus::Pending);
+    let decision = RequestEdit::Decide { approve: true, by: "boss".into(), note: "同意".into() };
+    decided.apply(Timestamp(60), &staff("boss"), &decision).unwrap();
+    server.state.store_server_doc("east", &stored(&swap.id, decided.automerge())).unwrap();
+    sync(&mut server, &mut wang);
+    let mine = wang.store.requests().unwrap().into_iter().find(|request| request.id == swap.id).unwrap();
+    assert_eq!(mine.status(), RequestStatus::Approved);
+    assert_eq!(mine.decision.unwrap().note, "同意");
+    assert!(decided.automerge().get(automerge::ROOT, "answer").unwrap().is_some());
 }

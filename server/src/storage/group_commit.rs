@@ -176,6 +176,7 @@ mod tests {
             seal_key: [0; 32],
             device,
             staff: None,
+            supervises: false,
             now: kefu_core::ids::Timestamp(0),
             utc_offset_minutes: 0,
             max_docs: 1,

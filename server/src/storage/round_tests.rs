@@ -71,6 +71,7 @@ fn context(storage: &dyn Storage, device: DeviceId) -> RoundContext {
         seal_key: storage.seal_key(),
         device,
         staff: None,
+        supervises: false,
         now: Timestamp::now(),
         utc_offset_minutes: 480,
         max_docs: 100,
