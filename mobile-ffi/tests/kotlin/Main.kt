@@ -10,5 +10,6 @@ fun main() {
     syncTests(suite)
     liveTests(suite)
     rosterTests(suite)
+    requestTests(suite)
     exitProcess(suite.finish())
 }

@@ -38,8 +38,11 @@ class KefuServer(private val bin: File, dir: File, private val serveArgs: List<S
         return out.trim()
     }
 
-    /** A new staff device token of the team. */
-    fun issueToken(label: String): String = admin("device", "issue", "--team", "north-desk", "--role", "staff", "--label", label)
+    /** A new device token of the team, of [role], issued to staff member [staff] when given. */
+    fun issueToken(label: String, staff: String? = null, role: String = "staff"): String = admin(
+        *(listOf("device", "issue", "--team", "north-desk", "--role", role, "--label", label) +
+            (if (staff != null) listOf("--staff", staff) else emptyList())).toTypedArray(),
+    )
 
     /** The port it listens on (0 before the first start). */
     val port: Int get() = url.substringAfterLast(':', "0").toInt()

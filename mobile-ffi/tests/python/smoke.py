@@ -1,7 +1,8 @@
 """Python smoke test of the kefu-mobile library through its generated bindings:
 open a store, create and read a case, a typed error with its message, offline
-sync failing fast, a sync through a real `kefu serve` to a second store, and a
-roster published in the console read on the phone offline, then republished.
+sync failing fast, a sync through a real `kefu serve` to a second store, a
+roster published in the console read on the phone offline, then republished, and
+leave, swap and check-in made offline, decided and judged through /v1.
 
 Run by run.sh beside this file, which generates the bindings and sets
 KEFU_PY_BINDINGS (the directory holding kefu_mobile.py and the library) and
@@ -11,6 +12,7 @@ KEFU_BIN (the kefu binary). Prints "N passed, M failed" last; exits 1 on failure
 import asyncio
 import datetime
 import http.client
+import json
 import os
 import re
 import socket
@@ -63,8 +65,12 @@ class Server:
             raise AssertionError(f"no kefu binary at KEFU_BIN={self.bin!r}; build it with: cargo build -p kefu-server")
         self.db = os.path.join(tmp, "server", "kefu.sqlite3")
         self.admin("team", "create", "north-desk")
+        self.start("127.0.0.1:0")
+
+    def start(self, listen):
+        """Starts `kefu serve` on `listen` and waits for its address."""
         self.proc = subprocess.Popen(
-            [self.bin, "serve", "--listen", "127.0.0.1:0", "--db", self.db],
+            [self.bin, "serve", "--listen", listen, "--db", self.db],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env={**os.environ, "NO_COLOR": "1"},
         )
         self.log = []
@@ -90,8 +96,13 @@ class Server:
         assert done.returncode == 0, done.stderr
         return done.stdout.strip()
 
-    def token(self, label):
-        return self.admin("device", "issue", "--team", "north-desk", "--role", "staff", "--label", label)
+    def token(self, label, staff=None, role="staff"):
+        extra = ["--staff", staff] if staff else []
+        return self.admin("device", "issue", "--team", "north-desk", "--role", role, "--label", label, *extra)
+
+    def restart(self):
+        """Starts the stopped server again on the same address."""
+        self.start(urllib.parse.urlsplit(self.url).netloc)
 
     def stop(self):
         self.proc.kill()
@@ -279,6 +290,86 @@ def a_published_roster_is_read_offline_and_a_republished_one_is_heard(tmp):
             "2026-03-04T09:00+08:00", "2026-03-04T17:00+08:00", ROSTER_ID), shift
     finally:
         server.stop()
+
+def api(server, token, method, path, body=None):
+    """A /v1 call with a device token; returns the status and the body."""
+    conn = http.client.HTTPConnection(urllib.parse.urlsplit(server.url).netloc, timeout=60)
+    headers = {"Authorization": "Bearer " + token, "Content-Type": "application/json"}
+    conn.request(method, path, body=None if body is None else json.dumps(body), headers=headers)
+    response = conn.getresponse()
+    answer = (response.status, response.read().decode())
+    conn.close()
+    return answer
+
+
+@test
+def requests_made_offline_are_decided_and_a_late_check_in_is_an_absence(tmp):
+    server = Server(tmp)
+    try:
+        console = Console(server)
+        with open(SMALL_TEAM, encoding="utf-8") as team:
+            console.act("/console/roster/team", "/console/roster/team/import", {"toml": team.read()})
+        console.act("/console/roster", "/console/roster/publish", {"version": console.generate()})
+        supervisor = server.token("supervisor's phone", role="supervisor")
+        phones = {}
+        for staff in ("lin", "wu", "zhou"):
+            token = server.token(f"{staff}'s phone", staff=staff)
+            store = kefu.KefuStore.open(os.path.join(tmp, staff), staff)
+            store.bind_device(token)
+            store.sync_blocking(server.url, token)
+            phones[staff] = (store, token)
+        server.stop()
+
+        # Offline: leave within the allowance, a fifth day refused, a swap asked.
+        lin = phones["lin"][0]
+        assert lin.leave_allowance("2026-03").remaining == 4
+        leave = lin.request_leave(kefu.RequestKind.LEAVE, ["2026-03-09", "2026-03-10"], "探亲")
+        lin.request_leave(kefu.RequestKind.LIEU, ["2026-03-16", "2026-03-17"], "")
+        try:
+            lin.request_leave(kefu.RequestKind.LEAVE, ["2026-03-20"], "")
+            raise AssertionError("a fifth day is refused")
+        except kefu.KefuError.EditRefused as refused:
+            assert "2026-03" in str(refused) and "2026-03-09, 2026-03-10, 2026-03-16, 2026-03-17" in str(refused), refused
+        days = {staff: [s.date for s in store.my_shifts("2026-03-02")] for staff, (store, _) in phones.items()}
+        giver, day, taker = next(
+            (staff, d, other) for staff in days for d in days[staff] for other in days
+            if other != staff and d not in days[other] and not (other == "zhou" and d == "2026-03-04")
+        )
+        swap = phones[giver][0].request_swap(day, "D", taker, "看病")
+        assert swap.status == "awaiting_colleague", swap
+
+        server.restart()
+        for staff in ("lin", giver, taker):
+            phones[staff][0].sync_blocking(server.url, phones[staff][1])
+        asked = phones[taker][0].requests()
+        assert [r.id for r in asked] == [swap.id] and not asked[0].mine, asked
+        phones[taker][0].answer_swap(swap.id, True)
+        phones[taker][0].sync_blocking(server.url, phones[taker][1])
+        for request in (leave.id, swap.id):
+            status, body = api(server, supervisor, "POST", f"/v1/requests/{request}/decision", {"approve": True, "note": "同意"})
+            assert status == 200, (status, body)
+        for staff in ("lin", giver, taker):
+            phones[staff][0].sync_blocking(server.url, phones[staff][1])
+        decided = [r for r in lin.requests() if r.id == leave.id][0]
+        assert (decided.status, decided.decision_note) == ("approved", "同意"), decided
+        for staff in (giver, taker):
+            on_duty = [s.staff for s in phones[staff][0].on_duty_at(instant(day + "T10:00+08:00"))]
+            assert on_duty == [taker], (staff, on_duty)
+
+        # A check-in 40 minutes late, made offline, is an absence once synced.
+        server.stop()
+        store, token = phones[taker]
+        store.check_in(kefu.CheckKind.IN, instant(day + "T09:40+08:00"))
+        server.restart()
+        store.sync_blocking(server.url, token)
+        status, body = api(server, supervisor, "GET", "/v1/attendance?month=2026-03")
+        assert status == 200, (status, body)
+        person = [p for p in json.loads(body)["staff"] if p["staff"] == taker][0]
+        shift = [s for s in person["shifts"] if s["key"] == f"{day}/{taker}/D"][0]
+        assert (shift["status"], shift["late_minutes"]) == ("absent", 40), shift
+    finally:
+        server.stop()
+
 
 passed = sum(RESULTS)
 print(f"{passed} passed, {len(RESULTS) - passed} failed")
