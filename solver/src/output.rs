@@ -20,7 +20,7 @@ use crate::validate::horizon_time;
 use crate::{SolveError, SolveOutcome, Status};
 
 /// The JSON object `kefu roster solve --json` prints. Field names and order are the contract.
-#[derive(Serialize, Deserialize, Debug)]
+#[derive(Serialize, Deserialize, Debug, Clone)]
 pub struct OutcomeJson {
     /// optimal | feasible | infeasible | time_limit
     pub status: String,
@@ -44,7 +44,7 @@ pub struct OutcomeJson {
 }
 
 /// One shift in the JSON contract.
-#[derive(Serialize, Deserialize, Debug)]
+#[derive(Serialize, Deserialize, Debug, Clone)]
 pub struct AssignmentJson {
     /// Staff id.
     pub staff: String,
@@ -63,7 +63,7 @@ pub struct AssignmentJson {
 }
 
 /// A lunch turn in the JSON contract.
-#[derive(Serialize, Deserialize, Debug)]
+#[derive(Serialize, Deserialize, Debug, Clone)]
 pub struct LunchJson {
     /// YYYY-MM-DDTHH:MM.
     pub start: String,
@@ -72,7 +72,7 @@ pub struct LunchJson {
 }
 
 /// A day not worked in the JSON contract.
-#[derive(Serialize, Deserialize, Debug)]
+#[derive(Serialize, Deserialize, Debug, Clone)]
 pub struct LeaveJson {
     /// Staff id.
     pub staff: String,
@@ -83,7 +83,7 @@ pub struct LeaveJson {
 }
 
 /// A violation in the JSON contract.
-#[derive(Serialize, Deserialize, Debug)]
+#[derive(Serialize, Deserialize, Debug, Clone)]
 pub struct ViolationJson {
     /// Rule id.
     pub rule: String,

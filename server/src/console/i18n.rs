@@ -38,6 +38,11 @@ impl Lang {
         }
     }
 
+    /// The text of an API code in a family of keys (`request.status.` + `pending`).
+    pub fn code_text(self, family: &str, code: &str) -> String {
+        self.t(&format!("{family}{code}"))
+    }
+
     /// The text for `key`; the key itself when it has none (an unknown code shows as sent).
     pub fn t(self, key: &str) -> String {
         TEXTS
@@ -162,6 +167,51 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("visit", "来访", "Visit"),
     ("dispatch", "派工", "Dispatch"),
     ("incident", "事件", "Incident"),
+    // Requests from the phones and attendance.
+    ("nav.requests", "请假调休换班", "Requests"),
+    ("nav.attendance", "考勤", "Attendance"),
+    ("requests.none", "暂无申请。", "No requests."),
+    ("requests.staff", "人员", "Staff"),
+    ("requests.what", "日期或班次", "Days or shift"),
+    ("requests.note", "说明", "Note"),
+    ("requests.made", "提交时间", "Made"),
+    ("requests.reason", "理由", "Reason"),
+    ("requests.approve", "批准", "Approve"),
+    ("requests.refuse", "驳回", "Refuse"),
+    ("requests.breaches", "批准将违反：", "Approving would break:"),
+    ("requests.accept_breaches", "仍然批准", "Approve all the same"),
+    ("request.leave", "请假", "Leave"),
+    ("request.lieu", "调休", "Comp day"),
+    ("request.swap", "换班", "Swap"),
+    ("request.status.awaiting_colleague", "待同事确认", "Awaiting colleague"),
+    ("request.status.declined", "同事已拒绝", "Declined by colleague"),
+    ("request.status.pending", "待审批", "Pending"),
+    ("request.status.approved", "已批准", "Approved"),
+    ("request.status.refused", "已驳回", "Refused"),
+    ("request.status.withdrawn", "已撤回", "Withdrawn"),
+    ("attendance.month", "月份", "Month"),
+    ("attendance.scale", "十分制：", "Ten-point scale:"),
+    ("attendance.score", "得分", "Score"),
+    ("attendance.deductions", "扣分", "Deductions"),
+    ("attendance.warning", "警告", "Warning"),
+    ("attendance.penalty", "处罚", "Penalty"),
+    ("attendance.shift", "班次", "Shift"),
+    ("attendance.checked_in", "签到", "Checked in"),
+    ("attendance.checked_out", "签退", "Checked out"),
+    ("attendance.correct", "更正", "Correct"),
+    ("attendance.corrected", "已更正", "Corrected"),
+    ("attendance.history", "更正记录", "Corrections"),
+    ("attendance.record", "记录", "Record"),
+    ("attendance.present", "正常", "Present"),
+    ("attendance.late", "迟到", "Late"),
+    ("attendance.absent", "缺勤（迟到超30分钟）", "Absent (over 30 min late)"),
+    ("attendance.unexcused", "旷工", "Absent without leave"),
+    ("attendance.excused", "请假", "On leave"),
+    ("attendance.open", "未到判定时间", "Not yet judged"),
+    ("attendance.leave_past_allowance", "超出每月4天的假", "Leave past the monthly four"),
+    ("attendance.desk_login", "未登录网上客服", "Not logged in to the desk"),
+    ("attendance.slow_answer", "答复慢被投诉", "Complaint: slow answer"),
+    ("attendance.rude", "服务态度被投诉", "Complaint: rude service"),
     // The roster.
     ("nav.roster", "排班", "Roster"),
     ("nav.team", "排班资料", "Team"),

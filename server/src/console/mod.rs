@@ -11,14 +11,18 @@
 //! `export` (CSV and XLSX), `openapi` (the API's description).
 //!
 //! [`roster`] holds the roster's pages: the team form, generate, the grid, moves, publish, exports.
+//! `requests` (leave, 调休 and swap requests decided) and `attendance` (the month's ten-point
+//! scale, corrections) serve what the phones send.
 //!
 //! Leaves out: the JSON API itself (`http/cases.rs`).
 
+mod attendance;
 mod events;
 mod export;
 pub mod i18n;
 mod openapi;
 mod pages;
+mod requests;
 pub mod roster;
 pub mod session;
 pub mod users;
@@ -59,6 +63,14 @@ pub fn routes() -> Router<AppState> {
         .route("/console/roster.xlsx", get(roster::pages::xlsx))
         .route("/console/roster.ics", get(roster::pages::ical))
         .route("/v1/roster", get(roster::pages::v1_roster))
+        .route("/console/requests", get(requests::page))
+        .route("/console/requests/decide", post(requests::decide_form))
+        .route("/v1/requests", get(requests::v1_list))
+        .route("/v1/requests/{id}/decision", post(requests::v1_decide))
+        .route("/console/attendance", get(attendance::page))
+        .route("/console/attendance/record", post(attendance::record_form))
+        .route("/v1/attendance", get(attendance::v1_month))
+        .route("/v1/attendance/records", post(attendance::v1_record))
         .route(
             "/console/assets/console.css",
             get(|| asset("text/css; charset=utf-8", include_str!("../../assets/console.css"))),

@@ -50,6 +50,19 @@ pub struct Scope {
     pub team_name: String,
     /// The signed-in session, if the request came from a browser (not a device token).
     pub session: Option<WebSessionRecord>,
+    /// The device whose token made the request, if a token did.
+    pub device: Option<kefu_core::ids::DeviceId>,
+}
+
+impl Scope {
+    /// Who acts, as decisions and corrections record it: the user's name, or the device's tag.
+    pub fn actor(&self) -> String {
+        match (&self.session, self.device) {
+            (Some(session), _) => session.user.name.clone(),
+            (None, Some(device)) => format!("device {}", device.short_tag()),
+            (None, None) => "unknown".to_string(),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -97,7 +110,7 @@ pub async fn scope_of(state: &AppState, parts: &Parts, tokens_allowed: bool) -> 
         if let Some(team) = requested.filter(|team| *team != own) {
             return Err(ApiError::OtherTeam { team });
         }
-        return Ok(Scope { team_id: principal.team_id, team_name: own, session: None });
+        return Ok(Scope { team_id: principal.team_id, team_name: own, session: None, device: Some(principal.device) });
     }
     let Some(session) = session_of(state, &parts.headers).await? else {
         return Err(ApiError::Auth(crate::auth::AuthError::Missing));
@@ -121,7 +134,7 @@ pub async fn scope_of(state: &AppState, parts: &Parts, tokens_allowed: bool) -> 
         }
         _ => (user.team_id, user.team_name.clone()),
     };
-    Ok(Scope { team_id, team_name, session: Some(session) })
+    Ok(Scope { team_id, team_name, session: Some(session), device: None })
 }
 
 async fn team_name(state: &AppState, team_id: i64) -> Result<String, ApiError> {

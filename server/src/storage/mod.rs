@@ -279,7 +279,23 @@ pub struct PublishedDoc<'a> {
     /// The document to store, from the roster's JSON as published and the team's stored
     /// document of that id, if any (an earlier version of the period's roster).
     pub build: &'a BuildDoc<'a>,
+    /// Another document the server writes in the same transaction: the decision of the swap
+    /// request this publication carries out.
+    pub also: Option<ServerDoc<'a>>,
 }
+
+/// A document the server writes for a supervisor (a request's decision, an attendance
+/// correction), stored as a round stores a document it accepted.
+pub struct ServerDoc<'a> {
+    /// The document's id.
+    pub id: &'a str,
+    /// The document to store, from the stored one (`None`: there is none yet). An error stores
+    /// nothing; `StorageError::Conflict` carries a refusal meant for the supervisor.
+    pub build: &'a BuildServerDoc<'a>,
+}
+
+/// Makes the document to store from the stored one, if any.
+pub type BuildServerDoc<'a> = dyn Fn(Option<&[u8]>) -> Result<AcceptedDoc, StorageError> + 'a;
 
 /// Makes the document to store from the roster's JSON and the stored document, if any.
 pub type BuildDoc<'a> = dyn Fn(&str, Option<&[u8]>) -> Result<AcceptedDoc, StorageError> + 'a;
@@ -414,6 +430,11 @@ pub trait Storage: Send + Sync + 'static {
         now: Timestamp,
         doc: &PublishedDoc<'_>,
     ) -> Result<bool, StorageError>;
+    /// Writes `doc` for the team's devices in one transaction, as a round stores a document (on
+    /// PostgreSQL the other processes hear of it). The caller tells this process's live sessions.
+    fn write_server_doc(&self, team_id: i64, doc: &ServerDoc<'_>) -> Result<(), StorageError>;
+    /// The team's documents whose id starts with `prefix`, by id.
+    fn docs_with_prefix(&self, team_id: i64, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StorageError>;
     /// Roster `version` of the team, or the newest with `None`.
     fn roster(&self, team_id: i64, version: Option<i64>) -> Result<Option<RosterRecord>, StorageError>;
     /// Every roster version of the team, newest first, without their JSON (`roster_json` empty).

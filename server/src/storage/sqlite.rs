@@ -33,8 +33,8 @@ use super::rows::{
     USER_COLUMNS, UserColumns, decode_heads, encode_heads, phone_digits, user_record,
 };
 use super::{
-    CaseQuery, CaseRow, DeviceRecord, MAX_SIGN_IN_NAMES, NewDevice, PublishedDoc, RosterRecord, RoundOutcome, Storage,
-    StorageError, TeamFileRecord, TeamRecord, UserRecord, WebSessionRecord,
+    CaseQuery, CaseRow, DeviceRecord, MAX_SIGN_IN_NAMES, NewDevice, PublishedDoc, RosterRecord, RoundOutcome,
+    ServerDoc, Storage, StorageError, TeamFileRecord, TeamRecord, UserRecord, WebSessionRecord,
 };
 use crate::auth::Role;
 
@@ -669,10 +669,34 @@ impl Storage for SqliteStorage {
         // Stored as a round stores what it accepted: the same sequence, stamps and upsert.
         let mut round = RoundTx::new(&tx, team_id, self.server_device, false);
         let stored = round.load(doc.id)?.map(|stored| stored.bytes);
-        let accepted = (doc.build)(&json, stored.as_deref())?;
-        round.commit(std::slice::from_ref(&accepted))?;
+        let mut accepted = vec![(doc.build)(&json, stored.as_deref())?];
+        if let Some(also) = &doc.also {
+            let stored = round.load(also.id)?.map(|stored| stored.bytes);
+            accepted.push((also.build)(stored.as_deref())?);
+        }
+        round.commit(&accepted)?;
         tx.commit()?;
         Ok(true)
+    }
+
+    fn write_server_doc(&self, team_id: i64, doc: &ServerDoc<'_>) -> Result<(), StorageError> {
+        let mut conn = self.writer();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut round = RoundTx::new(&tx, team_id, self.server_device, false);
+        let stored = round.load(doc.id)?.map(|stored| stored.bytes);
+        let accepted = (doc.build)(stored.as_deref())?;
+        round.commit(std::slice::from_ref(&accepted))?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn docs_with_prefix(&self, team_id: i64, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StorageError> {
+        let conn = self.reader();
+        let mut statement = conn.prepare_cached(
+            "SELECT id, bytes FROM docs WHERE team_id = ?1 AND substr(id, 1, length(?2)) = ?2 ORDER BY id",
+        )?;
+        let rows = statement.query_map(params![team_id, prefix], |row| Ok((row.get(0)?, row.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     fn roster(&self, team_id: i64, version: Option<i64>) -> Result<Option<RosterRecord>, StorageError> {
@@ -1002,7 +1026,7 @@ mod tests {
                 case: None,
             })
         };
-        let doc = PublishedDoc { id: "roster:2026-03-02", build: &build };
+        let doc = PublishedDoc { id: "roster:2026-03-02", build: &build, also: None };
         assert!(storage.publish_roster(north.id, draft, "li", Timestamp(6), &doc).unwrap());
         let stored = storage.load_doc(north.id, "roster:2026-03-02").unwrap();
         assert_eq!(stored.as_deref(), Some(&b"{\"moved\":1} over 0 bytes"[..]));

@@ -17,6 +17,7 @@ mod pressure;
 mod roster_phones;
 mod scale_out;
 mod security;
+mod staff_requests;
 mod supervisor_api;
 mod support;
 mod sync;

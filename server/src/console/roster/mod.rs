@@ -6,11 +6,13 @@
 //! Modules: `form` (team file ⇄ form fields, errors placed next to their field), `layout` (the
 //! stored file's comments kept through a form save), `jobs` (the solver child processes), `grid`
 //! (the page's layout of a roster), `document` (the phones' document of a published roster),
-//! `pages` (handlers).
+//! `pages` (handlers), `leave` (approved leave requests into the team file before a solve), `swap` (an approved swap request carried out on the published roster).
 
 mod document;
 mod form;
 mod grid;
 pub mod jobs;
 mod layout;
+mod leave;
 pub mod pages;
+pub mod swap;

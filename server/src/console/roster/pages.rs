@@ -35,6 +35,7 @@ use super::form::{self, TeamForm};
 use super::grid::{self, Week};
 use super::jobs::{JobState, MAX_TIME_LIMIT, Refusal, SolveRequest};
 use super::layout;
+use super::leave;
 use crate::http::cases::local_time;
 use crate::http::{ApiError, AppState};
 use crate::storage::{PublishedDoc, RosterRecord, TeamFileRecord};
@@ -43,23 +44,23 @@ use crate::storage::{PublishedDoc, RosterRecord, TeamFileRecord};
 pub const MAX_TEAM_BYTES: usize = 512 * 1024;
 
 /// Runs storage work on the blocking pool.
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(work).await.map_err(|err| ApiError::Internal(err.to_string()))?
 }
 
-fn invalid(code: &'static str, message: impl Into<String>) -> ApiError {
+pub(crate) fn invalid(code: &'static str, message: impl Into<String>) -> ApiError {
     ApiError::BadRequest { code, message: message.into() }
 }
 
 /// The session of a page request (pages are reached through sessions only).
-fn user(console: &Console) -> String {
+pub(crate) fn user(console: &Console) -> String {
     console.scope.session.as_ref().map(|session| session.user.name.clone()).unwrap_or_default()
 }
 
 /// Refuses a POST without the session's CSRF token.
-fn csrf(console: &Console, headers: &HeaderMap, token: Option<&str>) -> Result<(), ApiError> {
+pub(crate) fn csrf(console: &Console, headers: &HeaderMap, token: Option<&str>) -> Result<(), ApiError> {
     let session = console.scope.session.as_ref().ok_or(ApiError::Auth(crate::auth::AuthError::Missing))?;
     check_csrf(session, headers, token).inspect_err(|err| {
         tracing::warn!(user = %session.user.name, error = %err, "roster change refused");
@@ -67,7 +68,7 @@ fn csrf(console: &Console, headers: &HeaderMap, token: Option<&str>) -> Result<(
 }
 
 /// A 303 to `path` with the admin's `?team=` (if any) and `extra` query parameters.
-fn see_other(path: &str, team_query: &str, extra: &str) -> Response {
+pub(crate) fn see_other(path: &str, team_query: &str, extra: &str) -> Response {
     let joiner = if team_query.is_empty() { "?" } else { "&" };
     let query = if extra.is_empty() { team_query.to_string() } else { format!("{team_query}{joiner}{extra}") };
     let query = if query.is_empty() || query.starts_with('?') { query } else { format!("?{query}") };
@@ -258,11 +259,11 @@ pub async fn team_toml(State(state): State<AppState>, ApiScope(scope): ApiScope)
 // The roster
 
 /// A stored roster with what it needs to be shown: its team file, parsed, and the roster read.
-struct Loaded {
-    record: RosterRecord,
-    problem: RosterProblem,
-    outcome: OutcomeJson,
-    roster: Roster,
+pub(crate) struct Loaded {
+    pub(crate) record: RosterRecord,
+    pub(crate) problem: RosterProblem,
+    pub(crate) outcome: OutcomeJson,
+    pub(crate) roster: Roster,
 }
 
 /// `?version=` of the roster pages and exports (default: the newest).
@@ -300,7 +301,7 @@ fn version_of(param: Option<&str>) -> Result<Option<i64>, ApiError> {
 
 /// Roster `version` (or the newest) of the team with its team file; `None` when the team has no
 /// roster, 404 when the version asked for does not exist in the team.
-async fn load(state: &AppState, team_id: i64, version: Option<i64>) -> Result<Option<Loaded>, ApiError> {
+pub(crate) async fn load(state: &AppState, team_id: i64, version: Option<i64>) -> Result<Option<Loaded>, ApiError> {
     let storage = Arc::clone(&state.storage);
     blocking(move || {
         let Some(record) = storage.roster(team_id, version)? else {
@@ -481,8 +482,8 @@ pub async fn generate(
             ),
         );
     };
-    let (storage, team_id) = (Arc::clone(&state.storage), console.scope.team_id);
-    let file = match blocking(move || Ok(storage.team_file(team_id, None)?)).await {
+    let (storage, team_id, by) = (Arc::clone(&state.storage), console.scope.team_id, user(&console));
+    let file = match blocking(move || Ok(with_approved_leave(storage.as_ref(), team_id, &by)?)).await {
         Ok(Some(file)) => file,
         Ok(None) => {
             return error_page(lang, &invalid("team.missing", "the team has no team file yet: import one first"));
@@ -513,6 +514,32 @@ pub async fn generate(
                 message: "the server is generating as many rosters as it can at once; try again in a minute".into(),
             },
         ),
+    }
+}
+
+/// The team's newest team file, with the approved leave of the phones' requests in its period
+/// added and saved as a new version first when any is missing (`leave.rs`).
+fn with_approved_leave(
+    storage: &dyn crate::storage::Storage,
+    team_id: i64,
+    by: &str,
+) -> Result<Option<TeamFileRecord>, crate::storage::StorageError> {
+    let Some(file) = storage.team_file(team_id, None)? else { return Ok(None) };
+    // A file the parser refuses is the solve's to report, as it is.
+    let Ok(problem) = kefu_solver::parse_team(&file.toml) else { return Ok(Some(file)) };
+    let (Some(first), Some(last)) = (problem.days.first(), problem.days.last()) else { return Ok(Some(file)) };
+    let requests = super::super::requests::team_requests(storage, team_id)?;
+    let (merged, unknown) = leave::with_approved_leave(&file.toml, &requests, (*first, *last));
+    for what in unknown {
+        tracing::warn!(team_id, %what, "approved leave left out of the solve");
+    }
+    match merged {
+        Some(toml) if kefu_solver::parse_team(&toml).is_ok() => {
+            let version =
+                storage.save_team_file(team_id, &toml, &format!("{by} + approved leave"), Timestamp::now())?;
+            storage.team_file(team_id, Some(version))
+        }
+        _ => Ok(Some(file)),
     }
 }
 
@@ -594,7 +621,7 @@ pub async fn move_shift(
         Ok(None) => return error_page(lang, &invalid("form.invalid", "version: no such roster")),
         Err(err) => return error_page(lang, &err),
     };
-    let json = match moved(loaded.problem, loaded.roster, loaded.outcome, &form) {
+    let json = match moved(loaded.problem, loaded.roster, loaded.outcome, &form.from, &form.date, &form.to) {
         Ok(json) => json,
         Err(err) => return error_page(lang, &err),
     };
@@ -617,12 +644,15 @@ pub async fn move_shift(
     }
 }
 
-/// The roster's JSON after the move, its violations recomputed.
-fn moved(
+/// The roster's JSON after `from`'s shift on `date` (`YYYY-MM-DD`) goes to `to` (an empty `to`:
+/// to nobody), its violations recomputed.
+pub(crate) fn moved(
     problem: RosterProblem,
     mut roster: Roster,
     outcome: OutcomeJson,
-    form: &MoveForm,
+    from: &str,
+    date: &str,
+    to: &str,
 ) -> Result<String, ApiError> {
     let staff_index = |field: &str, id: &str| {
         problem.staff.iter().position(|staff| staff.id == id).ok_or_else(|| {
@@ -632,17 +662,18 @@ fn moved(
             )
         })
     };
-    let from = staff_index("from", &form.from)?;
-    let day = chrono::NaiveDate::parse_from_str(&form.date, "%Y-%m-%d")
+    let from_id = from;
+    let from = staff_index("from", from)?;
+    let day = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d")
         .ok()
         .and_then(|date| problem.day_index(date))
         .ok_or_else(|| {
-        invalid(
-            "form.invalid",
-            format!("date: {:?} is not a day of the roster", form.date.chars().take(32).collect::<String>()),
-        )
-    })?;
-    let to = match form.to.as_str() {
+            invalid(
+                "form.invalid",
+                format!("date: {:?} is not a day of the roster", date.chars().take(32).collect::<String>()),
+            )
+        })?;
+    let to = match to {
         "" => None,
         id => Some(staff_index("to", id)?),
     };
@@ -653,7 +684,7 @@ fn moved(
         .assignments
         .iter()
         .position(|a| a.staff == from && a.day == day)
-        .ok_or_else(|| invalid("form.invalid", format!("from: {} has no shift on {}", form.from, form.date)))?;
+        .ok_or_else(|| invalid("form.invalid", format!("from: {from_id} has no shift on {date}")))?;
     match to {
         Some(to) => {
             roster.assignments[at].staff = to;
@@ -708,29 +739,17 @@ pub async fn publish(
         Ok(None) | Err(ApiError::NotFound { .. }) => None,
         Err(err) => return error_page(lang, &err),
     };
-    let period = problem.as_ref().and_then(|problem| problem.days.first().copied().zip(problem.days.last().copied()));
-    let published = match (problem, period) {
-        (Some(problem), Some((first_day, last_day))) => {
-            let publication = Publication {
-                first_day,
-                last_day,
-                version,
-                by: user(&console),
-                at: Timestamp::now(),
-                utc_offset_minutes: state.report_offset.local_minus_utc() / 60,
-                server: state.storage.server_device(),
-                staff_names: problem.staff.iter().map(|staff| (staff.id.clone(), staff.name.clone())).collect(),
-                post_names: problem.posts.iter().map(|post| (post.id.clone(), post.name.clone())).collect(),
-            };
+    let published = match problem.and_then(|problem| publication(&state, &problem, version, user(&console))) {
+        Some(publication) => {
             let storage = Arc::clone(&state.storage);
             blocking(move || {
                 let id = publication.doc_id();
-                let doc = PublishedDoc { id: &id, build: &|json, stored| publication.build(json, stored) };
+                let doc = PublishedDoc { id: &id, build: &|json, stored| publication.build(json, stored), also: None };
                 Ok(storage.publish_roster(team_id, version, &publication.by, publication.at, &doc)?)
             })
             .await
         }
-        _ => Ok(false),
+        None => Ok(false),
     };
     match published {
         Ok(true) => {
@@ -748,6 +767,23 @@ pub async fn publish(
         ),
         Err(err) => error_page(lang, &err),
     }
+}
+
+/// What publishing `version`, a roster of `problem`, sends to the phones; `None` for a team file
+/// without days.
+pub(crate) fn publication(state: &AppState, problem: &RosterProblem, version: i64, by: String) -> Option<Publication> {
+    let (first_day, last_day) = problem.days.first().copied().zip(problem.days.last().copied())?;
+    Some(Publication {
+        first_day,
+        last_day,
+        version,
+        by,
+        at: Timestamp::now(),
+        utc_offset_minutes: state.report_offset.local_minus_utc() / 60,
+        server: state.storage.server_device(),
+        staff_names: problem.staff.iter().map(|staff| (staff.id.clone(), staff.name.clone())).collect(),
+        post_names: problem.posts.iter().map(|post| (post.id.clone(), post.name.clone())).collect(),
+    })
 }
 
 /// `GET /v1/roster?version=`: a roster (the newest by default) as the solver's JSON output

@@ -37,8 +37,8 @@ use super::rows::{
     self, DEVICE_COLUMNS, DeviceColumns, QueryValue, ROSTER_COLUMNS, USER_COLUMNS, UserColumns, user_record,
 };
 use super::{
-    CaseQuery, CaseRow, DeviceRecord, MAX_SIGN_IN_NAMES, NewDevice, PublishedDoc, RosterRecord, RoundOutcome, Storage,
-    StorageError, TeamFileRecord, TeamRecord, UserRecord, WebSessionRecord,
+    CaseQuery, CaseRow, DeviceRecord, MAX_SIGN_IN_NAMES, NewDevice, PublishedDoc, RosterRecord, RoundOutcome,
+    ServerDoc, Storage, StorageError, TeamFileRecord, TeamRecord, UserRecord, WebSessionRecord,
 };
 use crate::auth::Role;
 
@@ -647,12 +647,39 @@ impl Storage for PgStorage {
         let json: String = row.get(0);
         let mut round = PgRound::new(&mut tx, statements, team_id, self.server_device, false);
         let stored = round.load(doc.id)?.map(|stored| stored.bytes);
-        let accepted = (doc.build)(&json, stored.as_deref())?;
-        round.commit(std::slice::from_ref(&accepted))?;
+        let mut accepted = vec![(doc.build)(&json, stored.as_deref())?];
+        if let Some(also) = &doc.also {
+            let stored = round.load(also.id)?.map(|stored| stored.bytes);
+            accepted.push((also.build)(stored.as_deref())?);
+        }
+        round.commit(&accepted)?;
         let payload = format!("{team_id} {}", self.process);
         tx.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &payload])?;
         tx.commit()?;
         Ok(true)
+    }
+
+    fn write_server_doc(&self, team_id: i64, doc: &ServerDoc<'_>) -> Result<(), StorageError> {
+        let mut conn = self.pool.get()?;
+        let pool::Conn { client, statements } = &mut *conn;
+        let mut tx = client.transaction()?;
+        tx.execute("SELECT 1 FROM teams WHERE id = $1 FOR UPDATE", &[&team_id])?;
+        let mut round = PgRound::new(&mut tx, statements, team_id, self.server_device, false);
+        let stored = round.load(doc.id)?.map(|stored| stored.bytes);
+        let accepted = (doc.build)(stored.as_deref())?;
+        round.commit(std::slice::from_ref(&accepted))?;
+        let payload = format!("{team_id} {}", self.process);
+        tx.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &payload])?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn docs_with_prefix(&self, team_id: i64, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StorageError> {
+        let rows = self.query(
+            "SELECT id, bytes FROM docs WHERE team_id = $1 AND left(id, length($2)) = $2 ORDER BY id",
+            &[&team_id, &prefix],
+        )?;
+        Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
     }
 
     fn roster(&self, team_id: i64, version: Option<i64>) -> Result<Option<RosterRecord>, StorageError> {
